@@ -1,0 +1,113 @@
+# vigil — top-level build.
+#
+# Each component keeps its own fragment (hv/hv.mk, efi/efi.mk, vmi/vmi.mk, tests/tests.mk, ...),
+# included below, so that work on one component does not touch the others' rules.
+#
+# Conventions for fragments:
+#   HV_SRCS        freestanding hv/ sources, built for the hypervisor and for host tests
+#   VMI_SRCS       freestanding vmi/ sources, likewise
+#   UNIT_TESTS     host test binaries (cmocka); `make test-unit` runs each one
+#   E2E_TESTS      end-to-end scripts (tests/e2e/*.sh); `make test-e2e` runs each one
+#   QUICK_E2E      the subset of E2E_TESTS that is fast (seconds, QEMU); part of `make check`
+#   FUZZ_TARGETS   libFuzzer binaries; `make fuzz-smoke` runs each briefly, `make fuzz` for long
+#   BENCH_CMDS     shell commands that `make bench` runs in order
+#   TOOLS          host tools built by `make all`
+#
+# Objects: $(B)/host/<path>.o (host, for tests and tools), $(B)/free/<path>.o (freestanding, for
+# the EFI image and the hypervisor).
+
+B := build
+CC := gcc
+CLANG := clang
+SHELL := /bin/bash
+
+WARN := -Wall -Wextra -Werror
+INCS := -I. -Ihv -Ivmi
+HOST_CFLAGS := -std=gnu11 $(WARN) -O2 -g $(INCS) -D_GNU_SOURCE
+# Freestanding code runs with the guest's or the firmware's SSE state live: never touch it
+# (-mgeneral-regs-only), never use the red zone (interrupts and VM exits share the stack).
+FREE_CFLAGS := -std=gnu11 $(WARN) -O2 -g -ffreestanding -fno-stack-protector -fno-stack-check \
+	-fshort-wchar -mno-red-zone -mgeneral-regs-only -fpic -fno-strict-aliasing \
+	-fno-asynchronous-unwind-tables -fno-builtin $(INCS) -DVIGIL_FREESTANDING
+
+VERSION := $(shell git describe --always --dirty 2>/dev/null || echo unknown)
+
+HV_SRCS :=
+VMI_SRCS :=
+UNIT_TESTS :=
+E2E_TESTS :=
+QUICK_E2E :=
+FUZZ_TARGETS :=
+BENCH_CMDS :=
+TOOLS :=
+
+.PHONY: all test check test-unit test-e2e test-quick-e2e fuzz fuzz-smoke bench run clean deps format \
+	format-check
+
+all: $(B)/vigil.efi tools
+
+# Fragments are included in a fixed order so variables are complete before use.
+include hv/hv.mk
+include vmi/vmi.mk
+include $(wildcard guest-profiles/*.mk)
+include efi/efi.mk
+include tests/tests.mk
+include $(wildcard tools/*.mk)
+
+tools: $(TOOLS)
+
+$(B)/host/%.o: %.c
+	@mkdir -p $(dir $@)
+	$(CC) $(HOST_CFLAGS) -MMD -MP -c $< -o $@
+
+$(B)/free/%.o: %.c
+	@mkdir -p $(dir $@)
+	$(CC) $(FREE_CFLAGS) -MMD -MP -c $< -o $@
+
+$(B)/free/%.o: %.S
+	@mkdir -p $(dir $@)
+	$(CC) $(FREE_CFLAGS) -MMD -MP -c $< -o $@
+
+# Fast part: build, unit tests, quick end-to-end runs on QEMU.
+check: all test-unit fuzz-smoke test-quick-e2e
+
+# Everything, as CI runs it.
+test: all
+	@bash tests/run-all.sh "$(UNIT_TESTS)" "$(FUZZ_TARGETS)" "$(E2E_TESTS)"
+
+test-unit: $(UNIT_TESTS)
+	@bash tests/run-all.sh "$(UNIT_TESTS)" "" ""
+
+test-e2e: all
+	@bash tests/run-all.sh "" "" "$(E2E_TESTS)"
+
+test-quick-e2e: all
+	@bash tests/run-all.sh "" "" "$(QUICK_E2E)"
+
+fuzz-smoke: $(FUZZ_TARGETS)
+	@bash tests/run-all.sh "" "$(FUZZ_TARGETS)" ""
+
+fuzz: $(FUZZ_TARGETS)
+	@for f in $(FUZZ_TARGETS); do echo "== $$f (600 s)"; \
+	  mkdir -p $(B)/fuzz-corpus/$$(basename $$f); \
+	  $$f -max_total_time=600 $(B)/fuzz-corpus/$$(basename $$f) || exit 1; done
+
+bench: all
+	@set -e; $(foreach c,$(BENCH_CMDS),$(c);)
+
+run: all
+	@bash qemu-scripts/run.sh
+
+deps:
+	@bash qemu-scripts/install-deps.sh
+
+FORMAT_SRCS = $(shell git ls-files '*.c' '*.h')
+format:
+	clang-format -i $(FORMAT_SRCS)
+format-check:
+	@clang-format --dry-run --Werror $(FORMAT_SRCS) && echo "format: ok"
+
+clean:
+	rm -rf $(B)/host $(B)/free $(B)/tests $(B)/vigil.efi $(B)/*.so $(B)/fuzz
+
+-include $(shell find $(B) -name '*.d' 2>/dev/null)

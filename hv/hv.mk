@@ -1,0 +1,6 @@
+# hv/: freestanding hypervisor core. HV_SRCS build for the EFI image/hypervisor and for host unit
+# tests; HV_ARCH_SRCS (real instructions) are freestanding-only, tests link tests/fakes instead.
+# Other hv/*.mk fragments (one per concern) add to these lists.
+HV_SRCS += hv/lib.c hv/fmt.c hv/report.c hv/config.c hv/serial.c hv/vmx_caps.c
+HV_ARCH_SRCS += hv/hw_x86.c
+include $(filter-out hv/hv.mk,$(wildcard hv/*.mk))

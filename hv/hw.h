@@ -1,0 +1,39 @@
+/* The hardware seam: every port I/O, MSR, CPUID, control-register and VMX instruction of hv/
+ * goes through these functions. hv/hw_x86.c implements them with the real instructions; unit
+ * tests link tests/fakes/hw_fake.c instead, which models ports, MSRs, CPUID leaves and a VMCS
+ * in tables (see tests/fakes/hw_fake.h). */
+#ifndef VIGIL_HW_H
+#define VIGIL_HW_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+struct cpuid_regs {
+    uint32_t eax, ebx, ecx, edx;
+};
+
+uint8_t hw_inb(uint16_t port);
+void hw_outb(uint16_t port, uint8_t v);
+void hw_cpuid(uint32_t leaf, uint32_t subleaf, struct cpuid_regs *out);
+uint64_t hw_rdmsr(uint32_t msr);
+void hw_wrmsr(uint32_t msr, uint64_t v);
+void hw_pause(void);
+
+uint64_t hw_read_cr0(void);
+uint64_t hw_read_cr3(void);
+uint64_t hw_read_cr4(void);
+void hw_write_cr0(uint64_t v);
+void hw_write_cr4(uint64_t v);
+
+/* VMX instructions. The bool results are true when the instruction succeeded (CF = ZF = 0). */
+bool hw_vmxon(uint64_t phys);
+void hw_vmxoff(void);
+bool hw_vmclear(uint64_t phys);
+bool hw_vmptrld(uint64_t phys);
+uint64_t hw_vmread(uint64_t field);
+bool hw_vmwrite(uint64_t field, uint64_t value);
+/* INVEPT / INVVPID with the given type and 128-bit descriptor. */
+bool hw_invept(uint64_t type, const uint64_t desc[2]);
+bool hw_invvpid(uint64_t type, const uint64_t desc[2]);
+
+#endif
