@@ -25,8 +25,10 @@ struct report {
     void *sink_ctx;
     char buf[REPORT_BUF];
     size_t len;
-    int depth;                           /* JSON nesting: 1 inside the event object */
-    bool need_comma[REPORT_MAX_DEPTH];   /* per nesting level */
+    int depth;                         /* JSON nesting: 1 inside the event object */
+    int skip;                          /* levels opened beyond REPORT_MAX_DEPTH: swallowed */
+    bool need_comma[REPORT_MAX_DEPTH]; /* per nesting level */
+    char closer[REPORT_MAX_DEPTH];     /* '}' or ']' per nesting level */
 };
 
 void report_init(struct report *r, enum report_mode mode, report_sink_fn sink, void *ctx);

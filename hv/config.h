@@ -1,0 +1,42 @@
+/* vigil.cfg: `key = value` lines, `#` comment lines, a later line for a key wins. Parsing never
+ * fails as a whole: every bad line is reported through the error callback with its line number
+ * and the rest still loads (README "Configuration"). */
+#ifndef VIGIL_CONFIG_H
+#define VIGIL_CONFIG_H
+
+#include "report.h"
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#define CONFIG_PATH_MAX 256
+#define CONFIG_ARGS_MAX 1024
+#define CONFIG_LINE_MAX 1280
+#define CONFIG_FILE_MAX 65536
+#define CONFIG_MAX_ERRORS 32
+
+enum config_on_no_vmx { ON_NO_VMX_BOOT = 0, ON_NO_VMX_HALT = 1 };
+
+struct vigil_config {
+    uint16_t serial_port; /* I/O base of the report UART */
+    uint32_t baud;
+    enum report_mode report;
+    char next[CONFIG_PATH_MAX];      /* next boot stage on the same volume; "" = none */
+    char next_args[CONFIG_ARGS_MAX]; /* its load options */
+    enum config_on_no_vmx on_no_vmx;
+};
+
+/* Called once per problem. line is 1-based; 0 means the file as a whole. */
+typedef void (*config_error_fn)(void *ctx, unsigned line, const char *msg);
+
+void config_defaults(struct vigil_config *cfg);
+/* Parses text[0..len) over cfg (which holds defaults or earlier values). Returns the number of
+ * problems found (all of them, even past CONFIG_MAX_ERRORS, after which the callback is told once
+ * that further problems are not listed). */
+unsigned config_parse(struct vigil_config *cfg, const char *text, size_t len, config_error_fn err,
+                      void *ctx);
+
+/* "com1".."com4" for the standard ports, else "0x<hex>". */
+const char *config_serial_name(uint16_t port, char *buf, size_t size);
+
+#endif

@@ -1,0 +1,112 @@
+/* The real hardware seam (hv/hw.h): one instruction per function. Unit tests link
+ * tests/fakes/hw_fake.c instead. */
+#include "hw.h"
+
+uint8_t hw_inb(uint16_t port) {
+    uint8_t v;
+    __asm__ volatile("inb %1, %0" : "=a"(v) : "Nd"(port));
+    return v;
+}
+
+void hw_outb(uint16_t port, uint8_t v) {
+    __asm__ volatile("outb %0, %1" : : "a"(v), "Nd"(port));
+}
+
+void hw_cpuid(uint32_t leaf, uint32_t subleaf, struct cpuid_regs *out) {
+    __asm__ volatile("cpuid"
+                     : "=a"(out->eax), "=b"(out->ebx), "=c"(out->ecx), "=d"(out->edx)
+                     : "a"(leaf), "c"(subleaf));
+}
+
+uint64_t hw_rdmsr(uint32_t msr) {
+    uint32_t lo, hi;
+    __asm__ volatile("rdmsr" : "=a"(lo), "=d"(hi) : "c"(msr));
+    return ((uint64_t)hi << 32) | lo;
+}
+
+void hw_wrmsr(uint32_t msr, uint64_t v) {
+    __asm__ volatile("wrmsr" : : "c"(msr), "a"((uint32_t)v), "d"((uint32_t)(v >> 32)) : "memory");
+}
+
+void hw_pause(void) {
+    __asm__ volatile("pause");
+}
+
+uint64_t hw_read_cr0(void) {
+    uint64_t v;
+    __asm__ volatile("mov %%cr0, %0" : "=r"(v));
+    return v;
+}
+
+uint64_t hw_read_cr3(void) {
+    uint64_t v;
+    __asm__ volatile("mov %%cr3, %0" : "=r"(v));
+    return v;
+}
+
+uint64_t hw_read_cr4(void) {
+    uint64_t v;
+    __asm__ volatile("mov %%cr4, %0" : "=r"(v));
+    return v;
+}
+
+void hw_write_cr0(uint64_t v) {
+    __asm__ volatile("mov %0, %%cr0" : : "r"(v) : "memory");
+}
+
+void hw_write_cr4(uint64_t v) {
+    __asm__ volatile("mov %0, %%cr4" : : "r"(v) : "memory");
+}
+
+/* VMX instructions report failure through CF (VMfailInvalid) or ZF (VMfailValid), SDM 31.2. */
+bool hw_vmxon(uint64_t phys) {
+    uint8_t bad;
+    __asm__ volatile("vmxon %1; setbe %0" : "=qm"(bad) : "m"(phys) : "cc", "memory");
+    return !bad;
+}
+
+void hw_vmxoff(void) {
+    __asm__ volatile("vmxoff" : : : "cc", "memory");
+}
+
+bool hw_vmclear(uint64_t phys) {
+    uint8_t bad;
+    __asm__ volatile("vmclear %1; setbe %0" : "=qm"(bad) : "m"(phys) : "cc", "memory");
+    return !bad;
+}
+
+bool hw_vmptrld(uint64_t phys) {
+    uint8_t bad;
+    __asm__ volatile("vmptrld %1; setbe %0" : "=qm"(bad) : "m"(phys) : "cc", "memory");
+    return !bad;
+}
+
+uint64_t hw_vmread(uint64_t field) {
+    uint64_t v = 0;
+    __asm__ volatile("vmread %1, %0" : "=rm"(v) : "r"(field) : "cc");
+    return v;
+}
+
+bool hw_vmwrite(uint64_t field, uint64_t value) {
+    uint8_t bad;
+    __asm__ volatile("vmwrite %2, %1; setbe %0" : "=qm"(bad) : "r"(field), "rm"(value) : "cc");
+    return !bad;
+}
+
+bool hw_invept(uint64_t type, const uint64_t desc[2]) {
+    uint8_t bad;
+    __asm__ volatile("invept %1, %2; setbe %0"
+                     : "=qm"(bad)
+                     : "m"(*(const uint64_t(*)[2])desc), "r"(type)
+                     : "cc", "memory");
+    return !bad;
+}
+
+bool hw_invvpid(uint64_t type, const uint64_t desc[2]) {
+    uint8_t bad;
+    __asm__ volatile("invvpid %1, %2; setbe %0"
+                     : "=qm"(bad)
+                     : "m"(*(const uint64_t(*)[2])desc), "r"(type)
+                     : "cc", "memory");
+    return !bad;
+}

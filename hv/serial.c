@@ -1,0 +1,79 @@
+#include "serial.h"
+
+#include "hw.h"
+
+/* 16550 register offsets (PC16550D datasheet). */
+enum {
+    UART_THR = 0, /* transmit holding (DLAB=0) */
+    UART_DLL = 0, /* divisor latch low (DLAB=1) */
+    UART_IER = 1,
+    UART_DLM = 1,
+    UART_FCR = 2,
+    UART_LCR = 3,
+    UART_MCR = 4,
+    UART_LSR = 5,
+    UART_SCR = 7,
+};
+#define LSR_THRE 0x20
+#define LCR_DLAB 0x80
+#define LCR_8N1 0x03
+
+/* About 10 ms of polling at 1 µs per port read: far more than one character takes at 9600 baud
+ * (~1 ms), so hitting it means the UART is absent or stuck. */
+#define THRE_POLLS 10000
+
+bool serial_init(struct serial *s, uint16_t port, uint32_t baud) {
+    s->port = port;
+    s->dead = false;
+    s->dropped = 0;
+    /* Presence: a 16550 has a scratch register that holds what was written; an unclaimed port
+     * reads back 0xFF. */
+    hw_outb(port + UART_SCR, 0x5A);
+    uint8_t a = hw_inb(port + UART_SCR);
+    hw_outb(port + UART_SCR, 0xA5);
+    uint8_t b = hw_inb(port + UART_SCR);
+    s->present = (a == 0x5A && b == 0xA5);
+    if (!s->present) {
+        s->dead = true;
+        return false;
+    }
+    uint32_t div = baud ? 115200 / baud : 1;
+    if (div == 0)
+        div = 1;
+    hw_outb(port + UART_IER, 0x00);
+    hw_outb(port + UART_LCR, LCR_DLAB);
+    hw_outb(port + UART_DLL, (uint8_t)(div & 0xFF));
+    hw_outb(port + UART_DLM, (uint8_t)(div >> 8));
+    hw_outb(port + UART_LCR, LCR_8N1);
+    hw_outb(port + UART_FCR, 0xC7); /* enable and clear FIFOs, 14-byte trigger */
+    hw_outb(port + UART_MCR, 0x03); /* DTR | RTS, OUT2 off: no interrupts reach the PIC */
+    return true;
+}
+
+static bool put_byte(struct serial *s, uint8_t c) {
+    for (unsigned i = 0; i < THRE_POLLS; i++) {
+        if (hw_inb(s->port + UART_LSR) & LSR_THRE) {
+            hw_outb(s->port + UART_THR, c);
+            return true;
+        }
+        hw_pause();
+    }
+    s->dead = true;
+    return false;
+}
+
+void serial_write(struct serial *s, const char *data, size_t len) {
+    for (size_t i = 0; i < len; i++) {
+        if (s->dead) {
+            s->dropped += len - i;
+            return;
+        }
+        if (data[i] == '\n' && !put_byte(s, '\r'))
+            continue;
+        put_byte(s, (uint8_t)data[i]);
+    }
+}
+
+void serial_report_sink(void *ctx, const char *data, size_t len) {
+    serial_write((struct serial *)ctx, data, len);
+}
