@@ -1,7 +1,7 @@
 # efi/: the UEFI loader, built with gnu-efi into build/vigil.efi (PE32+ x86-64).
 GNUEFI_LIB := /usr/lib
 GNUEFI_INC := -I/usr/include/efi -I/usr/include/efi/x86_64 -I$(B)/gen
-EFI_SRCS := efi/main.c efi/efi_file.c efi/efi_chainload.c efi/efi_status.c
+EFI_SRCS := efi/main.c efi/efi_file.c efi/efi_chainload.c efi/efi_status.c efi/efi_serial_claim.c
 EFI_OBJS := $(patsubst %.c,$(B)/free/%.o,$(EFI_SRCS))
 HV_FREE_OBJS = $(patsubst %.c,$(B)/free/%.o,$(HV_SRCS) $(HV_ARCH_SRCS))
 

@@ -6,6 +6,7 @@
 #include "config.h"
 #include "efi_chainload.h"
 #include "efi_file.h"
+#include "efi_serial_claim.h"
 #include "efi_status.h"
 #include "fmt.h"
 #include "lib.h"
@@ -145,12 +146,21 @@ EFI_STATUS efi_main(EFI_HANDLE image, EFI_SYSTEM_TABLE *systab) {
 
     char port_name[16];
     config_serial_name(cfg.serial_port, port_name, sizeof(port_name));
+    /* The report port is vigil's alone: take it away from the firmware console first. */
+    EFI_STATUS claim = efi_claim_serial_port(cfg.serial_port);
+    const char *fw_console = claim == EFI_SUCCESS     ? "detached"
+                             : claim == EFI_NOT_FOUND ? "none"
+                                                      : efi_status_name(claim);
     if (serial_init(&uart, cfg.serial_port, cfg.baud)) {
         report_init(&rep, cfg.report, serial_report_sink, &uart);
     } else {
         /* No UART there: the reports still reach the screen rather than nowhere. */
         report_init(&rep, cfg.report, conout_sink, NULL);
     }
+    /* Whatever the firmware wrote on this port before vigil ran ends here: vigil's first report
+     * starts on a line of its own. */
+    report_write(&rep, "\n", 1);
+    report_flush(&rep);
     Print(L"vigil %a: reports on %a%a\n", VIGIL_VERSION, port_name,
           uart.present ? "" : " (no UART found there: using the screen)");
 
@@ -160,10 +170,14 @@ EFI_STATUS efi_main(EFI_HANDLE image, EFI_SYSTEM_TABLE *systab) {
         report_str(&rep, "serial", port_name);
         report_u64(&rep, "baud", cfg.baud);
         report_str(&rep, "config", config_state);
+        report_str(&rep, "firmware_console", fw_console);
         report_end(&rep);
     } else {
-        report_textf(&rep, "vigil %s starting; reports on %s at %u baud; config %s %s",
-                     VIGIL_VERSION, port_name, cfg.baud, CONFIG_PATH_ASCII, config_state);
+        report_textf(&rep,
+                     "vigil %s starting; reports on %s at %u baud (firmware console there: %s); "
+                     "config %s %s",
+                     VIGIL_VERSION, port_name, cfg.baud, fw_console, CONFIG_PATH_ASCII,
+                     config_state);
     }
     for (unsigned i = 0; i < n_config_errors; i++)
         report_config_error(config_errors[i].line, config_errors[i].msg);
