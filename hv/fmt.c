@@ -16,7 +16,7 @@ static void put(struct out *o, char c) {
 }
 
 static void put_num(struct out *o, uint64_t v, unsigned base, bool upper, bool neg, int width,
-                    char pad) {
+                    char pad, bool left) {
     char tmp[24];
     int n = 0;
     const char *digits = upper ? "0123456789ABCDEF" : "0123456789abcdef";
@@ -25,14 +25,18 @@ static void put_num(struct out *o, uint64_t v, unsigned base, bool upper, bool n
         v /= base;
     } while (v);
     int len = n + (neg ? 1 : 0);
+    if (left)
+        pad = ' ';
     if (neg && pad == '0')
         put(o, '-');
-    for (; width > len; width--)
+    for (; !left && width > len; width--)
         put(o, pad);
     if (neg && pad != '0')
         put(o, '-');
     while (n)
         put(o, tmp[--n]);
+    for (; left && width > len; width--)
+        put(o, ' ');
 }
 
 size_t fmt_vsnprintf(char *buf, size_t size, const char *fmt, va_list ap) {
@@ -101,20 +105,22 @@ size_t fmt_vsnprintf(char *buf, size_t size, const char *fmt, va_list ap) {
         case 'i': {
             int64_t v = lng ? va_arg(ap, int64_t) : va_arg(ap, int);
             bool neg = v < 0;
-            put_num(&o, neg ? (uint64_t)0 - (uint64_t)v : (uint64_t)v, 10, false, neg, width, pad);
+            put_num(&o, neg ? (uint64_t)0 - (uint64_t)v : (uint64_t)v, 10, false, neg, width, pad,
+                    left);
             break;
         }
         case 'u':
         case 'x':
         case 'X': {
             uint64_t v = lng ? va_arg(ap, uint64_t) : va_arg(ap, unsigned int);
-            put_num(&o, v, *p == 'u' ? 10 : 16, *p == 'X', false, width, pad);
+            put_num(&o, v, *p == 'u' ? 10 : 16, *p == 'X', false, width, pad, left);
             break;
         }
         case 'p':
             put(&o, '0');
             put(&o, 'x');
-            put_num(&o, (uint64_t)(uintptr_t)va_arg(ap, void *), 16, false, false, width, pad);
+            put_num(&o, (uint64_t)(uintptr_t)va_arg(ap, void *), 16, false, false, width, pad,
+                    left);
             break;
         case '%':
             put(&o, '%');

@@ -170,7 +170,7 @@ static const char *memtype_name(uint8_t t) {
     }
 }
 
-static const char *yn(bool b) {
+static const char *yes_no(bool b) {
     return b ? "yes" : "no";
 }
 
@@ -180,14 +180,15 @@ void vmx_caps_report(struct report *r, const struct vmx_raw *raw, const struct v
             report_textf(r,
                          "VT-x usable: EPT %s, unrestricted guest %s, VPID %s, wait-for-SIPI %s"
                          " (VMCS revision 0x%x, %u bytes; feature control %s%s%s)",
-                         yn(c->ept), yn(c->unrestricted_guest), yn(c->vpid), yn(c->wait_for_sipi),
-                         c->revision_id, c->vmcs_size, c->fc_locked ? "locked" : "unlocked",
-                         c->notes[0] ? "; " : "", c->notes);
+                         yes_no(c->ept), yes_no(c->unrestricted_guest), yes_no(c->vpid),
+                         yes_no(c->wait_for_sipi), c->revision_id, c->vmcs_size,
+                         c->fc_locked ? "locked" : "unlocked", c->notes[0] ? "; " : "", c->notes);
         else
             report_textf(r, "VT-x not usable: %s", c->reason);
         if (c->cpuid_vmx && !c->usable)
             report_textf(r, "VT-x found: EPT %s, unrestricted guest %s, VPID %s, wait-for-SIPI %s",
-                         yn(c->ept), yn(c->unrestricted_guest), yn(c->vpid), yn(c->wait_for_sipi));
+                         yes_no(c->ept), yes_no(c->unrestricted_guest), yes_no(c->vpid),
+                         yes_no(c->wait_for_sipi));
         return;
     }
     report_begin(r, "vmx");
