@@ -2,3 +2,8 @@
 # $VIGIL_VMLINUX or qemu-scripts/fetch-kernel.sh.
 SYMBOLS_TEST_LIB := hv/lib.c hv/fmt.c
 $(eval $(call unit_test,test_kallsyms,vmi/arena.c vmi/kvwin.c vmi/kallsyms.c guest-profiles/elf_image.c $(SYMBOLS_TEST_LIB)))
+
+# test_btf links libbpf (the reference the freestanding reader is cross-checked against).
+LIBBPF_SO := $(shell $(CC) -print-file-name=libbpf.so)
+$(eval $(call unit_test,test_btf,vmi/arena.c vmi/kvwin.c vmi/btf.c guest-profiles/elf_image.c $(SYMBOLS_TEST_LIB)))
+$(B)/tests/test_btf: $(LIBBPF_SO)
