@@ -1,0 +1,85 @@
+/* Linux processes and threads from kernel memory: the task list (init_task.tasks), thread groups
+ * (signal->thread_head / task->thread_node, or the older task->thread_group), identities,
+ * credentials, state and address space (Documentation: docs/vmi.md).
+ *
+ * Every structure offset comes from a struct vmi_symsrc (profile or auto); nothing is
+ * hard-coded but the kernel's ABI constants (PF_KTHREAD, task state bits), which are part of
+ * /proc's user-visible contract. Guest memory is hostile: each list walk is bounded by a count
+ * limit and by cycle detection, each pointer must be a canonical kernel address, and a broken
+ * walk ends with a clear error (VMI_ELIMIT, VMI_EREAD, VMI_EFORMAT), never a hang. */
+#ifndef VIGIL_VMI_LINUX_TASKS_H
+#define VIGIL_VMI_LINUX_TASKS_H
+
+#include "pagewalk.h"
+#include "vmi_symsrc.h"
+#include <stdbool.h>
+#include <stdint.h>
+
+#define VMI_TASKS_MAX 1000000u   /* processes in the task list */
+#define VMI_THREADS_MAX 1000000u /* threads in one thread group */
+
+/* include/linux/sched.h: flags reported by /proc/<pid>/stat. */
+#define VMI_PF_KTHREAD 0x00200000u
+#define VMI_PF_WQ_WORKER 0x00000020u
+
+/* Offsets resolved once from the symbol source. */
+struct vmi_linux_tasks {
+    vmi_read_kva_fn rd;
+    void *rd_ctx;
+    const struct pagewalk *kpw; /* to turn mm->pgd (a direct-map address) into a physical one */
+    uint64_t init_task;
+    uint32_t o_tasks, o_pid, o_tgid, o_real_parent, o_comm, o_comm_len, o_flags, o_state,
+        o_exit_state, o_mm, o_real_cred, o_signal, o_group_leader;
+    uint32_t o_mm_pgd, o_cred_uid, o_cred_euid;
+    /* Thread list: signal_struct.thread_head + task_struct.thread_node (5.x/6.x), or the older
+     * task_struct.thread_group ring. */
+    bool use_thread_head;
+    uint32_t o_sig_thread_head, o_thread_node, o_thread_group;
+    uint32_t state_size; /* task_struct.__state (4) or the older .state (8) */
+    char error[96];
+};
+
+/* One process (thread-group leader) as the walkers see it. */
+struct vmi_proc {
+    uint64_t task; /* address of the leader's task_struct */
+    int32_t pid;   /* == tgid for a leader */
+    int32_t tgid;
+    int32_t ppid;  /* real_parent->tgid, 0 for children of the idle task (as /proc says) */
+    char comm[17]; /* task->comm (TASK_COMM_LEN 16), NUL-terminated */
+    uint32_t uid, euid;
+    uint32_t flags; /* task->flags (PF_*) */
+    bool kthread;
+    const char *state; /* "running", "sleeping", ... (fs/proc/array.c task_state_array) */
+    char state_letter;
+    bool has_mm;
+    uint64_t cr3;      /* physical address of mm->pgd (has_mm) */
+    uint32_t nthreads; /* filled by vmi_linux_tasks_foreach */
+};
+
+/* Resolves every offset. VMI_ENOTFOUND (with error[] saying which) when the source lacks one. */
+int vmi_linux_tasks_init(struct vmi_linux_tasks *t, const struct vmi_symsrc *src,
+                         vmi_read_kva_fn rd, void *rd_ctx, const struct pagewalk *kpw);
+
+/* Reads one task into *p (task must be a canonical kernel address). */
+int vmi_linux_task_read(const struct vmi_linux_tasks *t, uint64_t task, struct vmi_proc *p);
+
+typedef int (*vmi_proc_cb)(void *ctx, const struct vmi_proc *p);
+typedef int (*vmi_tid_cb)(void *ctx, int32_t tid);
+
+/* Calls cb for every process of the task list, in list order (init_task itself, the idle task,
+ * is not a process in /proc and is not reported). A non-zero cb return stops the walk and is
+ * returned. Returns the number of processes or a negative VMI_E* code. */
+long vmi_linux_tasks_foreach(const struct vmi_linux_tasks *t, vmi_proc_cb cb, void *ctx);
+
+/* Calls cb with the tid of every thread of the leader's group (leader included, list order).
+ * Returns the number of threads or a negative VMI_E* code. */
+long vmi_linux_threads_foreach(const struct vmi_linux_tasks *t, uint64_t leader, vmi_tid_cb cb,
+                               void *ctx);
+
+/* The /proc state name for __state / exit_state (fs/proc/array.c, include/linux/sched.h). */
+const char *vmi_linux_task_state_name(uint32_t state, uint32_t exit_state, char *letter);
+
+/* true for an address in the upper (kernel) half, canonical for 4- or 5-level paging. */
+bool vmi_kernel_ptr_ok(uint64_t va);
+
+#endif
