@@ -1,3 +1,4 @@
 # Unit tests of the EPT logic (hv/mtrr.c, hv/ept*.c) over captured MTRR sets in tests/data/mtrr/.
 EPT_TEST_LIB := hv/lib.c hv/fmt.c hv/report.c tests/fakes/hw_fake.c
 $(eval $(call unit_test,test_mtrr,hv/mtrr.c $(EPT_TEST_LIB)))
+$(eval $(call unit_test,test_ept,hv/ept.c hv/mtrr.c $(EPT_TEST_LIB)))
