@@ -1,0 +1,55 @@
+#!/bin/sh
+# vigil-modules: dummy
+# vigil-static-c: tests/scenarios/src/vmi-procs.c
+#
+# Ground truth for the VMI end-to-end test (tests/e2e/vmi_truth.sh): starts processes of known
+# shape, then prints what the guest itself says about every process between VMI-TRUTH-BEGIN and
+# VMI-TRUTH-END, then the sentinel VIGIL-GUEST-READY, and waits (sleeping) so that the harness can
+# dump memory. Truth is gathered by one collector shell that uses builtins only (read/echo), so no
+# other process appears or disappears while it runs; its own pid is printed (COLLECTOR) and it has
+# exited (reaped) before the sentinel.
+
+modprobe dummy || echo "vmi-truth: modprobe dummy failed"
+
+# Long-lived processes.
+vmi-procs threads 3 &
+vmi-procs chain 3 &
+vmi-procs zombie &
+vmi-procs ids 1000 1000 &
+vmi-procs ids 1001 0 &
+ln -s /bin/vmi-procs /tmp/vmi-a-very-long-process-name
+/tmp/vmi-a-very-long-process-name sleep &
+stopme=$!
+vmi-procs sleep &
+keeper=$!
+# An exited process: runs and is reaped before the truth is taken.
+vmi-procs exit
+sleep 1
+kill -STOP "$stopme"
+sleep 1
+
+sh -c '
+echo "VMI-TRUTH-BEGIN"
+echo "COLLECTOR $$"
+while read -r l; do echo "VERSION $l"; done < /proc/version
+while read -r l; do echo "RELEASE $l"; done < /proc/sys/kernel/osrelease
+while read -r a t n rest; do
+    case "$n" in _text|_stext|init_task|linux_banner|init_top_pgt|entry_SYSCALL_64) echo "KSYM $a $t $n" ;; esac
+done < /proc/kallsyms
+while read -r l; do echo "MODULE $l"; done < /proc/modules
+for d in /proc/[0-9]*; do
+    p=${d#/proc/}
+    [ "$p" = "$$" ] && continue
+    [ -r "$d/stat" ] || continue
+    while read -r l; do echo "STAT $p $l"; done < "$d/stat"
+    while IFS= read -r l; do
+        case "$l" in Name:*|State:*|Tgid:*|Pid:*|PPid:*|Uid:*|Kthread:*) echo "STATUS $p $l" ;; esac
+    done < "$d/status"
+    tids=""
+    for t in "$d"/task/[0-9]*; do tids="$tids ${t##*/}"; done
+    echo "TASKS $p$tids"
+done
+echo "VMI-TRUTH-END"
+'
+echo "VIGIL-GUEST-READY"
+wait "$keeper"

@@ -1,0 +1,250 @@
+/* Top-level VMI flow. See vmi.h. */
+#include "vmi.h"
+#include "lib.h"
+#include "vmi_report.h"
+#include "vmi_symbols.h"
+
+int vmi_open(struct vmi_session *s, const struct vmi_mem *mem, const struct vmi_vcpu *cpus,
+             size_t ncpus, const struct vmi_run_opts *o, struct vmi_arena *arena,
+             struct report *r) {
+    lib_memset(s, 0, sizeof(*s));
+    struct vmi_kernel *k = &s->kernel;
+    int rc = vmi_kernel_find(k, mem, cpus, ncpus);
+    if (rc) {
+        if (r)
+            vmi_report_error(r, "kernel", rc, k->error);
+        return rc;
+    }
+    if (o && o->profile_json) {
+        rc = vmi_symsrc_isf_init(&s->src, o->profile_json, o->profile_len, arena);
+        if (rc) {
+            if (r)
+                vmi_report_error(r, "profile", rc, vmi_symsrc_error(&s->src));
+        } else {
+            rc = vmi_kernel_identify(k, &s->src);
+            if (rc == 0) {
+                s->source = "profile";
+            } else if (r) {
+                char pb[256];
+                if (vmi_symsrc_banner(&s->src, pb, sizeof(pb)) != 0)
+                    pb[0] = 0;
+                vmi_report_profile_mismatch(r, pb, k->banner, k->error);
+            }
+        }
+    }
+    if (!s->source) {
+        lib_memset(&s->src, 0, sizeof(s->src));
+        rc = vmi_symsrc_auto_init(&s->src, vmi_kernel_read, k, k->text, k->image_end, arena);
+        if (rc) {
+            if (r)
+                vmi_report_error(r, "symbols", rc, vmi_symsrc_error(&s->src));
+            return rc;
+        }
+        rc = vmi_kernel_identify(k, &s->src);
+        if (rc) {
+            if (r)
+                vmi_report_error(r, "kernel", rc, k->error);
+            return rc;
+        }
+        s->source = "auto";
+    }
+    return 0;
+}
+
+struct proc_ref {
+    uint64_t task;
+    int32_t pid, ppid;
+};
+
+struct collect {
+    struct proc_ref *v;
+    size_t n, cap;
+    struct report *r;
+    const struct vmi_linux_tasks *t;
+};
+
+static int collect_proc(void *ctx, const struct vmi_proc *p) {
+    struct collect *c = ctx;
+    if (c->n >= c->cap)
+        return VMI_ENOMEM;
+    c->v[c->n].task = p->task;
+    c->v[c->n].pid = p->pid;
+    c->v[c->n].ppid = p->ppid;
+    c->n++;
+    return 0;
+}
+
+static int emit_proc(void *ctx, const struct vmi_proc *p) {
+    struct collect *c = ctx;
+    vmi_report_proc(c->r, c->t, p, 0);
+    return 0;
+}
+
+/* Ordering by (ppid, pid): heap sort (bounded time and no recursion, whatever the input). */
+static bool ref_less(const struct proc_ref *a, const struct proc_ref *b) {
+    return a->ppid != b->ppid ? a->ppid < b->ppid : a->pid < b->pid;
+}
+static void sift(struct proc_ref *v, size_t i, size_t n) {
+    for (;;) {
+        size_t m = i, l = 2 * i + 1, rr = l + 1;
+        if (l < n && ref_less(&v[m], &v[l]))
+            m = l;
+        if (rr < n && ref_less(&v[m], &v[rr]))
+            m = rr;
+        if (m == i)
+            return;
+        struct proc_ref t = v[i];
+        v[i] = v[m];
+        v[m] = t;
+        i = m;
+    }
+}
+static void sort_refs(struct proc_ref *v, size_t n) {
+    for (size_t i = n / 2; i-- > 0;)
+        sift(v, i, n);
+    for (size_t e = n; e-- > 1;) {
+        struct proc_ref t = v[0];
+        v[0] = v[e];
+        v[e] = t;
+        sift(v, 0, e);
+    }
+}
+/* First index whose ppid == ppid, or n. */
+static size_t first_child(const struct proc_ref *v, size_t n, int32_t ppid) {
+    size_t lo = 0, hi = n;
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        if (v[mid].ppid < ppid)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    return lo;
+}
+static bool has_pid(const struct proc_ref *v, size_t n, int32_t pid) {
+    for (size_t i = 0; i < n; i++)
+        if (v[i].pid == pid)
+            return true;
+    return false;
+}
+
+static int print_tree(struct vmi_session *s, struct collect *c, struct vmi_arena *arena) {
+    struct proc_ref *v = c->v;
+    size_t n = c->n;
+    sort_refs(v, n);
+    uint8_t *done = vmi_arena_alloc(arena, n ? n : 1);
+    size_t *stack = vmi_arena_alloc(arena, sizeof(size_t) * (n ? n : 1));
+    unsigned *depth = vmi_arena_alloc(arena, sizeof(unsigned) * (n ? n : 1));
+    if (!done || !stack || !depth)
+        return VMI_ENOMEM;
+    /* Roots: processes whose parent is not a listed process (pid 1, kthreadd, orphans of a
+     * hostile ppid). Then anything left (ppid cycles) as roots too. */
+    for (int pass = 0; pass < 2; pass++) {
+        for (size_t i = 0; i < n; i++) {
+            if (done[i] || (pass == 0 && has_pid(v, n, v[i].ppid) && v[i].ppid != v[i].pid))
+                continue;
+            size_t sp = 0;
+            stack[sp] = i;
+            depth[sp] = 0;
+            sp++;
+            done[i] = 1;
+            while (sp) {
+                sp--;
+                size_t j = stack[sp];
+                unsigned d = depth[sp];
+                struct vmi_proc p;
+                if (vmi_linux_task_read(&s->tasks, v[j].task, &p) == 0) {
+                    long nt = vmi_linux_threads_foreach(&s->tasks, v[j].task, NULL, NULL);
+                    p.nthreads = nt > 0 ? (uint32_t)nt : 0;
+                    vmi_report_proc(c->r, &s->tasks, &p, d);
+                }
+                /* Push children in reverse so they print in pid order. */
+                size_t f = first_child(v, n, v[j].pid), e = f;
+                while (e < n && v[e].ppid == v[j].pid)
+                    e++;
+                for (size_t k = e; k-- > f;) {
+                    if (done[k] || sp >= n)
+                        continue;
+                    done[k] = 1;
+                    stack[sp] = k;
+                    depth[sp] = d + 1;
+                    sp++;
+                }
+            }
+        }
+    }
+    return 0;
+}
+
+static int mod_emit(void *ctx, const struct vmi_module *m) {
+    vmi_report_module(ctx, m);
+    return 0;
+}
+
+int vmi_run(struct vmi_session *s, const struct vmi_mem *mem, const struct vmi_vcpu *cpus,
+            size_t ncpus, const struct vmi_run_opts *o, struct vmi_arena *arena, struct report *r) {
+    int rc = vmi_open(s, mem, cpus, ncpus, o, arena, r);
+    if (rc)
+        return rc;
+    struct vmi_kernel *k = &s->kernel;
+    vmi_report_os(r, k, s->source);
+    vmi_report_kernel(r, k);
+    int first = 0;
+    if (!o || o->processes) {
+        rc = vmi_linux_tasks_init(&s->tasks, &s->src, vmi_kernel_read, k, &k->pw);
+        if (rc) {
+            vmi_report_error(r, "tasks", rc, s->tasks.error);
+            first = rc;
+        } else {
+            struct collect c = {.r = r, .t = &s->tasks};
+            if (!report_is_json(r)) {
+                /* Count first, then collect for the tree. */
+                long n = vmi_linux_tasks_foreach(&s->tasks, NULL, NULL);
+                if (n >= 0) {
+                    c.cap = (size_t)n;
+                    c.v = vmi_arena_alloc(arena, sizeof(*c.v) * (c.cap ? c.cap : 1));
+                }
+                if (n >= 0 && c.v) {
+                    n = vmi_linux_tasks_foreach(&s->tasks, collect_proc, &c);
+                    if (n >= 0) {
+                        s->nprocs = n;
+                        report_textf(r, "processes: %ld", n);
+                        n = print_tree(s, &c, arena);
+                    }
+                } else if (n >= 0) {
+                    n = vmi_linux_tasks_foreach(&s->tasks, emit_proc, &c); /* flat */
+                }
+                if (n < 0) {
+                    vmi_report_error(r, "tasks", (int)n, "task list walk failed");
+                    first = (int)n;
+                }
+            } else {
+                long n = vmi_linux_tasks_foreach(&s->tasks, emit_proc, &c);
+                if (n < 0) {
+                    vmi_report_error(r, "tasks", (int)n, "task list walk failed");
+                    first = (int)n;
+                } else {
+                    s->nprocs = n;
+                }
+            }
+        }
+    }
+    if (!o || o->modules) {
+        rc = vmi_linux_modules_init(&s->modules, &s->src, vmi_kernel_read, k);
+        if (rc) {
+            vmi_report_error(r, "modules", rc, s->modules.error);
+            if (!first)
+                first = rc;
+        } else {
+            long n = vmi_linux_modules_foreach(&s->modules, mod_emit, r);
+            if (n < 0) {
+                vmi_report_error(r, "modules", (int)n, "module list walk failed");
+                if (!first)
+                    first = (int)n;
+            } else {
+                s->nmodules = n;
+            }
+        }
+    }
+    return first;
+}

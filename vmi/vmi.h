@@ -1,0 +1,53 @@
+/* vmi/: virtual-machine introspection of a Linux guest from raw memory and vCPU state.
+ *
+ * Layers (each usable alone; docs/vmi.md):
+ *   vmi_mem.h        the access interface: guest-physical reads + vCPU registers
+ *   pagewalk.h       guest virtual -> physical (4/5-level, large pages, PCID, KPTI pair)
+ *   kernel.h         finding the kernel: image, KASLR, banner, paging mode
+ *   vmi_symbols.h    symbol/type sources: ISF profile or the kernel's own kallsyms + BTF
+ *   linux_tasks.h    processes and threads;  linux_modules.h  modules
+ *   vmi_report.h     the os/kernel/proc/module events
+ *
+ * vmi_run() below strings them together the way the hypervisor and tools/vigil-vmi do: find
+ * the kernel, pick the symbol source (a profile when given and matching the running kernel's
+ * banner, else auto), then report os, kernel, every process and every module. */
+#ifndef VIGIL_VMI_H
+#define VIGIL_VMI_H
+
+#include "kernel.h"
+#include "linux_modules.h"
+#include "linux_tasks.h"
+#include "report.h"
+#include "vmi_mem.h"
+#include "vmi_symsrc.h"
+
+struct vmi_run_opts {
+    const char *profile_json; /* ISF JSON or NULL for auto */
+    size_t profile_len;
+    bool processes; /* report proc events */
+    bool modules;   /* report module events */
+};
+
+/* Everything vmi_run found, for callers that want more than the report (tools, benchmarks). */
+struct vmi_session {
+    struct vmi_kernel kernel;
+    struct vmi_symsrc src;
+    const char *source; /* "auto" or "profile" */
+    struct vmi_linux_tasks tasks;
+    struct vmi_linux_modules modules;
+    long nprocs, nmodules;
+};
+
+/* Finds the kernel and its symbols into s (no reporting). Reports only a profile mismatch (to r
+ * when r is not NULL) since that decides the source. Returns 0 or a negative VMI_E* code with
+ * the reason in the session's kernel.error or as a vmi_error event. */
+int vmi_open(struct vmi_session *s, const struct vmi_mem *mem, const struct vmi_vcpu *cpus,
+             size_t ncpus, const struct vmi_run_opts *o, struct vmi_arena *arena, struct report *r);
+
+/* vmi_open, then the os and kernel events, then proc and module events. In text mode processes
+ * come as a tree (needs arena space: about 32 bytes per process). Returns 0 or the first
+ * error (also reported as a vmi_error event). */
+int vmi_run(struct vmi_session *s, const struct vmi_mem *mem, const struct vmi_vcpu *cpus,
+            size_t ncpus, const struct vmi_run_opts *o, struct vmi_arena *arena, struct report *r);
+
+#endif

@@ -1,0 +1,30 @@
+/* VMI report events through hv/report.h (README "Report schema"; docs/vmi.md). JSON-lines:
+ *   {"ev":"os","release":str,"kaslr":"0x..","source":"auto"|"profile"}
+ *   {"ev":"kernel","banner":str,"text":"0x..","image_end":"0x..","paging":"4-level"|"5-level",
+ *    "kpti":bool|null,"found_by":"lstar"|"idt"|"scan"}
+ *   {"ev":"proc","pid":n,"ppid":n,"comm":str,"uid":n,"euid":n,"kthread":bool,"state":str,
+ *    "threads":[tid,...],"cr3":"0x.."|null}
+ *   {"ev":"module","name":str,"base":"0x..","size":n}
+ *   {"ev":"profile_mismatch","profile_banner":str,"running_banner":str,"reason":str}
+ *   {"ev":"vmi_error","stage":str,"code":n,"msg":str}
+ * Text mode prints the same facts as "vigil: ..." lines (a compact process tree). */
+#ifndef VIGIL_VMI_REPORT_H
+#define VIGIL_VMI_REPORT_H
+
+#include "kernel.h"
+#include "linux_modules.h"
+#include "linux_tasks.h"
+#include "report.h"
+
+void vmi_report_os(struct report *r, const struct vmi_kernel *k, const char *source);
+void vmi_report_kernel(struct report *r, const struct vmi_kernel *k);
+/* JSON: one proc event, with the thread list walked through t. Text: one line at the given tree
+ * depth. */
+void vmi_report_proc(struct report *r, const struct vmi_linux_tasks *t, const struct vmi_proc *p,
+                     unsigned depth);
+void vmi_report_module(struct report *r, const struct vmi_module *m);
+void vmi_report_profile_mismatch(struct report *r, const char *profile_banner,
+                                 const char *running_banner, const char *reason);
+void vmi_report_error(struct report *r, const char *stage, int code, const char *msg);
+
+#endif
