@@ -76,6 +76,10 @@ int vmi_linux_tasks_init(struct vmi_linux_tasks *t, const struct vmi_symsrc *src
                     sizeof(t->error));
         return rc;
     }
+    uint32_t wp_size;
+    if (member(t, src, ts, "worker_private", &t->o_worker_private, &wp_size) == 0 && wp_size == 8 &&
+        member(t, src, "kthread", "full_name", &t->o_kthread_full_name, NULL) == 0)
+        t->has_kthread_name = true;
     if (t->o_comm_len == 0 || t->o_comm_len > 16)
         t->o_comm_len = 16;
     t->error[0] = 0;
@@ -142,6 +146,22 @@ int vmi_linux_task_read(const struct vmi_linux_tasks *t, uint64_t task, struct v
         return VMI_EREAD;
     p->comm[t->o_comm_len] = 0;
     p->comm[lib_strnlen(p->comm, 16)] = 0;
+    if (p->kthread && t->has_kthread_name && !(flags & VMI_PF_WQ_WORKER)) {
+        /* get_kthread_comm(): kthread->full_name when set (names longer than 15 bytes). */
+        uint64_t kt, fn;
+        char full[sizeof(p->comm)];
+        if (rd64(t, task + t->o_worker_private, &kt) == 0 && vmi_kernel_ptr_ok(kt) &&
+            rd64(t, kt + t->o_kthread_full_name, &fn) == 0 && fn && (fn >> 56) == 0xff &&
+            t->rd(t->rd_ctx, fn, full, 1) == 0) {
+            size_t n = 0;
+            /* Byte by byte up to the NUL: the string may end just before an unmapped page. */
+            while (n + 1 < sizeof(full) && t->rd(t->rd_ctx, fn + n, &full[n], 1) == 0 && full[n])
+                n++;
+            full[n] = 0;
+            if (n)
+                lib_memcpy(p->comm, full, n + 1);
+        }
+    }
     /* PPid as /proc shows it: the tgid of real_parent (0 for children of the idle task). */
     if (!vmi_kernel_ptr_ok(parent))
         return VMI_EFORMAT;

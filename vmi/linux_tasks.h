@@ -36,6 +36,10 @@ struct vmi_linux_tasks {
     bool use_thread_head;
     uint32_t o_sig_thread_head, o_thread_node, o_thread_group;
     uint32_t state_size; /* task_struct.__state (4) or the older .state (8) */
+    /* Kernel threads' full names (6.1+: struct kthread.full_name, reached through
+     * task_struct.worker_private), which /proc shows instead of the truncated comm. */
+    bool has_kthread_name;
+    uint32_t o_worker_private, o_kthread_full_name;
     char error[96];
 };
 
@@ -44,8 +48,12 @@ struct vmi_proc {
     uint64_t task; /* address of the leader's task_struct */
     int32_t pid;   /* == tgid for a leader */
     int32_t tgid;
-    int32_t ppid;  /* real_parent->tgid, 0 for children of the idle task (as /proc says) */
-    char comm[17]; /* task->comm (TASK_COMM_LEN 16), NUL-terminated */
+    int32_t ppid; /* real_parent->tgid, 0 for children of the idle task (as /proc says) */
+    /* The name /proc/<pid>/status shows (fs/proc/array.c proc_task_name): task->comm
+     * (TASK_COMM_LEN 16), or for a kernel thread its full name when it has one (up to 63 bytes,
+     * kernel/kthread.c get_kthread_comm). A workqueue worker's "+desc"/"-desc" suffix, which
+     * changes with every work item, is not part of the name. */
+    char comm[64];
     uint32_t uid, euid;
     uint32_t flags; /* task->flags (PF_*) */
     bool kthread;

@@ -23,14 +23,21 @@ stopme=$!
 vmi-procs sleep &
 keeper=$!
 # An exited process: runs and is reaped before the truth is taken.
-vmi-procs exit
+exited=$(vmi-procs exit)
 sleep 1
 kill -STOP "$stopme"
 sleep 1
 
-sh -c '
+EXITED=${exited#exited } sh -c '
 echo "VMI-TRUTH-BEGIN"
 echo "COLLECTOR $$"
+echo "EXITED $EXITED"
+while read -r l; do
+    case "$l" in flags*)
+        case " $l " in *" pti "*) echo "PTI on" ;; *) echo "PTI off" ;; esac
+        break ;;
+    esac
+done < /proc/cpuinfo
 while read -r l; do echo "VERSION $l"; done < /proc/version
 while read -r l; do echo "RELEASE $l"; done < /proc/sys/kernel/osrelease
 while read -r a t n rest; do
