@@ -21,7 +21,9 @@ static int rd(struct vmi_btf *b, uint64_t off, void *buf, size_t n) {
         lib_memcpy(buf, b->blob + off, n);
         return VMI_OK;
     }
-    return vmi_kvwin_read(&b->win, b->va + off, buf, n);
+    struct vmi_kvwin *w =
+        off >= b->str_start && b->str_start >= b->type_end ? &b->win_str : &b->win;
+    return vmi_kvwin_read(w, b->va + off, buf, n);
 }
 
 static uint32_t le32(const uint8_t *p) {
@@ -148,6 +150,8 @@ int vmi_btf_init_kva(struct vmi_btf *b, vmi_read_kva_fn rdf, void *rd_ctx, uint6
     if (va + len < va || len > 0xffffffffull)
         return fail(b, VMI_EFORMAT, "btf: bad blob range");
     int rc = vmi_kvwin_init(&b->win, rdf, rd_ctx, va, va + len, BTF_WIN_SIZE, arena);
+    if (rc == VMI_OK)
+        rc = vmi_kvwin_init(&b->win_str, rdf, rd_ctx, va, va + len, BTF_WIN_SIZE / 4, arena);
     if (rc != VMI_OK)
         return fail(b, rc, "btf: arena too small for the read window");
     b->va = va;

@@ -40,8 +40,9 @@ enum vmi_btf_kind {
 #define VMI_BTF_DEPTH_MAX 32 /* typedef/qualifier chains and nested anonymous members */
 
 struct vmi_btf {
-    const uint8_t *blob; /* host copy, or NULL when read through win */
-    struct vmi_kvwin win;
+    const uint8_t *blob;           /* host copy, or NULL when read through win */
+    struct vmi_kvwin win;          /* type section reads */
+    struct vmi_kvwin win_str;      /* string section reads (separate: lookups alternate) */
     uint64_t va;                   /* blob address when read through win */
     uint64_t len;                  /* blob length */
     uint32_t type_start, type_end; /* byte offsets in the blob */

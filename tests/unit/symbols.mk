@@ -7,3 +7,7 @@ $(eval $(call unit_test,test_kallsyms,vmi/arena.c vmi/kvwin.c vmi/kallsyms.c gue
 LIBBPF_SO := $(shell $(CC) -print-file-name=libbpf.so)
 $(eval $(call unit_test,test_btf,vmi/arena.c vmi/kvwin.c vmi/btf.c guest-profiles/elf_image.c $(SYMBOLS_TEST_LIB)))
 $(B)/tests/test_btf: $(LIBBPF_SO)
+
+$(eval $(call unit_test,test_json,vmi/json.c $(SYMBOLS_TEST_LIB)))
+
+$(eval $(call unit_test,test_isf,$(VMI_SYMBOLS_SRCS) guest-profiles/elf_image.c $(SYMBOLS_TEST_LIB)))
