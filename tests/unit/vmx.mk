@@ -1,0 +1,9 @@
+# Unit tests of the VT-x logic (hv/vmx_*.c, hv/vmexit_*.c) with the hardware behind the fakes
+# (tests/fakes/hw_fake.c, tests/fakes/hw_safe_fake.c) and the captured capability MSR sets in
+# tests/data/vmx-caps/.
+VMX_TEST_LIB := $(VMX_LOGIC_SRCS) hv/lib.c hv/fmt.c hv/report.c tests/fakes/hw_fake.c \
+	tests/fakes/hw_safe_fake.c
+VMX_UNIT_TESTS := test_vmx_controls
+$(foreach t,$(VMX_UNIT_TESTS),$(eval $(call unit_test,$(t),$(VMX_TEST_LIB))))
+$(B)/host/tests/unit/test_vmx_controls.o $(B)/host/tests/unit/test_vmx_cr.o: \
+	HOST_CFLAGS += -DVMX_CAPS_DIR='"$(CURDIR)/tests/data/vmx-caps"'
