@@ -28,6 +28,10 @@ const char *ept_strerror(int err) {
         return "overlaps an existing registration";
     case EPT_ERR_NOT_FOUND:
         return "not registered";
+    case EPT_ERR_TIMEOUT:
+        return "other CPUs did not confirm the EPT invalidation";
+    case EPT_ERR_PROTECTED:
+        return "page belongs to the hypervisor";
     default:
         return "unknown EPT error";
     }
@@ -101,7 +105,7 @@ void ept_entry_write(uint64_t *entry, uint64_t value) {
     __atomic_store_n(entry, value, __ATOMIC_RELEASE);
 }
 
-static uint64_t entry_read(const uint64_t *entry) {
+uint64_t ept_entry_read(const uint64_t *entry) {
     return __atomic_load_n(entry, __ATOMIC_ACQUIRE);
 }
 
@@ -211,7 +215,7 @@ static uint64_t *walk(const struct ept *e, uint64_t gpa, unsigned *level, bool *
     uint64_t *table = e->pml4;
     for (unsigned l = 4; l >= 1; l--) {
         uint64_t *ent = entry_at(e, table, l, gpa);
-        uint64_t v = entry_read(ent);
+        uint64_t v = ept_entry_read(ent);
         if (l == 1 || (l <= 3 && (v & EPTE_LARGE))) {
             *level = l;
             return ent;
@@ -240,7 +244,7 @@ uint64_t *ept_find_leaf(const struct ept *e, uint64_t gpa, unsigned *level) {
  * rights and memory type. The table is complete before the entry changes, and the translation
  * is the same, so CPUs using the tables meanwhile see a correct map either way. */
 static int split(struct ept *e, uint64_t *ent, unsigned level) {
-    uint64_t v = entry_read(ent);
+    uint64_t v = ept_entry_read(ent);
     uint64_t phys;
     uint64_t *sub = ept_pool_alloc(e->pool, &phys);
     if (!sub)
@@ -292,7 +296,7 @@ static int retype(struct ept *e, uint64_t *table, unsigned level, uint64_t base,
         if (gpa >= e->limit)
             break;
         uint64_t *ent = &table[i];
-        uint64_t v = entry_read(ent);
+        uint64_t v = ept_entry_read(ent);
         uint8_t t;
         if (level == 1) {
             ept_entry_write(ent, with_type(v, mtrr_type_of(m, gpa)));
@@ -306,7 +310,7 @@ static int retype(struct ept *e, uint64_t *table, unsigned level, uint64_t base,
             int err = split(e, ent, level);
             if (err)
                 return err;
-            v = entry_read(ent);
+            v = ept_entry_read(ent);
         }
         if (!(v & EPTE_PERM_MASK))
             continue;
@@ -347,7 +351,7 @@ int ept_handle_misconfig(const struct ept *e, struct report *r) {
     if (e->pml4 && gpa < e->limit) {
         uint64_t *table = e->pml4;
         for (unsigned l = 4; l >= 1 && table; l--) {
-            uint64_t v = entry_read(entry_at(e, table, l, gpa));
+            uint64_t v = ept_entry_read(entry_at(e, table, l, gpa));
             entries[n++] = v;
             if (l == 1 || (l <= 3 && (v & EPTE_LARGE)) || !(v & EPTE_PERM_MASK))
                 break;

@@ -52,6 +52,8 @@ enum ept_err {
     EPT_ERR_INVEPT = -8,     /* INVEPT failed */
     EPT_ERR_EXISTS = -9,     /* overlapping registration */
     EPT_ERR_NOT_FOUND = -10, /* nothing registered there */
+    EPT_ERR_TIMEOUT = -11,   /* other CPUs did not confirm an invalidation in time */
+    EPT_ERR_PROTECTED = -12, /* the page belongs to the hypervisor (hv/ept_hide.h) */
 };
 const char *ept_strerror(int err);
 
@@ -124,7 +126,8 @@ uint64_t *ept_find_leaf(const struct ept *e, uint64_t gpa, unsigned *level);
  * far stays split, which is still a correct map. */
 int ept_get_pte(struct ept *e, uint64_t gpa, uint64_t **pte);
 
-/* Writes a leaf entry (atomic 64-bit store). */
+/* Reads / writes an entry with one atomic 64-bit access. */
+uint64_t ept_entry_read(const uint64_t *entry);
 void ept_entry_write(uint64_t *entry, uint64_t value);
 
 /* Re-derives every leaf's memory type from a new MTRR state, splitting leaves whose block is no
