@@ -1,2 +1,5 @@
 # Unit tests of the vmi/ walkers (page walker, kernel finder, task/module walkers, reports).
 $(eval $(call unit_test,test_pagewalk,vmi/pagewalk.c hv/lib.c))
+VMI_WALKER_TEST_SRCS := tests/unit/vmi_synth.c vmi/pagewalk.c vmi/vmi_listwalk.c vmi/kernel.c \
+	vmi/linux_tasks.c vmi/linux_modules.c vmi/vmi_report.c hv/lib.c hv/fmt.c hv/report.c
+$(eval $(call unit_test,test_linux_tasks,$(VMI_WALKER_TEST_SRCS)))

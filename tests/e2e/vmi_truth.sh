@@ -1,0 +1,108 @@
+#!/usr/bin/env bash
+# End-to-end VMI ground truth: the Debian test guest (QEMU TCG, 2 CPUs, -kernel/-initrd) runs
+# tests/scenarios/vmi-truth.sh, which starts processes of known shape and prints what the guest
+# says about every process, module and the kernel; tests/e2e/vmi_guest_dump.sh dumps its memory and
+# registers (cached under build/vmi/). Then build/vigil-vmi must reproduce that truth exactly:
+#   1. auto mode (kallsyms + BTF from guest memory), kernel found through the IDT (QEMU's dump
+#      has no LSTAR)
+#   2. auto mode with --no-regs: kernel found by the physical-memory scan
+#   3. raw memory image + register file (the other dump format)
+#   4. profile mode with the shipped ISF profile for the guest's kernel
+#   5. a profile that does not match the running kernel: profile_mismatch is reported and auto
+#      takes over, with the same results
+# Any difference fails the test with a list of every mismatch (tests/e2e/vmi_compare.py).
+set -euo pipefail
+top=$(cd "$(dirname "$0")/../.." && pwd)
+cd "$top"
+out=build/vmi/e2e
+mkdir -p "$out"
+fail=0
+die() { echo "vmi_truth: error: $*" >&2; exit 1; }
+
+VMI=${VIGIL_VMI:-build/vigil-vmi}
+[ -x "$VMI" ] || die "$VMI is missing (make tools)"
+info=$(bash tests/e2e/vmi_guest_dump.sh) || die "could not make the guest dump"
+DUMP=$(sed -n 's/^DUMP=//p' <<<"$info")
+TRUTH=$(sed -n 's/^TRUTH=//p' <<<"$info")
+KVER=$(sed -n 's/^KVER=//p' <<<"$info")
+VMLINUX=$(sed -n 's/^VMLINUX=//p' <<<"$info")
+echo "vmi_truth: dump $DUMP ($(grep -c '^TASKS' "$TRUTH") processes in the guest's /proc)"
+
+check() { # name expected-source vigil-vmi args...
+    local name=$1 src=$2
+    shift 2
+    local t0=$(date +%s%N)
+    if ! timeout 120 "$VMI" --jsonl "$@" >"$out/$name.jsonl" 2>"$out/$name.err"; then
+        echo "vmi_truth: [$name] vigil-vmi failed (exit $?):"
+        sed 's/^/    /' "$out/$name.err" "$out/$name.jsonl" | tail -20
+        fail=1
+        return 0
+    fi
+    local ms=$((($(date +%s%N) - t0) / 1000000))
+    if python3 tests/e2e/vmi_compare.py "$TRUTH" "$out/$name.jsonl" "$VMLINUX" "$src"; then
+        echo "vmi_truth: [$name] ok ($ms ms)"
+    else
+        echo "vmi_truth: [$name] FAILED"
+        fail=1
+    fi
+}
+
+# 1, 2: the ELF dump with and without registers.
+check auto auto "$DUMP"
+grep -q '"found_by":"idt"' "$out/auto.jsonl" || { echo "vmi_truth: [auto] kernel not found through the IDT"; fail=1; }
+check scan auto --no-regs "$DUMP"
+grep -q '"found_by":"scan"' "$out/scan.jsonl" || { echo "vmi_truth: [scan] kernel not found by the scan"; fail=1; }
+
+# 3: raw memory + register file made from the ELF dump.
+python3 tests/e2e/vmi_elf2raw.py "$DUMP" "$out/mem.raw" "$out/regs.txt"
+check raw auto --regs "$out/regs.txt" "$out/mem.raw"
+rm -f "$out/mem.raw"
+
+# 4: the shipped profile.
+profile=""
+for f in guest-profiles/*"$KVER"*.json guest-profiles/*"$KVER"*.json.xz guest-profiles/*"$KVER"*.json.gz; do
+    [ -f "$f" ] && { profile=$f; break; }
+done
+if [ -z "$profile" ]; then
+    echo "vmi_truth: [profile] FAILED: no profile for $KVER under guest-profiles/"
+    fail=1
+else
+    case "$profile" in
+    *.xz) xz -dc "$profile" >"$out/profile.json" ;;
+    *.gz) gzip -dc "$profile" >"$out/profile.json" ;;
+    *) cp "$profile" "$out/profile.json" ;;
+    esac
+    check profile profile --profile "$out/profile.json" "$DUMP"
+    # 5: the same profile with linux_banner moved: it no longer describes the running kernel.
+    python3 - "$out/profile.json" "$out/profile-wrong.json" <<'PY'
+import json, sys
+isf = json.load(open(sys.argv[1]))
+isf["symbols"]["linux_banner"]["address"] += 0x100
+json.dump(isf, open(sys.argv[2], "w"))
+PY
+    if timeout 120 "$VMI" --jsonl --profile "$out/profile-wrong.json" "$DUMP" >"$out/mismatch.jsonl"; then
+        if grep -q '"ev":"profile_mismatch"' "$out/mismatch.jsonl"; then
+            grep -v '"ev":"profile_mismatch"' "$out/mismatch.jsonl" >"$out/mismatch-rest.jsonl"
+            if python3 tests/e2e/vmi_compare.py "$TRUTH" "$out/mismatch-rest.jsonl" "$VMLINUX" auto; then
+                echo "vmi_truth: [mismatch] ok: profile_mismatch reported, auto took over"
+            else
+                echo "vmi_truth: [mismatch] FAILED"
+                fail=1
+            fi
+        else
+            echo "vmi_truth: [mismatch] FAILED: no profile_mismatch event for a wrong profile"
+            fail=1
+        fi
+    else
+        echo "vmi_truth: [mismatch] FAILED: vigil-vmi exited with an error"
+        fail=1
+    fi
+fi
+
+# Text mode (for people): must run and show the process tree with the scenario's chain.
+timeout 120 "$VMI" "$DUMP" >"$out/text.txt"
+grep -q 'vigil: *[0-9]* vmi-chain-1' "$out/text.txt" && grep -q '^vigil:       [0-9]* vmi-chain-3' "$out/text.txt" ||
+    { echo "vmi_truth: [text] FAILED: process tree not as expected"; sed -n '1,40p' "$out/text.txt"; fail=1; }
+
+[ "$fail" = 0 ] && echo "vmi_truth: all checks passed"
+exit "$fail"
