@@ -8,7 +8,24 @@
 # files deleted; logs stay in the work directory unless --report-log/--console-log moved them.
 
 H_TOP=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
-H_NAME="run-$H_ENGINE"
+H_NAME=${H_NAME:-run-$H_ENGINE}
+
+# h_kvm_nested: status 0 if KVM with nested VT-x is really there (Intel CPU, /dev/kvm readable and
+# writable, kvm_intel nested=Y/1); otherwise status 1 and H_KVM_WHY says what is missing.
+h_kvm_nested() {
+    local vendor nested
+    vendor=$(awk -F': ' '/^vendor_id/ { print $2; exit }' /proc/cpuinfo)
+    nested=$(cat /sys/module/kvm_intel/parameters/nested 2>/dev/null || echo absent)
+    H_KVM_WHY=""
+    if [ "$vendor" != GenuineIntel ]; then
+        H_KVM_WHY="host CPU vendor is $vendor, not GenuineIntel: no VT-x to nest"
+    elif ! [ -r /dev/kvm ] || ! [ -w /dev/kvm ]; then
+        H_KVM_WHY="/dev/kvm is missing or not usable by $(id -un)"
+    elif [ "$nested" != Y ] && [ "$nested" != 1 ]; then
+        H_KVM_WHY="kvm_intel nested=$nested (want Y or 1)"
+    fi
+    [ -z "$H_KVM_WHY" ]
+}
 
 h_log() { echo "$H_NAME: $*" >&2; }
 h_die() {
@@ -114,6 +131,7 @@ h_cleanup() {
     fi
     if [ -n "${H_WORK:-}" ] && [ -d "$H_WORK" ]; then
         rm -f "$H_WORK"/*.lock
+        declare -F h_engine_cleanup >/dev/null && h_engine_cleanup
         if [ "$H_KEEP" = 0 ]; then rm -f "$H_WORK/esp.img" "$H_WORK/vars.fd"; fi
     fi
     exit "$rc"

@@ -39,26 +39,15 @@ done
 [ -n "$code" ] || h_die "OVMF_CODE.fd/OVMF_VARS.fd not found (package ovmf)"
 
 # Accelerator choice.
-vendor=$(awk -F': ' '/^vendor_id/ { print $2; exit }' /proc/cpuinfo)
-nested=$(cat /sys/module/kvm_intel/parameters/nested 2>/dev/null || echo absent)
-if [ "$vendor" != GenuineIntel ]; then
-    why="host CPU vendor is $vendor, not GenuineIntel: no VT-x to nest"
-elif ! [ -r /dev/kvm ] || ! [ -w /dev/kvm ]; then
-    why="/dev/kvm is missing or not usable by $(id -un)"
-elif [ "$nested" != Y ] && [ "$nested" != 1 ]; then
-    why="kvm_intel nested=$nested (want Y or 1)"
-else
-    why=""
-fi
 if [ -n "${VIGIL_QEMU_ACCEL:-}" ]; then
     accel=$VIGIL_QEMU_ACCEL
     h_log "accelerator $accel (VIGIL_QEMU_ACCEL)"
-elif [ -z "$why" ]; then
+elif h_kvm_nested; then
     accel=kvm
-    h_log "accelerator KVM with nested VT-x (Intel host, /dev/kvm usable, kvm_intel nested=$nested)"
+    h_log "accelerator KVM with nested VT-x (Intel host, /dev/kvm usable, kvm_intel nested on)"
 else
     accel=tcg
-    h_log "accelerator TCG (no VMX in the guest): $why"
+    h_log "accelerator TCG (no VMX in the guest): $H_KVM_WHY"
 fi
 if [ "$accel" = kvm ]; then
     cpu_args=(-accel kvm -cpu host,+vmx)

@@ -1,0 +1,141 @@
+# Shared helpers for end-to-end scripts (sourced). Each script calls e2e_init NAME first and
+# e2e_done last; checks print "PASS: ..." / "FAIL: ..." lines, e2e_done prints
+# "NAME: N passed, N failed" and exits non-zero if anything failed.
+#
+# Report logs: in jsonl mode vigil writes one JSON object per line from its "start" event on.
+# Before that line the port may carry the firmware's own console (OVMF mirrors its console on
+# COM1 and COM2 until vigil takes the UART): e2e_vigil_lines keeps vigil's part only.
+
+E2E_TOP=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
+
+e2e_init() {
+    E2E_NAME=$1
+    E2E_PASSED=0
+    E2E_FAILED=0
+    E2E_WORK=$(mktemp -d "$E2E_TOP/build/e2e/$E2E_NAME.XXXXXX" 2>/dev/null) || {
+        mkdir -p "$E2E_TOP/build/e2e"
+        E2E_WORK=$(mktemp -d "$E2E_TOP/build/e2e/$E2E_NAME.XXXXXX")
+    }
+    command -v jq >/dev/null || {
+        echo "FAIL: jq is missing (qemu-scripts/install-deps.sh)"
+        exit 1
+    }
+    echo "$E2E_NAME: logs in $E2E_WORK"
+}
+
+e2e_pass() {
+    E2E_PASSED=$((E2E_PASSED + 1))
+    echo "PASS: $*"
+}
+e2e_fail() {
+    E2E_FAILED=$((E2E_FAILED + 1))
+    echo "FAIL: $*"
+}
+# e2e_check "description" command...: PASS if the command succeeds.
+e2e_check() {
+    local what=$1
+    shift
+    if "$@"; then e2e_pass "$what"; else e2e_fail "$what"; fi
+}
+
+e2e_done() {
+    echo "$E2E_NAME: $E2E_PASSED passed, $E2E_FAILED failed"
+    [ "$E2E_FAILED" = 0 ] && [ "$E2E_PASSED" -gt 0 ]
+    exit $?
+}
+
+# Lines vigil wrote: from the first line holding {"ev":"start" to the end, with the UART's CRs
+# removed and the part of that first line before the "{" (firmware output with no newline)
+# dropped. Prints nothing if there is no start event.
+e2e_vigil_lines() {
+    tr -d '\r' <"$1" | awk '
+        !on { i = index($0, "{\"ev\":\"start\""); if (i) { on = 1; $0 = substr($0, i) } }
+        on { print }'
+}
+
+# Every vigil line is a JSON object with a string "ev"; prints the offending lines otherwise.
+e2e_jsonl_ok() {
+    local f=$1 n=0 bad=0 line
+    while IFS= read -r line; do
+        n=$((n + 1))
+        if ! jq -e 'type == "object" and (.ev | type == "string")' <<<"$line" >/dev/null 2>&1; then
+            bad=$((bad + 1))
+            [ "$bad" -le 5 ] && echo "  not a JSON event (vigil line $n): ${line:0:200}"
+        fi
+    done < <(e2e_vigil_lines "$f")
+    [ "$n" -gt 0 ] || { echo "  no {\"ev\":\"start\"} line in $f"; return 1; }
+    [ "$bad" = 0 ] || { echo "  $bad of $n vigil lines are not JSON events"; return 1; }
+    echo "  $n vigil lines, all JSON events"
+}
+
+# e2e_events FILE EV: vigil's events of type EV, one compact JSON object per line.
+e2e_events() {
+    e2e_vigil_lines "$1" | while IFS= read -r line; do
+        jq -c --arg ev "$2" 'select(type == "object" and .ev == $ev)' <<<"$line" 2>/dev/null
+    done
+}
+
+# e2e_has FILE EV JQ-FILTER: some EV event satisfies the filter; shows the events otherwise.
+e2e_has() {
+    local evs
+    evs=$(e2e_events "$1" "$2")
+    if [ -n "$evs" ] && jq -e -s "any(.[]; $3)" <<<"$evs" >/dev/null 2>&1; then
+        return 0
+    fi
+    if [ -z "$evs" ]; then
+        echo "  no \"$2\" event"
+    else
+        echo "  \"$2\" events (none satisfies $3):"
+        sed 's/^/    /' <<<"$evs" | cut -c1-300
+    fi
+    return 1
+}
+
+# e2e_not_has FILE EV JQ-FILTER: no EV event satisfies the filter.
+e2e_not_has() {
+    local evs
+    evs=$(e2e_events "$1" "$2")
+    if [ -n "$evs" ] && jq -e -s "any(.[]; $3)" <<<"$evs" >/dev/null 2>&1; then
+        echo "  a \"$2\" event satisfies $3:"
+        sed 's/^/    /' <<<"$evs" | cut -c1-300
+        return 1
+    fi
+    return 0
+}
+
+# e2e_console_lacks FILE REGEX: no line of FILE matches REGEX.
+e2e_console_lacks() {
+    if grep -a -E -q -- "$2" "$1"; then
+        echo "  unexpected line in $1: $(grep -a -E -m1 -- "$2" "$1" | tr -d '\r' | cut -c1-200)"
+        return 1
+    fi
+    return 0
+}
+
+# e2e_console_has FILE REGEX: the guest console shows a line matching REGEX.
+e2e_console_has() {
+    grep -a -E -q -- "$2" "$1" || {
+        echo "  no line matching '$2' in $1; last lines:"
+        tail -n 5 "$1" | tr -d '\r' | sed 's/\x1b\[[0-9;=]*[A-Za-z]//g; s/^/    /'
+        return 1
+    }
+}
+
+# e2e_run ENGINE RC-VAR ARGS...: runs qemu-scripts/run-ENGINE.sh with its logs in the work dir
+# (report.log, console.log; stderr in run.log, shown) and stores its exit status in RC-VAR.
+e2e_run() {
+    local engine=$1 var=$2
+    shift 2
+    bash "$E2E_TOP/qemu-scripts/run-$engine.sh" --report-log "$E2E_WORK/report.log" \
+        --console-log "$E2E_WORK/console.log" "$@" 2>&1 | tee "$E2E_WORK/run.log" >&2
+    printf -v "$var" '%s' "${PIPESTATUS[0]}"
+    grep -E "^run-$engine: elapsed" "$E2E_WORK/run.log" | tail -n1 | sed "s/^/$E2E_NAME: /"
+}
+
+# The vigil image must exist for tests that boot it.
+e2e_need_vigil() {
+    [ -f "$E2E_TOP/build/vigil.efi" ] || {
+        e2e_fail "build/vigil.efi exists (run make)"
+        e2e_done
+    }
+}

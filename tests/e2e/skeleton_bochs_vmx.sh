@@ -1,0 +1,22 @@
+#!/usr/bin/env bash
+# Issue 2 (b): under Bochs (software VT-x with EPT), vigil must find VT-x usable with EPT,
+# unrestricted guest, VPID and wait-for-SIPI, chain-load \vmlinuz, and Linux must reach userspace.
+# Slow: about 2-4 minutes on these machines (timeout 10 min).
+set -uo pipefail
+source "$(dirname "$0")/lib.sh"
+e2e_init skeleton_bochs_vmx
+e2e_need_vigil
+
+e2e_run bochs rc --cpus 1 --until '^VIGIL-GUEST-READY' --timeout "${E2E_BOCHS_TIMEOUT:-600}"
+R=$E2E_WORK/report.log C=$E2E_WORK/console.log
+
+e2e_check "run-bochs.sh reached the sentinel (exit $rc, want 0)" test "$rc" = 0
+e2e_check "every report line from vigil's start on is a JSON event" e2e_jsonl_ok "$R"
+e2e_check "start event" e2e_has "$R" start '(.version | type == "string" and length > 0)'
+e2e_check "vmx event: usable=true" e2e_has "$R" vmx '.usable == true'
+e2e_check "vmx event: ept, unrestricted_guest, vpid, wait_for_sipi all true" \
+    e2e_has "$R" vmx '.ept == true and .unrestricted_guest == true and .vpid == true and .wait_for_sipi == true'
+e2e_check "chainload event for \\vmlinuz with status starting" \
+    e2e_has "$R" chainload '.path == "\\vmlinuz" and .status == "starting"'
+e2e_check "Linux reached userspace (sentinel on the console)" e2e_console_has "$C" '^VIGIL-GUEST-READY'
+e2e_done
