@@ -188,6 +188,28 @@ int ept_perm_set_range(struct ept_perm *p, struct ept_vcpu *self, uint64_t gpa, 
     return err ? err : ierr;
 }
 
+int ept_perm_map_hv(struct ept_perm *p, struct ept_vcpu *self, uint64_t gpa, uint64_t len,
+                    uint64_t target, unsigned perms) {
+    if (!perms_ok(p, perms))
+        return EPT_ERR_PERM;
+    if (!len || (gpa & ~PAGE_MASK) || (len & ~PAGE_MASK) || gpa + len < gpa ||
+        (target & ~PAGE_MASK))
+        return EPT_ERR_ARG;
+    int err = EPT_OK;
+    lock(p);
+    for (uint64_t a = gpa; a < gpa + len && !err; a += EPT_PAGE_SIZE) {
+        struct ept_handler *h = find_handler(p, a);
+        uint64_t *pte;
+        if (!h || !h->hv_owned)
+            err = EPT_ERR_NOT_FOUND;
+        else if (!(err = ept_get_pte(p->ept, a, &pte)))
+            ept_entry_write(pte, target | (ept_entry_read(pte) & EPTE_MEMTYPE_MASK) | perms);
+    }
+    unlock(p);
+    int ierr = publish(p, self);
+    return err ? err : ierr;
+}
+
 int ept_perm_set(struct ept_perm *p, struct ept_vcpu *self, uint64_t gpa, unsigned perms) {
     return ept_perm_set_range(p, self, gpa & PAGE_MASK, EPT_PAGE_SIZE, perms);
 }

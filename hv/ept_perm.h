@@ -140,6 +140,10 @@ int ept_perm_register(struct ept_perm *p, uint64_t gpa, uint64_t len, ept_violat
 int ept_perm_register_hv(struct ept_perm *p, uint64_t gpa, uint64_t len, ept_violation_fn fn,
                          void *ctx); /* for ept_hide: marks the range hypervisor-owned */
 int ept_perm_unregister(struct ept_perm *p, uint64_t gpa);
+/* For ept_hide: maps every page of [gpa, gpa + len), which must lie in hypervisor-owned ranges,
+ * to the one page target with rights perms (memory types kept), then invalidates. */
+int ept_perm_map_hv(struct ept_perm *p, struct ept_vcpu *self, uint64_t gpa, uint64_t len,
+                    uint64_t target, unsigned perms);
 const struct ept_handler *ept_perm_find_handler(const struct ept_perm *p, uint64_t gpa);
 
 /* Right before every VM entry: INVEPT when this CPU is behind. */

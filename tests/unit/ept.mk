@@ -3,3 +3,4 @@ EPT_TEST_LIB := hv/lib.c hv/fmt.c hv/report.c tests/fakes/hw_fake.c
 $(eval $(call unit_test,test_mtrr,hv/mtrr.c $(EPT_TEST_LIB)))
 $(eval $(call unit_test,test_ept,hv/ept.c hv/mtrr.c $(EPT_TEST_LIB)))
 $(eval $(call unit_test,test_ept_perm,hv/ept_perm.c hv/ept.c hv/mtrr.c $(EPT_TEST_LIB)))
+$(eval $(call unit_test,test_ept_hide,hv/ept_hide.c hv/ept_perm.c hv/ept.c hv/mtrr.c $(EPT_TEST_LIB)))

@@ -199,6 +199,13 @@ static void test_registry(void **state) {
     assert_int_equal(ept_perm_set(&f->p, NULL, 0x7000, EPT_PERM_RWX), EPT_ERR_PROTECTED);
     assert_int_equal(ept_perm_set_range(&f->p, NULL, 0x6000, 0x3000, 0), EPT_ERR_PROTECTED);
     assert_int_equal(ept_perm_unregister(&f->p, 0x7000), EPT_ERR_NOT_FOUND);
+    /* Remapping is only for hypervisor-owned pages. */
+    assert_int_equal(ept_perm_map_hv(&f->p, NULL, 0x7000, 0x1000, 0x9000, 0), EPT_OK);
+    assert_int_equal(ept_find_leaf(&f->e, 0x7000, NULL)[0] & (EPTE_ADDR_MASK | 7), 0x9000);
+    assert_int_equal(ept_perm_map_hv(&f->p, NULL, 0x6000, 0x1000, 0x9000, 0), EPT_ERR_NOT_FOUND);
+    assert_int_equal(ept_perm_map_hv(&f->p, NULL, 0x7000, 0x1000, 0x9001, 0), EPT_ERR_ARG);
+    assert_int_equal(ept_perm_map_hv(&f->p, NULL, 0x7000, 0x1000, 0x9000, EPT_PERM_W),
+                     EPT_ERR_PERM);
     teardown(f);
 }
 

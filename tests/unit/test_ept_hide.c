@@ -1,0 +1,252 @@
+/* Unit tests for hv/ept_hide.c: hidden ranges point at the zero page with no rights; guest reads
+ * and fetches run on the zero page, writes land in a per-CPU scratch page that is cleared, and
+ * the hypervisor's own page is never mapped; the hv_memory / hv_access / hv_access_count events;
+ * the first-N-then-count limit; hidden pages refuse permission changes. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <cmocka.h>
+
+#include "hw_fake.h"
+#include "test_ept_capture.h"
+#include "test_ept_pool.h"
+
+#include "ept_hide.h"
+#include "ept_vmcs.h"
+
+static char out[1 << 16];
+static size_t out_len;
+static void sink(void *ctx, const char *d, size_t n) {
+    (void)ctx;
+    if (out_len + n < sizeof(out)) {
+        memcpy(out + out_len, d, n);
+        out_len += n;
+        out[out_len] = 0;
+    }
+}
+static unsigned count_lines(const char *needle) {
+    unsigned n = 0;
+    for (const char *p = out; (p = strstr(p, needle)); p++)
+        n++;
+    return n;
+}
+
+static size_t insn_text(void *ctx, struct ept_vcpu *v, uint64_t rip, char *o, size_t size) {
+    (void)ctx;
+    (void)v;
+    return (size_t)snprintf(o, size, "mov [rdi], rax @%llx", (unsigned long long)rip);
+}
+
+#define HV_IMAGE 0x1000000ull
+#define HV_IMAGE_LEN 0x123456ull
+#define POOL_PAGES 32
+
+struct fixture {
+    struct mtrr_state m;
+    struct test_pool tp;
+    struct ept e;
+    struct ept_perm p;
+    struct ept_vcpu cpu0, cpu1;
+    struct ept_hide h;
+    struct report r;
+};
+
+static struct fixture *setup(enum report_mode mode) {
+    struct fixture *f = calloc(1, sizeof(*f));
+    size_t len = 0;
+    char *text = capture_read("bochs-ovmf-haswell-512m.txt", &len);
+    assert_non_null(text);
+    assert_int_equal(mtrr_parse_capture(&f->m, text, len, NULL), MTRR_OK);
+    uint64_t capv = 0;
+    assert_true(capture_value(text, "msr.0x48c", &capv));
+    free(text);
+    struct ept_caps caps;
+    ept_caps_decode(capv, &caps);
+    test_pool_init(&f->tp, POOL_PAGES);
+    assert_int_equal(ept_build(&f->e, &f->tp.pool, &caps, &f->m, 0), EPT_OK);
+    ept_perm_init(&f->p, &f->e, &f->m, NULL, NULL);
+    assert_int_equal(ept_perm_add_vcpu(&f->p, &f->cpu0, 0), EPT_OK);
+    assert_int_equal(ept_perm_add_vcpu(&f->p, &f->cpu1, 1), EPT_OK);
+    fake_reset();
+    out_len = 0;
+    out[0] = 0;
+    report_init(&f->r, mode, sink, NULL);
+    assert_int_equal(ept_hide_init(&f->h, &f->p, 2, &f->r, insn_text, NULL), EPT_OK);
+    /* The "hypervisor": an image range and the whole pool (tables, zero and scratch pages). */
+    assert_int_equal(ept_hide_add(&f->h, &f->cpu0, HV_IMAGE, HV_IMAGE_LEN), EPT_OK);
+    assert_int_equal(ept_hide_add(&f->h, &f->cpu0, TEST_FAKE_PHYS_BASE, POOL_PAGES * 4096ull),
+                     EPT_OK);
+    return f;
+}
+
+static void teardown(struct fixture *f) {
+    test_pool_free(&f->tp);
+    free(f);
+}
+
+static uint64_t leaf_of(struct fixture *f, uint64_t gpa) {
+    unsigned l = 0;
+    uint64_t e = test_walk(&f->tp, ept_eptp(&f->e), gpa, &l);
+    assert_true(l >= 1 && l <= 3);
+    return e;
+}
+
+static void violation(struct fixture *f, struct ept_vcpu *v, uint64_t qual, uint64_t gpa) {
+    fake_set_vmcs(EPT_VMCS_EXIT_QUALIFICATION, qual);
+    fake_set_vmcs(EPT_VMCS_GUEST_PHYSICAL_ADDRESS, gpa);
+    fake_set_vmcs(EPT_VMCS_GUEST_LINEAR_ADDRESS, 0xFFFF800000000000ull | gpa);
+    fake_set_vmcs(EPT_VMCS_GUEST_RIP, 0xFFFFFFFF81000000ull + (gpa & 0xFFF));
+    assert_int_equal(ept_handle_violation(&f->p, v, NULL), EPT_EXIT_RESUME);
+}
+
+static bool all_zero(const uint8_t *p, size_t n) {
+    for (size_t i = 0; i < n; i++)
+        if (p[i])
+            return false;
+    return true;
+}
+
+static void test_ranges_mapped_to_zero_page(void **state) {
+    (void)state;
+    struct fixture *f = setup(REPORT_JSONL);
+    for (uint64_t a = HV_IMAGE; a < HV_IMAGE + 0x124000; a += 0x1000) {
+        uint64_t e = leaf_of(f, a);
+        assert_int_equal(e & EPTE_ADDR_MASK, f->h.zero_phys);
+        assert_int_equal(e & 7, 0);
+        assert_int_equal((e >> 3) & 7, MTRR_TYPE_WB);
+    }
+    for (uint64_t a = TEST_FAKE_PHYS_BASE; a < TEST_FAKE_PHYS_BASE + POOL_PAGES * 4096; a += 4096)
+        assert_int_equal(leaf_of(f, a) & EPTE_ADDR_MASK, f->h.zero_phys);
+    /* Neighbours keep the identity map (a 2 MiB leaf below, 4 KiB ones in the split part). */
+    unsigned level = 0;
+    uint64_t below = test_walk(&f->tp, ept_eptp(&f->e), HV_IMAGE - 0x1000, &level);
+    assert_int_equal(level, 2);
+    assert_int_equal(test_target(below, level, HV_IMAGE - 0x1000), HV_IMAGE - 0x1000);
+    assert_int_equal(leaf_of(f, HV_IMAGE + 0x124000) & EPTE_ADDR_MASK, HV_IMAGE + 0x124000);
+    assert_int_equal(leaf_of(f, HV_IMAGE + 0x124000) & 7, EPT_PERM_RWX);
+    /* The zero page and scratch pages are pool pages, so they are hidden too. */
+    assert_true(f->h.zero_phys >= TEST_FAKE_PHYS_BASE &&
+                f->h.zero_phys < TEST_FAKE_PHYS_BASE + POOL_PAGES * 4096);
+    ept_hide_report_ranges(&f->h);
+    assert_string_equal(out, "{\"ev\":\"hv_memory\",\"ranges\":[[\"0x1000000\",\"0x124000\"],"
+                             "[\"0x3a5000000\",\"0x20000\"]]}\n");
+    /* Hidden pages refuse permission changes; overlapping hides are refused. */
+    assert_int_equal(ept_perm_set(&f->p, &f->cpu0, HV_IMAGE + 0x5000, EPT_PERM_RWX),
+                     EPT_ERR_PROTECTED);
+    assert_int_equal(ept_hide_add(&f->h, &f->cpu0, HV_IMAGE + 0x123000, 0x10), EPT_ERR_EXISTS);
+    assert_int_equal(ept_hide_add(&f->h, &f->cpu0, 0, 0), EPT_ERR_ARG);
+    teardown(f);
+}
+
+static void test_reads_writes_execs(void **state) {
+    (void)state;
+    struct fixture *f = setup(REPORT_JSONL);
+    uint64_t pml4_gpa = TEST_FAKE_PHYS_BASE; /* the guest goes for the EPT PML4 itself */
+
+    /* Read: one instruction on the zero page, read-only. */
+    violation(f, &f->cpu0, EPT_QUAL_READ | EPT_QUAL_GLA_VALID | EPT_QUAL_GLA_TRANSLATION,
+              pml4_gpa + 8);
+    uint64_t e = leaf_of(f, pml4_gpa);
+    assert_int_equal(e & EPTE_ADDR_MASK, f->h.zero_phys);
+    assert_int_equal(e & 7, EPT_PERM_R);
+    assert_int_equal(ept_handle_mtf(&f->p, &f->cpu0), EPT_EXIT_RESUME);
+    assert_int_equal(leaf_of(f, pml4_gpa) & 7, 0);
+    assert_non_null(strstr(out, "{\"ev\":\"hv_access\",\"gpa\":\"0x3a5000008\",\"access\":\"read\","
+                                "\"rip\":\"0xffffffff81000008\","
+                                "\"insn\":\"mov [rdi], rax @ffffffff81000008\","
+                                "\"gla\":\"0xffff8003a5000008\",\"cpu\":0}\n"));
+
+    /* Write: the scratch page of this CPU (stale junk cleared first), then cleared again. */
+    uint8_t *scratch1 = f->h.scratch[1];
+    memset(scratch1, 0x5A, 4096);
+    violation(f, &f->cpu1, EPT_QUAL_WRITE | EPT_QUAL_READ, HV_IMAGE + 0x2010);
+    e = leaf_of(f, HV_IMAGE + 0x2000);
+    assert_int_equal(e & EPTE_ADDR_MASK, f->h.scratch_phys[1]);
+    assert_int_equal(e & 7, EPT_PERM_R | EPT_PERM_W);
+    assert_true(all_zero(scratch1, 4096)); /* the RMW's read sees zeros */
+    memset(scratch1 + 0x10, 0xEE, 8);      /* the guest's write lands here */
+    assert_int_equal(ept_handle_mtf(&f->p, &f->cpu1), EPT_EXIT_RESUME);
+    assert_true(all_zero(scratch1, 4096));
+    e = leaf_of(f, HV_IMAGE + 0x2000);
+    assert_int_equal(e & EPTE_ADDR_MASK, f->h.zero_phys);
+    assert_int_equal(e & 7, 0);
+    assert_non_null(strstr(out, "\"access\":\"write\""));
+
+    /* Execute: zero page with R+X for one instruction. */
+    violation(f, &f->cpu0, EPT_QUAL_FETCH, HV_IMAGE);
+    e = leaf_of(f, HV_IMAGE);
+    assert_int_equal(e & EPTE_ADDR_MASK, f->h.zero_phys);
+    assert_int_equal(e & 7, EPT_PERM_R | EPT_PERM_X);
+    assert_int_equal(ept_handle_mtf(&f->p, &f->cpu0), EPT_EXIT_RESUME);
+    assert_non_null(strstr(out, "\"access\":\"exec\""));
+
+    /* Through all of it only the zero and scratch pages were mapped at hidden GPAs (checked
+     * above), and the zero page stayed zero. */
+    assert_true(all_zero(f->h.zero_page, 4096));
+    assert_int_equal(f->h.attempts, 3);
+    assert_int_equal(f->h.reads, 1);
+    assert_int_equal(f->h.writes, 1);
+    assert_int_equal(f->h.execs, 1);
+    /* A CPU without a scratch page (index beyond ncpus) is not let through. */
+    struct ept_vcpu stray = {.index = 7};
+    fake_set_vmcs(EPT_VMCS_EXIT_QUALIFICATION, EPT_QUAL_WRITE);
+    fake_set_vmcs(EPT_VMCS_GUEST_PHYSICAL_ADDRESS, HV_IMAGE);
+    assert_int_equal(ept_handle_violation(&f->p, &stray, NULL), EPT_EXIT_UNHANDLED);
+    assert_int_equal(leaf_of(f, HV_IMAGE) & 7, 0);
+    teardown(f);
+}
+
+static void test_first_then_count(void **state) {
+    (void)state;
+    struct fixture *f = setup(REPORT_JSONL);
+    for (int i = 0; i < EPT_HIDE_REPORT_FIRST + 5; i++) {
+        violation(f, &f->cpu0, EPT_QUAL_READ, HV_IMAGE + (uint64_t)i * 0x1000);
+        assert_int_equal(ept_handle_mtf(&f->p, &f->cpu0), EPT_EXIT_RESUME);
+    }
+    assert_int_equal(count_lines("\"ev\":\"hv_access\""), EPT_HIDE_REPORT_FIRST);
+    ept_hide_report_summary(&f->h);
+    assert_non_null(strstr(out, "{\"ev\":\"hv_access_count\",\"attempts\":21,\"read\":21,"
+                                "\"write\":0,\"exec\":0,\"unreported\":5}\n"));
+    size_t before = out_len;
+    ept_hide_report_summary(&f->h); /* nothing new: nothing written */
+    assert_int_equal(out_len, before);
+    teardown(f);
+}
+
+static void test_text_mode(void **state) {
+    (void)state;
+    struct fixture *f = setup(REPORT_TEXT);
+    ept_hide_report_ranges(&f->h);
+    assert_non_null(strstr(out, "vigil: hypervisor memory hidden from the guest: 0x1000000 + "
+                                "0x124000\n"));
+    violation(f, &f->cpu0, EPT_QUAL_WRITE, HV_IMAGE + 0x40);
+    assert_int_equal(ept_handle_mtf(&f->p, &f->cpu0), EPT_EXIT_RESUME);
+    assert_non_null(strstr(out, "vigil: blocked guest write of hypervisor memory at gpa 0x1000040, "
+                                "rip 0xffffffff81000040: mov [rdi], rax @ffffffff81000040\n"));
+    ept_hide_report_summary(&f->h);
+    assert_non_null(strstr(out, "blocked: 1 (0 not reported)"));
+    teardown(f);
+}
+
+static void test_init_errors(void **state) {
+    (void)state;
+    struct fixture *f = setup(REPORT_JSONL);
+    struct ept_hide h2;
+    assert_int_equal(ept_hide_init(&h2, &f->p, 0, NULL, NULL, NULL), EPT_ERR_ARG);
+    assert_int_equal(ept_hide_init(&h2, &f->p, EPT_MAX_VCPUS + 1, NULL, NULL, NULL), EPT_ERR_ARG);
+    assert_int_equal(ept_hide_init(&h2, &f->p, POOL_PAGES, NULL, NULL, NULL), EPT_ERR_NOMEM);
+    teardown(f);
+}
+
+int main(void) {
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_ranges_mapped_to_zero_page),
+        cmocka_unit_test(test_reads_writes_execs),
+        cmocka_unit_test(test_first_then_count),
+        cmocka_unit_test(test_text_mode),
+        cmocka_unit_test(test_init_errors),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
