@@ -101,7 +101,9 @@ fi
 
 # Text mode (for people): must run and show the process tree with the scenario's chain.
 timeout 120 "$VMI" "$DUMP" >"$out/text.txt"
-grep -q 'vigil: *[0-9]* vmi-chain-1' "$out/text.txt" && grep -q '^vigil:       [0-9]* vmi-chain-3' "$out/text.txt" ||
+# init (depth 0) -> sh -> vmi-chain-1 (depth 2) -> vmi-chain-2 -> vmi-chain-3 (depth 4): two
+# spaces of indentation per level after "vigil: ".
+grep -Eq '^vigil: {5}[0-9]+ vmi-chain-1 ' "$out/text.txt" && grep -Eq '^vigil: {9}[0-9]+ vmi-chain-3 ' "$out/text.txt" ||
     { echo "vmi_truth: [text] FAILED: process tree not as expected"; sed -n '1,40p' "$out/text.txt"; fail=1; }
 
 [ "$fail" = 0 ] && echo "vmi_truth: all checks passed"

@@ -5,9 +5,9 @@
 # Ground truth for the VMI end-to-end test (tests/e2e/vmi_truth.sh): starts processes of known
 # shape, then prints what the guest itself says about every process between VMI-TRUTH-BEGIN and
 # VMI-TRUTH-END, then the sentinel VIGIL-GUEST-READY, and waits (sleeping) so that the harness can
-# dump memory. Truth is gathered by one collector shell that uses builtins only (read/echo), so no
-# other process appears or disappears while it runs; its own pid is printed (COLLECTOR) and it has
-# exited (reaped) before the sentinel.
+# dump memory. Truth is gathered by one collector shell that lists /proc with builtins only
+# (read/echo), so no other process appears or disappears while it does; its own pid is printed
+# (COLLECTOR) and it has exited (reaped) before the sentinel.
 
 modprobe dummy || echo "vmi-truth: modprobe dummy failed"
 
@@ -40,9 +40,10 @@ while read -r l; do
 done < /proc/cpuinfo
 while read -r l; do echo "VERSION $l"; done < /proc/version
 while read -r l; do echo "RELEASE $l"; done < /proc/sys/kernel/osrelease
-while read -r a t n rest; do
-    case "$n" in _text|_stext|init_task|linux_banner|init_top_pgt|entry_SYSCALL_64) echo "KSYM $a $t $n" ;; esac
-done < /proc/kallsyms
+# grep, not a shell loop: /proc/kallsyms has ~150,000 lines (minutes for a TCG shell loop). The
+# grep process has exited (and is reaped) before /proc is listed below.
+grep -E " (_text|_stext|init_task|linux_banner|init_top_pgt|entry_SYSCALL_64)\$" /proc/kallsyms |
+    while read -r a t n; do echo "KSYM $a $t $n"; done
 while read -r l; do echo "MODULE $l"; done < /proc/modules
 for d in /proc/[0-9]*; do
     p=${d#/proc/}

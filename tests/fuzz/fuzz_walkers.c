@@ -1,0 +1,160 @@
+/* libFuzzer target for the VMI walkers over hostile guest memory.
+ *
+ * Input byte 0 picks the mode:
+ *   even: page walker. The rest of the input is 64 KiB of "guest RAM" (zero-padded) whose first
+ *         24 bytes give CR3, CR4 and a virtual address; translate and read across pages.
+ *   odd:  a valid synthetic Linux guest (tests/unit/vmi_synth.c) patched by the input: a list of
+ *         (region, offset, length, bytes) patches over its page tables, kernel image and
+ *         task/cred/signal/mm/module objects; then the kernel finder (LSTAR/IDT), the task,
+ *         thread and module walkers and the report writer run over it. The patches are undone
+ *         afterwards so every run starts from the same guest.
+ * Nothing may crash, hang or read out of bounds; errors are fine. */
+#include "kernel.h"
+#include "linux_modules.h"
+#include "linux_tasks.h"
+#include "pagewalk.h"
+#include "tests/unit/vmi_synth.h"
+#include "vmi_report.h"
+
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define PW_RAM 0x10000u
+
+static uint8_t pw_ram[PW_RAM];
+static int pw_read(void *ctx, uint64_t pa, void *buf, size_t len) {
+    (void)ctx;
+    if (pa >= PW_RAM || len > PW_RAM - pa)
+        return VMI_EREAD;
+    memcpy(buf, pw_ram + pa, len);
+    return 0;
+}
+
+static void fuzz_pagewalk(const uint8_t *d, size_t n) {
+    memset(pw_ram, 0, sizeof(pw_ram));
+    memcpy(pw_ram, d, n < PW_RAM ? n : PW_RAM);
+    uint64_t cr3, cr4, va;
+    memcpy(&cr3, pw_ram, 8);
+    memcpy(&cr4, pw_ram + 8, 8);
+    memcpy(&va, pw_ram + 16, 8);
+    struct vmi_mem m = {.ctx = NULL, .read_phys = pw_read, .phys_end = PW_RAM};
+    struct pagewalk pw;
+    pagewalk_init(&pw, &m, cr3 & 0xffff, cr4, cr4 >> 32, (cr4 >> 1) & 1);
+    struct pagewalk_xlate x;
+    for (int i = 0; i < 8; i++) {
+        uint64_t a = va + (uint64_t)i * 0x1000 * (uint64_t)(i * i + 1);
+        if (pagewalk_translate(&pw, a, &x) == 0 && (x.page_size & (x.page_size - 1)))
+            abort(); /* a page size is a power of two */
+    }
+    uint8_t buf[0x3000];
+    pagewalk_read(&pw, va, buf, sizeof(buf));
+    char s[300];
+    pagewalk_read_str(&pw, va ^ 0x800, s, sizeof(s));
+    if (strlen(s) >= sizeof(s))
+        abort();
+}
+
+static struct synth S;
+static bool ready;
+static uint64_t tasks[8];
+
+static void sink(void *ctx, const char *d, size_t n) {
+    (void)ctx;
+    (void)d;
+    (void)n;
+}
+
+static void build(void) {
+    if (synth_init(&S, 48u << 20, 0x2a00000))
+        abort();
+    uint64_t init = synth_process(&S, 1, 0, "init", 0, 0, 1, 0, 0x400100, true);
+    uint64_t kt = synth_process(&S, 2, 0, "kthreadd", 0, 0, 1, 0, 0x208040, false);
+    uint64_t k3 = synth_process(&S, 3, kt, "rcu_tasks_kthre", 0, 0, 0x402, 0, 0x208040, false);
+    synth_kthread_name(&S, k3, "rcu_tasks_kthread");
+    uint64_t t = synth_process(&S, 90, init, "threads", 1000, 0, 1, 0, 0x400040, true);
+    synth_thread(&S, t, 91);
+    synth_thread(&S, t, 92);
+    uint64_t z = synth_process(&S, 93, t, "zombie", 0, 0, 0x80, 0x20, 0x40044c, false);
+    synth_module(&S, "dummy", 0xffffffffc03b3000ull, 12288, 4096, 0);
+    synth_module(&S, "loop", 0xffffffffc0500000ull, 32768, 0, 0);
+    tasks[0] = init;
+    tasks[1] = kt;
+    tasks[2] = k3;
+    tasks[3] = t;
+    tasks[4] = z;
+    ready = true;
+}
+
+struct undo {
+    uint64_t pa;
+    uint8_t old[64];
+    uint8_t len;
+};
+
+static void fuzz_linux(const uint8_t *d, size_t n) {
+    if (!ready)
+        build();
+    /* Regions: page tables, kernel image (init_task, modules head, IDT, banner), objects. */
+    const uint64_t base[4] = {0x2000, 0x1000000 + 0x200000, 0x1000000 + 0x100000, 0x2000000};
+    const uint64_t span[4] = {0x6000, 0x3000, 0x200, S.next - 0x2000000};
+    struct undo u[64];
+    int nu = 0;
+    size_t i = 0;
+    while (i + 4 <= n && nu < 64) {
+        unsigned reg = d[i] & 3;
+        uint64_t off =
+            ((uint64_t)d[i + 1] | (uint64_t)d[i + 2] << 8) * (span[reg] > 0x10000 ? 8 : 1);
+        uint8_t len = d[i + 3] & 63;
+        i += 4;
+        if (len > n - i)
+            len = (uint8_t)(n - i);
+        off %= span[reg];
+        uint64_t pa = base[reg] + off;
+        if (pa + len > S.size)
+            break;
+        u[nu].pa = pa;
+        u[nu].len = len;
+        memcpy(u[nu].old, S.ram + pa, len);
+        memcpy(S.ram + pa, d + i, len);
+        nu++;
+        i += len;
+    }
+    static struct vmi_kernel k;
+    struct vmi_vcpu c = S.cpu;
+    if (n && (d[0] & 2))
+        c.has_lstar = false; /* go through the IDT */
+    if (vmi_kernel_find(&k, &S.mem, &c, 1) == 0) {
+        (void)vmi_kernel_identify(&k, &S.src);
+        struct vmi_linux_tasks t;
+        struct report r;
+        report_init(&r, (n && (d[0] & 4)) ? REPORT_JSONL : REPORT_TEXT, sink, NULL);
+        if (vmi_linux_tasks_init(&t, &S.src, vmi_kernel_read, &k, &k.pw) == 0) {
+            (void)vmi_linux_tasks_foreach(&t, NULL, NULL);
+            for (int j = 0; j < 5; j++) {
+                struct vmi_proc p;
+                if (vmi_linux_task_read(&t, tasks[j], &p) == 0) {
+                    if (strlen(p.comm) >= sizeof(p.comm))
+                        abort();
+                    vmi_report_proc(&r, &t, &p, (unsigned)j);
+                }
+                (void)vmi_linux_threads_foreach(&t, tasks[j], NULL, NULL);
+            }
+        }
+        struct vmi_linux_modules m;
+        if (vmi_linux_modules_init(&m, &S.src, vmi_kernel_read, &k) == 0)
+            (void)vmi_linux_modules_foreach(&m, NULL, NULL);
+    }
+    while (nu--)
+        memcpy(S.ram + u[nu].pa, u[nu].old, u[nu].len);
+}
+
+int LLVMFuzzerTestOneInput(const uint8_t *d, size_t n) {
+    if (n == 0)
+        return 0;
+    if (d[0] & 1)
+        fuzz_linux(d + 1, n - 1);
+    else
+        fuzz_pagewalk(d + 1, n - 1);
+    return 0;
+}
