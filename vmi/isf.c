@@ -2,7 +2,8 @@
 #include "isf.h"
 #include "lib.h"
 
-#define ISF_DEPTH_MAX 16 /* anonymous-member nesting and type-descriptor nesting */
+#define ISF_DEPTH_MAX 8 /* anonymous-member nesting and type-descriptor nesting (kernel: <= 4) */
+#define ISF_NAME_MAX 128
 
 static int fail(struct vmi_isf *isf, int rc, const char *msg) {
     lib_strlcpy(isf->why, msg, sizeof(isf->why));
@@ -207,7 +208,7 @@ static int type_size_depth(struct vmi_isf *isf, size_t type_obj, uint64_t *size,
         return fail(isf, VMI_ELIMIT, "isf: type descriptors nested too deep");
     if (vmi_json_kind(&isf->j, type_obj) != '{')
         return fail(isf, VMI_EFORMAT, "isf: type descriptor is not an object");
-    char name[256];
+    char name[ISF_NAME_MAX];
     uint32_t s32;
     size_t o;
     if (kind_is(isf, type_obj, "struct") || kind_is(isf, type_obj, "union") ||
@@ -324,7 +325,7 @@ static int find_field(struct vmi_isf *isf, const char *tname, const char *name, 
         if (!is_anonymous(isf, &k, v))
             continue;
         struct isf_field outer, inner;
-        char sub[256];
+        char sub[ISF_NAME_MAX];
         if ((rc = read_field(isf, v, &outer)) != VMI_OK)
             return rc;
         if (type_name(isf, outer.type, sub, sizeof(sub)) != VMI_OK)
@@ -343,7 +344,7 @@ static int find_field(struct vmi_isf *isf, const char *tname, const char *name, 
 
 int vmi_isf_member(struct vmi_isf *isf, const char *struct_name, const char *path,
                    struct vmi_member *out) {
-    char tname[256];
+    char tname[ISF_NAME_MAX];
     if (lib_strlcpy(tname, struct_name, sizeof(tname)) >= sizeof(tname))
         return VMI_ENOTFOUND;
     uint64_t base = 0;
