@@ -1,8 +1,8 @@
 #include "ept.h"
 
-#include "ept_vmcs.h"
 #include "hw.h"
 #include "lib.h"
+#include "vmx_defs.h"
 
 const char *ept_strerror(int err) {
     switch (err) {
@@ -345,7 +345,7 @@ int ept_invept(const struct ept *e) {
 }
 
 int ept_handle_misconfig(const struct ept *e, struct report *r) {
-    uint64_t gpa = hw_vmread(EPT_VMCS_GUEST_PHYSICAL_ADDRESS);
+    uint64_t gpa = hw_vmread(VMCS_GUEST_PHYS_ADDR);
     uint64_t entries[4];
     unsigned n = 0;
     if (e->pml4 && gpa < e->limit) {

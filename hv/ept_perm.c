@@ -1,8 +1,8 @@
 #include "ept_perm.h"
 
-#include "ept_vmcs.h"
 #include "hw.h"
 #include "lib.h"
+#include "vmx_defs.h"
 
 #define PAGE_MASK (~(EPT_PAGE_SIZE - 1))
 
@@ -263,23 +263,23 @@ int ept_perm_mtrr_write(struct ept_perm *p, struct ept_vcpu *self, uint32_t msr,
 /* --- exits ---------------------------------------------------------------------------------- */
 
 static void set_mtf(bool on) {
-    uint64_t ctl = hw_vmread(EPT_VMCS_PRIMARY_PROC_CONTROLS);
-    ctl = on ? (ctl | EPT_PROC_MONITOR_TRAP_FLAG) : (ctl & ~EPT_PROC_MONITOR_TRAP_FLAG);
-    hw_vmwrite(EPT_VMCS_PRIMARY_PROC_CONTROLS, ctl);
+    uint64_t ctl = hw_vmread(VMCS_PROC_BASED_CTLS);
+    ctl = on ? (ctl | PROC_MONITOR_TRAP_FLAG) : (ctl & ~PROC_MONITOR_TRAP_FLAG);
+    hw_vmwrite(VMCS_PROC_BASED_CTLS, ctl);
 }
 
 static void decode(struct ept_violation *v, struct ept_vcpu *self) {
     lib_memset(v, 0, sizeof(*v));
-    v->qual = hw_vmread(EPT_VMCS_EXIT_QUALIFICATION);
-    v->gpa = hw_vmread(EPT_VMCS_GUEST_PHYSICAL_ADDRESS);
-    v->rip = hw_vmread(EPT_VMCS_GUEST_RIP);
+    v->qual = hw_vmread(VMCS_EXIT_QUALIFICATION);
+    v->gpa = hw_vmread(VMCS_GUEST_PHYS_ADDR);
+    v->rip = hw_vmread(VMCS_GUEST_RIP);
     v->access = (uint8_t)(v->qual & 7);
     v->allowed = (uint8_t)((v->qual >> EPT_QUAL_ALLOWED_SHIFT) & 7);
     v->gla_valid = (v->qual & EPT_QUAL_GLA_VALID) != 0;
     v->gla_is_translation = v->gla_valid && (v->qual & EPT_QUAL_GLA_TRANSLATION);
     /* SDM 28.2.1: the guest-linear-address field is only defined when bit 7 is set. */
     if (v->gla_valid)
-        v->gla = hw_vmread(EPT_VMCS_GUEST_LINEAR_ADDRESS);
+        v->gla = hw_vmread(VMCS_GUEST_LINEAR_ADDR);
     v->vcpu = self;
 }
 
@@ -289,10 +289,10 @@ static void decode(struct ept_violation *v, struct ept_vcpu *self) {
 static void restore_nmi_blocking(uint64_t qual) {
     if (!(qual & EPT_QUAL_NMI_UNBLOCKING))
         return;
-    if (hw_vmread(EPT_VMCS_IDT_VECTORING_INFO) & EPT_IDT_VECTORING_VALID)
+    if (hw_vmread(VMCS_IDT_VECTORING_INFO) & INTR_INFO_VALID)
         return;
-    uint64_t s = hw_vmread(EPT_VMCS_GUEST_INTERRUPTIBILITY);
-    hw_vmwrite(EPT_VMCS_GUEST_INTERRUPTIBILITY, s | EPT_INTERRUPTIBILITY_NMI_BLOCKING);
+    uint64_t s = hw_vmread(VMCS_GUEST_INTERRUPTIBILITY);
+    hw_vmwrite(VMCS_GUEST_INTERRUPTIBILITY, s | INTERRUPTIBILITY_NMI);
 }
 
 /* Opens one window with the lock held: maps gpa's page to target with perms until the MTF. */

@@ -14,7 +14,7 @@
 #include "test_ept_pool.h"
 
 #include "ept.h"
-#include "ept_vmcs.h"
+#include "vmx_defs.h"
 
 static char *load(const char *name, struct mtrr_state *s, struct ept_caps *caps) {
     size_t len = 0;
@@ -315,7 +315,7 @@ static void test_misconfig_dump(void **state) {
     assert_int_equal(ept_get_pte(&e, 0x1000, &pte), EPT_OK);
     ept_entry_write(pte, (*pte & ~EPTE_PERM_MASK) | EPT_PERM_W); /* W without R: misconfig */
     fake_reset();
-    fake_set_vmcs(EPT_VMCS_GUEST_PHYSICAL_ADDRESS, 0x1008);
+    fake_set_vmcs(VMCS_GUEST_PHYS_ADDR, 0x1008);
     struct report r;
     report_init(&r, REPORT_JSONL, sink, NULL);
     out_len = 0;

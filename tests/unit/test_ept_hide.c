@@ -14,7 +14,7 @@
 #include "test_ept_pool.h"
 
 #include "ept_hide.h"
-#include "ept_vmcs.h"
+#include "vmx_defs.h"
 
 static char out[1 << 16];
 static size_t out_len;
@@ -94,10 +94,10 @@ static uint64_t leaf_of(struct fixture *f, uint64_t gpa) {
 }
 
 static void violation(struct fixture *f, struct ept_vcpu *v, uint64_t qual, uint64_t gpa) {
-    fake_set_vmcs(EPT_VMCS_EXIT_QUALIFICATION, qual);
-    fake_set_vmcs(EPT_VMCS_GUEST_PHYSICAL_ADDRESS, gpa);
-    fake_set_vmcs(EPT_VMCS_GUEST_LINEAR_ADDRESS, 0xFFFF800000000000ull | gpa);
-    fake_set_vmcs(EPT_VMCS_GUEST_RIP, 0xFFFFFFFF81000000ull + (gpa & 0xFFF));
+    fake_set_vmcs(VMCS_EXIT_QUALIFICATION, qual);
+    fake_set_vmcs(VMCS_GUEST_PHYS_ADDR, gpa);
+    fake_set_vmcs(VMCS_GUEST_LINEAR_ADDR, 0xFFFF800000000000ull | gpa);
+    fake_set_vmcs(VMCS_GUEST_RIP, 0xFFFFFFFF81000000ull + (gpa & 0xFFF));
     assert_int_equal(ept_handle_violation(&f->p, v, NULL), EPT_EXIT_RESUME);
 }
 
@@ -191,8 +191,8 @@ static void test_reads_writes_execs(void **state) {
     assert_int_equal(f->h.execs, 1);
     /* A CPU without a scratch page (index beyond ncpus) is not let through. */
     struct ept_vcpu stray = {.index = 7};
-    fake_set_vmcs(EPT_VMCS_EXIT_QUALIFICATION, EPT_QUAL_WRITE);
-    fake_set_vmcs(EPT_VMCS_GUEST_PHYSICAL_ADDRESS, HV_IMAGE);
+    fake_set_vmcs(VMCS_EXIT_QUALIFICATION, EPT_QUAL_WRITE);
+    fake_set_vmcs(VMCS_GUEST_PHYS_ADDR, HV_IMAGE);
     assert_int_equal(ept_handle_violation(&f->p, &stray, NULL), EPT_EXIT_UNHANDLED);
     assert_int_equal(leaf_of(f, HV_IMAGE) & 7, 0);
     teardown(f);

@@ -14,7 +14,7 @@
 #include "test_ept_pool.h"
 
 #include "ept_perm.h"
-#include "ept_vmcs.h"
+#include "vmx_defs.h"
 
 struct fixture {
     struct mtrr_state m;
@@ -64,21 +64,21 @@ static uint64_t leaf_of(struct fixture *f, uint64_t gpa, unsigned *level) {
 
 static bool mtf_on(void) {
     uint64_t v = 0;
-    fake_get_vmcs(EPT_VMCS_PRIMARY_PROC_CONTROLS, &v);
-    return (v & EPT_PROC_MONITOR_TRAP_FLAG) != 0;
+    fake_get_vmcs(VMCS_PROC_BASED_CTLS, &v);
+    return (v & PROC_MONITOR_TRAP_FLAG) != 0;
 }
 
 static void fake_violation(uint64_t qual, uint64_t gpa, uint64_t gla, uint64_t rip) {
-    fake_set_vmcs(EPT_VMCS_EXIT_QUALIFICATION, qual);
-    fake_set_vmcs(EPT_VMCS_GUEST_PHYSICAL_ADDRESS, gpa);
-    fake_set_vmcs(EPT_VMCS_GUEST_LINEAR_ADDRESS, gla);
-    fake_set_vmcs(EPT_VMCS_GUEST_RIP, rip);
+    fake_set_vmcs(VMCS_EXIT_QUALIFICATION, qual);
+    fake_set_vmcs(VMCS_GUEST_PHYS_ADDR, gpa);
+    fake_set_vmcs(VMCS_GUEST_LINEAR_ADDR, gla);
+    fake_set_vmcs(VMCS_GUEST_RIP, rip);
 }
 
 static void test_set_get_and_invalidate(void **state) {
     (void)state;
     struct fixture *f = setup(16);
-    fake_set_vmcs(EPT_VMCS_PRIMARY_PROC_CONTROLS, 0x84006172);
+    fake_set_vmcs(VMCS_PROC_BASED_CTLS, 0x84006172);
     uint64_t gen0 = f->p.gen;
     assert_int_equal(ept_perm_set(&f->p, &f->cpu0, 0x40001234, EPT_PERM_R), EPT_OK);
     unsigned level, perms = 99;
@@ -215,7 +215,7 @@ static void test_violation_allow_once(void **state) {
     struct rec r = {.verdict = EPT_VERDICT_ALLOW_ONCE, .f = f};
     assert_int_equal(ept_perm_set(&f->p, &f->cpu0, 0x40005000, EPT_PERM_R), EPT_OK);
     assert_int_equal(ept_perm_register(&f->p, 0x40005000, 0x1000, rec_handler, &r), EPT_OK);
-    fake_set_vmcs(EPT_VMCS_PRIMARY_PROC_CONTROLS, 0x84006172);
+    fake_set_vmcs(VMCS_PROC_BASED_CTLS, 0x84006172);
     /* A data write through a translated linear address; the walk allowed R only. */
     uint64_t qual = EPT_QUAL_WRITE | (1ull << EPT_QUAL_ALLOWED_SHIFT) | EPT_QUAL_GLA_VALID |
                     EPT_QUAL_GLA_TRANSLATION;
@@ -321,19 +321,19 @@ static void test_nmi_unblocking(void **state) {
     (void)state;
     struct fixture *f = setup(16);
     assert_int_equal(ept_perm_set(&f->p, &f->cpu0, 0x40005000, EPT_PERM_R), EPT_OK);
-    fake_set_vmcs(EPT_VMCS_GUEST_INTERRUPTIBILITY, 0);
-    fake_set_vmcs(EPT_VMCS_IDT_VECTORING_INFO, 0);
+    fake_set_vmcs(VMCS_GUEST_INTERRUPTIBILITY, 0);
+    fake_set_vmcs(VMCS_IDT_VECTORING_INFO, 0);
     fake_violation(EPT_QUAL_WRITE | EPT_QUAL_NMI_UNBLOCKING, 0x40005000, 0, 0);
     assert_int_equal(ept_handle_violation(&f->p, &f->cpu0, NULL), EPT_EXIT_RESUME);
     uint64_t s = 0;
-    assert_true(fake_get_vmcs(EPT_VMCS_GUEST_INTERRUPTIBILITY, &s));
-    assert_int_equal(s, EPT_INTERRUPTIBILITY_NMI_BLOCKING);
+    assert_true(fake_get_vmcs(VMCS_GUEST_INTERRUPTIBILITY, &s));
+    assert_int_equal(s, INTERRUPTIBILITY_NMI);
     ept_handle_mtf(&f->p, &f->cpu0);
     /* While an event was being delivered the bit is left alone. */
-    fake_set_vmcs(EPT_VMCS_GUEST_INTERRUPTIBILITY, 0);
-    fake_set_vmcs(EPT_VMCS_IDT_VECTORING_INFO, EPT_IDT_VECTORING_VALID | 0x30E);
+    fake_set_vmcs(VMCS_GUEST_INTERRUPTIBILITY, 0);
+    fake_set_vmcs(VMCS_IDT_VECTORING_INFO, INTR_INFO_VALID | 0x30E);
     assert_int_equal(ept_handle_violation(&f->p, &f->cpu0, NULL), EPT_EXIT_RESUME);
-    assert_true(fake_get_vmcs(EPT_VMCS_GUEST_INTERRUPTIBILITY, &s));
+    assert_true(fake_get_vmcs(VMCS_GUEST_INTERRUPTIBILITY, &s));
     assert_int_equal(s, 0);
     ept_handle_mtf(&f->p, &f->cpu0);
     teardown(f);
