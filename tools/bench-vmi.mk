@@ -1,4 +1,5 @@
-# make bench: VMI process-list reconstruction (tools/bench-vmi.sh). Like vigil-vmi, built only
+# make bench: VMI process-list reconstruction (tools/bench-vmi.sh; BENCH_CMDS entries are single
+# words: make bench splits them on spaces). Like vigil-vmi, built only
 # once the symbol sources' implementation is in the tree (tools/vmi.mk sets VMI_HAVE_SYMSRC).
 BENCH_VMI_OBJS = $(patsubst %.c,$(B)/host/%.o,tools/bench-vmi.c tools/dump_reader.c \
 	tests/unit/vmi_synth.c vmi/vmi.c $(VMI_SRCS) hv/lib.c hv/fmt.c hv/report.c)
@@ -7,5 +8,5 @@ $(B)/bench-vmi: $(BENCH_VMI_OBJS)
 	$(CC) $(HOST_CFLAGS) -o $@ $^
 ifneq ($(shell grep -ls '^int vmi_symsrc_auto_init' vmi/*.c 2>/dev/null),)
 TOOLS += $(B)/bench-vmi
-BENCH_CMDS += bash tools/bench-vmi.sh
+BENCH_CMDS += tools/bench-vmi.sh
 endif
