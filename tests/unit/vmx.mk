@@ -3,7 +3,8 @@
 # tests/data/vmx-caps/.
 VMX_TEST_LIB := $(VMX_LOGIC_SRCS) hv/lib.c hv/fmt.c hv/report.c tests/fakes/hw_fake.c \
 	tests/fakes/hw_safe_fake.c
-VMX_UNIT_TESTS := test_vmx_controls test_vmx_seg test_vmx_cr test_vmexit_cr test_vmexit_cpuid test_vmexit_xsetbv test_vmexit_msr test_vmexit_misc
+VMX_UNIT_TESTS := test_vmx_controls test_vmx_seg test_vmx_cr test_vmx_guest test_vmx_sipi \
+	test_vmexit_cpuid test_vmexit_msr test_vmexit_cr test_vmexit_xsetbv test_vmexit_misc
 $(foreach t,$(VMX_UNIT_TESTS),$(eval $(call unit_test,$(t),$(VMX_TEST_LIB))))
 $(B)/host/tests/unit/test_vmx_controls.o $(B)/host/tests/unit/test_vmx_cr.o: \
 	HOST_CFLAGS += -DVMX_CAPS_DIR='"$(CURDIR)/tests/data/vmx-caps"'
