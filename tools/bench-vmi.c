@@ -83,7 +83,7 @@ static int synthetic(long count) {
                       true);
     }
     struct vmi_kernel k;
-    if (vmi_kernel_find(&k, &s.mem, &s.cpu, 1) || vmi_kernel_identify(&k, &s.src)) {
+    if (vmi_kernel_find(&k, &s.mem, &s.cpu, 1) || vmi_kernel_identify(&k, &s.src, NULL)) {
         fprintf(stderr, "bench-vmi: synthetic kernel not found: %s\n", k.error);
         return 1;
     }

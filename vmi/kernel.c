@@ -265,6 +265,8 @@ found:
 
 int vmi_kernel_scan_banner(struct vmi_kernel *k, char *out, size_t cap) {
     static uint8_t buf[SZ_4K + 64];
+    static char first[256];
+    bool found = false;
     const size_t plen = sizeof(BANNER_PREFIX) - 1;
     for (uint64_t va = k->text; va < k->image_end; va += SZ_4K) {
         if (pagewalk_read(&k->pw, va, buf, SZ_4K))
@@ -281,10 +283,22 @@ int vmi_kernel_scan_banner(struct vmi_kernel *k, char *out, size_t cap) {
                     size_t l = lib_strnlen(out, cap);
                     while (l && (out[l - 1] == '\n' || out[l - 1] == '\r'))
                         out[--l] = 0;
-                    return 0;
+                    /* init/version.c keeps a weak copy of the banner without the build
+                     * number ("# SMP ..."); linux_banner proper has "#<n>". Prefer it. */
+                    for (size_t j = 0; j + 1 < l; j++)
+                        if (out[j] == '#' && lib_isdigit(out[j + 1]))
+                            return 0;
+                    if (!found) {
+                        lib_strlcpy(first, out, sizeof(first));
+                        found = true;
+                    }
                 }
             }
         }
+    }
+    if (found) {
+        lib_strlcpy(out, first, cap);
+        return 0;
     }
     return VMI_ENOTFOUND;
 }
@@ -362,7 +376,8 @@ static void detect_kpti(struct vmi_kernel *k, const struct vmi_symsrc *src) {
     }
 }
 
-int vmi_kernel_identify(struct vmi_kernel *k, const struct vmi_symsrc *src) {
+int vmi_kernel_identify(struct vmi_kernel *k, const struct vmi_symsrc *src,
+                        const char *profile_banner) {
     bool profile = src->kind && lib_streq(src->kind, "profile");
     k->error[0] = 0;
     if (profile) {
@@ -376,16 +391,31 @@ int vmi_kernel_identify(struct vmi_kernel *k, const struct vmi_symsrc *src) {
         k->kaslr_known = true;
         if (src->set_slide)
             src->set_slide(src->ctx, k->kaslr);
-        char running[256], mine[256];
-        if (vmi_kernel_scan_banner(k, running, sizeof(running)) != 0)
-            running[0] = 0;
+        /* The profile matches when its linux_banner, slid, holds a banner, and that banner is
+         * the one the profile was made from. Without a recorded banner, the release found by
+         * scanning the image must at least agree. */
+        char mine[256], running[256];
         int rc = read_banner_sym(k, src, mine, sizeof(mine));
-        if (rc || (running[0] && !lib_streq(running, mine))) {
-            fmt_snprintf(k->error, sizeof(k->error),
-                         "profile's linux_banner (slid by 0x%llx) does not hold the running "
-                         "kernel's banner",
-                         (unsigned long long)k->kaslr);
+        bool ok = rc == 0;
+        if (ok && profile_banner && profile_banner[0]) {
+            ok = lib_streq(profile_banner, mine);
+        } else if (ok && vmi_kernel_scan_banner(k, running, sizeof(running)) == 0) {
             lib_strlcpy(k->banner, running, sizeof(k->banner));
+            set_release(k);
+            char rel[sizeof(k->release)];
+            lib_strlcpy(rel, k->release, sizeof(rel));
+            lib_strlcpy(k->banner, mine, sizeof(k->banner));
+            set_release(k);
+            ok = lib_streq(rel, k->release);
+        }
+        if (!ok) {
+            fmt_snprintf(k->error, sizeof(k->error),
+                         "profile's linux_banner (slid by 0x%llx) does not hold %s",
+                         (unsigned long long)k->kaslr,
+                         rc ? "a kernel banner" : "the profile's banner");
+            if (vmi_kernel_scan_banner(k, running, sizeof(running)) != 0)
+                running[0] = 0;
+            lib_strlcpy(k->banner, rc ? running : mine, sizeof(k->banner));
             set_release(k);
             return VMI_EMISMATCH;
         }

@@ -53,9 +53,13 @@ int vmi_kernel_find(struct vmi_kernel *k, const struct vmi_mem *mem, const struc
                     size_t ncpus);
 
 /* Step 4 with a symbol source. For a profile source (kind "profile") this computes and sets the
- * slide; VMI_EMISMATCH (error[] says why) when the profile's banner is not the running kernel's.
- * For an auto source, addresses are runtime already. */
-int vmi_kernel_identify(struct vmi_kernel *k, const struct vmi_symsrc *src);
+ * slide; VMI_EMISMATCH (error[] says why) when the profile does not describe the running kernel:
+ * its linux_banner, slid, must hold profile_banner (the banner the profile records, e.g.
+ * vmi_symsrc_banner(); NULL or "" when it records none: then the release must match the one
+ * found by scanning the image). For an auto source, addresses are runtime already and
+ * profile_banner is ignored. */
+int vmi_kernel_identify(struct vmi_kernel *k, const struct vmi_symsrc *src,
+                        const char *profile_banner);
 
 /* Scans the mapped kernel image for the "Linux version " banner (no symbols needed). */
 int vmi_kernel_scan_banner(struct vmi_kernel *k, char *out, size_t cap);

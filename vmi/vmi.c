@@ -21,15 +21,14 @@ int vmi_open(struct vmi_session *s, const struct vmi_mem *mem, const struct vmi_
             if (r)
                 vmi_report_error(r, "profile", rc, vmi_symsrc_error(&s->src));
         } else {
-            rc = vmi_kernel_identify(k, &s->src);
-            if (rc == 0) {
+            char pb[256];
+            if (vmi_symsrc_banner(&s->src, pb, sizeof(pb)) != 0)
+                pb[0] = 0;
+            rc = vmi_kernel_identify(k, &s->src, pb);
+            if (rc == 0)
                 s->source = "profile";
-            } else if (r) {
-                char pb[256];
-                if (vmi_symsrc_banner(&s->src, pb, sizeof(pb)) != 0)
-                    pb[0] = 0;
+            else if (r)
                 vmi_report_profile_mismatch(r, pb, k->banner, k->error);
-            }
         }
     }
     if (!s->source) {
@@ -40,7 +39,7 @@ int vmi_open(struct vmi_session *s, const struct vmi_mem *mem, const struct vmi_
                 vmi_report_error(r, "symbols", rc, vmi_symsrc_error(&s->src));
             return rc;
         }
-        rc = vmi_kernel_identify(k, &s->src);
+        rc = vmi_kernel_identify(k, &s->src, NULL);
         if (rc) {
             if (r)
                 vmi_report_error(r, "kernel", rc, k->error);

@@ -130,7 +130,7 @@ static void fuzz_linux(const uint8_t *d, size_t n) {
     if (!(n && (d[0] & 8)))
         mem.phys_end = 0;
     if (vmi_kernel_find(&k, &mem, &c, 1) == 0) {
-        (void)vmi_kernel_identify(&k, &S.src);
+        (void)vmi_kernel_identify(&k, &S.src, NULL);
         struct vmi_linux_tasks t;
         struct report r;
         report_init(&r, (n && (d[0] & 4)) ? REPORT_JSONL : REPORT_TEXT, sink, NULL);

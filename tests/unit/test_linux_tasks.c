@@ -95,14 +95,14 @@ static void test_kernel_finder(void **state) {
     assert_string_equal(k.how, "scan");
     assert_int_equal(k.text, SYN_LINK_TEXT + SLIDE);
     /* Identify with the table source (an "auto" source: no vmcoreinfo -> default link). */
-    assert_int_equal(vmi_kernel_identify(&k, &S.src), 0);
+    assert_int_equal(vmi_kernel_identify(&k, &S.src, NULL), 0);
     assert_string_equal(k.release, "6.1.0-synthetic");
     assert_int_equal(k.kaslr, (int64_t)SLIDE);
     assert_true(k.kpti_known);
     assert_false(k.kpti);
     /* X86_FEATURE_PTI (word 7 bit 11) set in boot_cpu_data. */
     synth_w32(&S, S.boot_cpu_data + CPU_CAPS + 7 * 4, 1u << 11);
-    assert_int_equal(vmi_kernel_identify(&k, &S.src), 0);
+    assert_int_equal(vmi_kernel_identify(&k, &S.src, NULL), 0);
     assert_true(k.kpti);
 }
 
