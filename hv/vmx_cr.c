@@ -15,7 +15,9 @@ void vmx_cr_setup(struct vcpu *v, uint64_t cr0_fixed0, uint64_t cr0_fixed1, uint
      * high halves count as "not allowed to be 1" (FIXED1 is a 64-bit MSR whose upper half reads
      * 0): MOV to CR with bits 63:32 set exits and gets #GP. */
     v->cr0_mask = vmx_cr0_forced1(v) | ~cr0_fixed1;
-    v->cr4_mask = cr4_fixed0 | ~cr4_fixed1;
+    /* CR4.SMXE too: SMX is hidden with VMX (CPUID.1:ECX.SMX = 0), so it is reserved for the guest.
+     */
+    v->cr4_mask = cr4_fixed0 | ~cr4_fixed1 | CR4_SMXE;
 }
 
 uint64_t vmx_cr0_forced1(const struct vcpu *v) {
@@ -69,7 +71,7 @@ bool vmx_cr0_write_ok(const struct vcpu *v, const struct vmx_cr_ctx *c, uint64_t
 
 bool vmx_cr4_write_ok(const struct vcpu *v, const struct vmx_cr_ctx *c, uint64_t n) {
     /* VT-x is hidden: CR4.VMXE behaves as on a processor without VMX (reserved → #GP). */
-    if (n & CR4_VMXE)
+    if (n & (CR4_VMXE | CR4_SMXE))
         return false;
     /* Bits the processor does not allow in VMX operation are bits it does not support. */
     if (n & ~v->cr4_fixed1)

@@ -9,7 +9,7 @@
  *    or real-mode guest still reads NE = 0 while the processor runs with NE = 1.
  *  - CR4 mask = FIXED0 bits (VMXE) | bits FIXED1 does not allow: CR4.VMXE reads as the guest wrote
  *    it (0), and setting it, or any bit the processor does not allow in VMX operation, exits and
- *    raises #GP as on a CPU without VT-x. */
+ *    raises #GP as on a CPU without VT-x. CR4.SMXE likewise (SMX is hidden with VMX). */
 #ifndef VIGIL_VMX_CR_H
 #define VIGIL_VMX_CR_H
 

@@ -9,6 +9,7 @@
 #include "vmx_seg.h"
 
 #define PENDING_DBG_BS (1ull << 14)
+#define DEBUGCTL_BTF (1ull << 1)
 
 void vmx_guest_advance_rip(void) {
     uint64_t rip = hw_vmread(VMCS_GUEST_RIP);
@@ -25,7 +26,8 @@ void vmx_guest_advance_rip(void) {
 
     /* An emulated instruction does not single-step by itself: when TF was set on it, the guest
      * must still get the trap after it (SDM 27.3.1.5 lets VM entry deliver it from BS). */
-    if (hw_vmread(VMCS_GUEST_RFLAGS) & RFLAGS_TF)
+    if ((hw_vmread(VMCS_GUEST_RFLAGS) & RFLAGS_TF) &&
+        !(hw_vmread(VMCS_GUEST_DEBUGCTL) & DEBUGCTL_BTF)) /* BTF: trap on branches only */
         hw_vmwrite(VMCS_GUEST_PENDING_DBG, hw_vmread(VMCS_GUEST_PENDING_DBG) | PENDING_DBG_BS);
 }
 

@@ -138,6 +138,11 @@ static void test_cr4_checks(void **state) {
     struct vmx_cr_ctx legacy = {.cr0 = 0x80000011, .cr4 = CR4_PAE, .efer = 0};
     assert_false(vmx_cr4_write_ok(&v, &legacy, CR4_PAE | CR4_PCIDE));
     assert_true(vmx_cr4_write_ok(&v, &legacy, 0)); /* PAE off outside IA-32e is fine */
+    /* a CPU with SMX allows SMXE in VMX operation; vigil hides SMX, so the guest gets #GP */
+    struct vcpu smx = {0};
+    vmx_cr_setup(&smx, 0x80000021, 0xFFFFFFFF, 0x2000, 0x3767FF, true);
+    assert_true(smx.cr4_mask & CR4_SMXE);
+    assert_false(vmx_cr4_write_ok(&smx, &c, 0x6F0 | CR4_SMXE));
     /* on the i7-9750H SMAP is allowed */
     setup_from(CAPS_I7_9750H, true);
     c = ctx64();

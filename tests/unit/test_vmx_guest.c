@@ -56,6 +56,11 @@ static void test_advance_rip(void **state) {
     fake_set_vmcs(VMCS_GUEST_PENDING_DBG, 0);
     vmx_guest_advance_rip();
     assert_int_equal(t_vmcs(VMCS_GUEST_PENDING_DBG), 1u << 14);
+    /* with DEBUGCTL.BTF the trap is on branches only: nothing added */
+    fake_set_vmcs(VMCS_GUEST_PENDING_DBG, 0);
+    fake_set_vmcs(VMCS_GUEST_DEBUGCTL, 2);
+    vmx_guest_advance_rip();
+    assert_int_equal(t_vmcs(VMCS_GUEST_PENDING_DBG), 0);
     /* a bogus instruction length cannot move RIP by more than 15 */
     t_exit(EXIT_REASON_CPUID, 0, 0x100, 0xFFFF0003u);
     vmx_guest_advance_rip();
