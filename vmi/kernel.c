@@ -382,6 +382,9 @@ int vmi_kernel_identify(struct vmi_kernel *k, const struct vmi_symsrc *src,
     k->error[0] = 0;
     if (profile) {
         uint64_t link_text;
+        /* Link-time _text: with no slide (identify may run again on the same source). */
+        if (src->set_slide)
+            src->set_slide(src->ctx, 0);
         if (src->sym(src->ctx, "_text", &link_text)) {
             lib_strlcpy(k->error, "profile has no _text symbol", sizeof(k->error));
             return VMI_EMISMATCH;

@@ -33,6 +33,55 @@ static void find(struct vmi_kernel *k) {
     assert_int_equal(vmi_kernel_find(k, &S.mem, &S.cpu, 1), 0);
 }
 
+/* A "profile" flavour of the synthetic source: link-time addresses, slid by set_slide. */
+struct prof {
+    int64_t slide;
+    int64_t banner_delta;
+};
+static int p_sym(void *ctx, const char *name, uint64_t *addr) {
+    struct prof *p = ctx;
+    int rc = S.src.sym(S.src.ctx, name, addr);
+    if (rc == 0) {
+        *addr = *addr - SLIDE + (uint64_t)p->slide;
+        if (!strcmp(name, "linux_banner"))
+            *addr += (uint64_t)p->banner_delta;
+    }
+    return rc;
+}
+static int p_member(void *ctx, const char *st, const char *path, struct vmi_member *out) {
+    (void)ctx;
+    return S.src.member(S.src.ctx, st, path, out);
+}
+static void p_slide(void *ctx, int64_t slide) {
+    ((struct prof *)ctx)->slide = slide;
+}
+
+static void test_profile_match(void **state) {
+    (void)state;
+    const char *banner = "Linux version 6.1.0-synthetic (vigil@test) (gcc) #1 SMP PREEMPT_DYNAMIC";
+    struct prof p = {0};
+    struct vmi_symsrc src = {
+        .ctx = &p, .kind = "profile", .sym = p_sym, .member = p_member, .set_slide = p_slide};
+    struct vmi_kernel k;
+    find(&k);
+    assert_int_equal(vmi_kernel_identify(&k, &src, banner), 0);
+    assert_int_equal(k.kaslr, (int64_t)SLIDE);
+    assert_int_equal(p.slide, (int64_t)SLIDE);
+    assert_int_equal(k.link_text, SYN_LINK_TEXT);
+    assert_string_equal(k.release, "6.1.0-synthetic");
+    /* No recorded banner: the release must agree with the image's banner. */
+    p.slide = 0;
+    assert_int_equal(vmi_kernel_identify(&k, &src, NULL), 0);
+    /* The profile records another kernel's banner. */
+    assert_int_equal(vmi_kernel_identify(&k, &src, "Linux version 6.1.0-other #2 SMP"),
+                     VMI_EMISMATCH);
+    assert_true(strstr(k.error, "profile's banner") != NULL);
+    /* Its linux_banner is elsewhere (another build): no banner there. */
+    p.banner_delta = 0x10;
+    assert_int_equal(vmi_kernel_identify(&k, &src, banner), VMI_EMISMATCH);
+    assert_string_equal(k.release, "6.1.0-synthetic"); /* the running one, from the scan */
+}
+
 struct procs {
     struct vmi_proc p[64];
     int n;
@@ -348,6 +397,7 @@ int main(void) {
         cmocka_unit_test_setup_teardown(test_kernel_finder, setup, teardown),
         cmocka_unit_test_setup_teardown(test_kernel_finder_kpti_pair, setup, teardown),
         cmocka_unit_test_setup_teardown(test_no_kernel, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_profile_match, setup, teardown),
         cmocka_unit_test_setup_teardown(test_tasks, setup, teardown),
         cmocka_unit_test_setup_teardown(test_tasks_hostile, setup, teardown),
         cmocka_unit_test_setup_teardown(test_missing_symbols, setup, teardown),
