@@ -224,6 +224,18 @@ h_match() {
     return 1
 }
 
+# CPU time (user + system, seconds) the emulator has used so far: a load-independent figure next
+# to the wall-clock time, as these machines' 2 cores are shared. Empty if it is gone.
+h_emulator_cpu() {
+    local pid stat ticks
+    pid=$(awk '{ print $1 }' "/proc/$H_PID/task/$H_PID/children" 2>/dev/null)
+    [ -n "$pid" ] || return 0
+    stat=$(cat "/proc/$pid/stat" 2>/dev/null) || return 0
+    stat=${stat##*) } # fields after "(comm) ": state is field 1 here, utime 12, stime 13
+    ticks=$(getconf CLK_TCK)
+    awk -v t="$ticks" '{ printf "%.1f", ($12 + $13) / t }' <<<"$stat"
+}
+
 h_elapsed() { awk -v a="$H_T0" -v b="$EPOCHREALTIME" 'BEGIN { printf "%.1f", b - a }'; }
 
 # Waits for --until / --fail / the emulator's end / the timeout, stops the emulator, prints the
@@ -265,7 +277,11 @@ h_finish() {
         fi
         sleep 0.2
     done
-    h_log "elapsed $(h_elapsed) s, $why"
+    local el cpu
+    el=$(h_elapsed)
+    [ -n "$H_PID" ] && cpu=$(h_emulator_cpu)
+    h_log "elapsed $el s, $why"
+    [ -n "${cpu:-}" ] && h_log "emulator CPU time $cpu s (user + system, up to the stop)"
     if [ "$rc" != 0 ]; then
         h_log "last console lines:"
         tail -n 12 "$H_CONSOLE_LOG" | tr -d '\r' | sed 's/\x1b\[[0-9;=]*[A-Za-z]//g' | sed 's/^/  | /' >&2

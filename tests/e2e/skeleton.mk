@@ -4,3 +4,6 @@ SKELETON_QEMU_E2E := tests/e2e/skeleton_qemu_novmx.sh tests/e2e/skeleton_config_
 	tests/e2e/skeleton_missing_next.sh
 E2E_TESTS += $(SKELETON_QEMU_E2E) tests/e2e/skeleton_bochs_vmx.sh
 QUICK_E2E += $(SKELETON_QEMU_E2E)
+
+# Boot time with vigil vs without (QEMU TCG; BENCH_BOCHS=1 adds Bochs): figures, no assertion.
+BENCH_CMDS += qemu-scripts/bench-boot.sh
