@@ -4,7 +4,7 @@
  *
  * struct guest_regs is what the VM-exit assembly stub saves: the guest's general-purpose
  * registers in the architectural encoding order (the order of the "general-purpose register"
- * fields of exit qualifications, SDM 28.2.1 table 28-3), so that a register number from a
+ * fields of exit qualifications, SDM 27.2.1 table 27-3), so that a register number from a
  * qualification indexes it directly. RSP is not saved there: it lives in the VMCS guest-state
  * area (VMCS_GUEST_RSP); its slot exists only to keep the numbering. */
 #ifndef VIGIL_VCPU_H
@@ -38,6 +38,9 @@ typedef void (*vcpu_heartbeat_fn)(struct vcpu *v);
 /* Writes len bytes at guest linear address gla (used by INS from the report port). Returns false
  * when the address does not translate or is not writable; the handler then injects #GP(0). */
 typedef bool (*vcpu_guest_write_fn)(struct vcpu *v, uint64_t gla, const void *src, size_t len);
+/* Serializes writes to the shared report stream around the handlers' fatal dumps (lock = true,
+ * then false). NULL: no locking. */
+typedef void (*vcpu_report_lock_fn)(struct vcpu *v, bool lock);
 
 struct vcpu {
     uint32_t index;   /* 0..n-1 in bring-up order */
@@ -69,8 +72,9 @@ struct vcpu {
     vcpu_heartbeat_fn heartbeat;
     vcpu_guest_write_fn guest_write;
 
-    /* Where fatal dumps go (NULL: no dump). */
+    /* Where fatal dumps go (NULL: no dump), and the lock around them. */
     struct report *report;
+    vcpu_report_lock_fn report_lock;
 
     /* NMI re-injection (hv/vmexit_misc.c): NMIs received for the guest, not yet injected. An
      * NMI taken by the host while in root mode may only increment this (host NMI handler);

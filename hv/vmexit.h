@@ -48,7 +48,7 @@ enum vmexit_msr_policy vmexit_msr_policy(uint32_t msr, bool write);
 bool vmexit_msr_is_mtrr(uint32_t msr);
 
 #define VMX_MSR_BITMAP_BYTES 4096u
-/* Builds the 4-KiB MSR bitmap (SDM 25.6.9) from vmexit_msr_policy: a bit is set for every access
+/* Builds the 4-KiB MSR bitmap (SDM 24.6.9) from vmexit_msr_policy: a bit is set for every access
  * whose policy is not MSR_PASS. */
 void vmexit_msr_bitmap_build(uint8_t *bitmap);
 /* Sets/clears the read or write intercept of one MSR; false when the MSR is outside the two
@@ -87,7 +87,7 @@ enum vmexit_action vmexit_handle_preemption_timer(struct vcpu *v, struct guest_r
  * hardware. */
 enum vmexit_action vmexit_handle_io(struct vcpu *v, struct guest_regs *g);
 #define VMX_IO_BITMAP_BYTES 4096u
-/* Builds I/O bitmaps A (ports 0-0x7FFF) and B (0x8000-0xFFFF), SDM 25.6.4: only the report UART's
+/* Builds I/O bitmaps A (ports 0-0x7FFF) and B (0x8000-0xFFFF), SDM 24.6.4: only the report UART's
  * 8 ports (report_port .. +7) exit; report_port 0 means none. */
 void vmexit_io_bitmap_build(uint8_t *bitmap_a, uint8_t *bitmap_b, uint16_t report_port);
 /* Sets/clears the intercept of count ports from port (wrapping at 0xFFFF like the hardware). */

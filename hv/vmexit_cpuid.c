@@ -1,4 +1,4 @@
-/* CPUID exits (unconditional in VMX non-root, SDM 26.1.2). The hardware answers, then:
+/* CPUID exits (unconditional in VMX non-root, SDM 25.1.2). The hardware answers, then:
  *  - leaf 1: ECX.VMX cleared (VT-x is hidden, so the guest never tries VMXON), ECX.SMX cleared
  *    (GETSEC is refused with #UD), ECX.OSXSAVE recomputed from the guest's CR4 (the instruction
  *    ran in root mode, where it reports the host's CR4), ECX bit 31 "hypervisor present" =

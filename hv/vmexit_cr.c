@@ -1,7 +1,7 @@
-/* Control-register access exits (EXIT_REASON_CR_ACCESS, SDM 28.1.3 / 26.1.3): MOV to CR0/CR4 that
- * changes a bit owned by the host (vmx_cr.h masks), CLTS and LMSW when they touch masked CR0 bits.
- * CR3 and CR8 accesses never exit (CR3-load/store exiting and the CR8 controls are 0): such an
- * exit is unexpected and goes to the unhandled path. */
+/* Control-register access exits (EXIT_REASON_CR_ACCESS; SDM 25.1.3, qualification 27.2.1 table
+ * 27-3): MOV to CR0/CR4 that changes a bit owned by the host (vmx_cr.h masks), CLTS and LMSW when
+ * they touch masked CR0 bits. CR3 and CR8 accesses never exit (CR3-load/store exiting and the CR8
+ * controls are 0): such an exit is unexpected and goes to the unhandled path. */
 #include "hw.h"
 #include "report.h"
 #include "vmexit.h"
@@ -11,7 +11,8 @@
 
 static void flush_guest_tlb(const struct vcpu *v) {
     /* The guest's translations are tagged with its VPID; a paging-mode change the processor did
-     * not perform itself must be followed by an explicit invalidation (SDM 29.4.3.3). */
+     * not perform itself must be followed by an explicit invalidation (SDM 28.3.3.3 "Guidelines for
+     * Use of the INVVPID Instruction"). */
     uint64_t desc[2] = {v->vpid, 0};
     if (!hw_invvpid(INVVPID_SINGLE_CONTEXT, desc))
         hw_invvpid(INVVPID_ALL_CONTEXT, desc);
@@ -40,7 +41,7 @@ static bool write_cr0(struct vcpu *v, const struct vmx_cr_ctx *c, uint64_t n, bo
         if (n & CR0_PG) {
             if (efer & EFER_LME) {
                 /* IA-32e mode activation (SDM 9.8.5): LMA follows, and so must the VM-entry
-                 * control that tells the processor the guest is in IA-32e mode (27.3.1.1). */
+                 * control that tells the processor the guest is in IA-32e mode (26.3.1.1). */
                 efer |= EFER_LMA;
                 entry |= ENTRY_IA32E_MODE_GUEST;
             } else if (c->cr4 & CR4_PAE) {
@@ -108,8 +109,7 @@ enum vmexit_action vmexit_handle_cr_access(struct vcpu *v, struct guest_regs *g)
         return vmexit_handle_unhandled(v, g);
     }
     if (park) {
-        vmx_guest_dump(v->report, "CR0.PG set with PAE paging outside IA-32e mode: not supported",
-                       v, g);
+        vmx_guest_dump_fatal(v, "CR0.PG set with PAE paging outside IA-32e mode: not supported", g);
         return VMEXIT_PARK;
     }
     if (!ok) {

@@ -16,7 +16,7 @@
 #define NMI_PENDING_MAX 2u
 
 enum vmexit_action vmexit_handle_unhandled(struct vcpu *v, struct guest_regs *g) {
-    vmx_guest_dump(v->report, "unhandled VM exit, CPU parked", v, g);
+    vmx_guest_dump_fatal(v, "unhandled VM exit, CPU parked", g);
     return VMEXIT_PARK;
 }
 
@@ -37,7 +37,7 @@ enum vmexit_action vmexit_handle_ud(struct vcpu *v, struct guest_regs *g) {
     (void)v;
     (void)g;
     /* VMX and SMX are hidden (CPUID.1:ECX.VMX = SMX = 0): their instructions raise #UD on such a
-     * processor (SDM Vol. 2 chapter 6 "Safer Mode Extensions", Vol. 3C 31.3). */
+     * processor (SDM Vol. 2 chapter 6 "Safer Mode Extensions", Vol. 3C 30.3). */
     vmx_guest_inject_ud();
     return VMEXIT_RESUME;
 }
@@ -45,7 +45,7 @@ enum vmexit_action vmexit_handle_ud(struct vcpu *v, struct guest_regs *g) {
 enum vmexit_action vmexit_handle_triple_fault(struct vcpu *v, struct guest_regs *g) {
     /* A triple fault puts a bare processor in shutdown; the platform usually resets. vigil
      * reports what the guest looked like, then the dispatch loop resets the platform. */
-    vmx_guest_dump(v->report, "guest triple fault, resetting", v, g);
+    vmx_guest_dump_fatal(v, "guest triple fault, resetting", g);
     return VMEXIT_RESET;
 }
 
@@ -75,7 +75,7 @@ enum vmexit_action vmexit_handle_exception_nmi(struct vcpu *v, struct guest_regs
         INTR_INFO_VECTOR(info) == VEC_NMI) {
         /* With NMI exiting the NMI was meant for the guest (vigil sends itself none). It cannot
          * be injected right away: the guest may be blocking NMIs (virtual-NMI blocking) or be in
-         * an STI/MOV SS shadow, and VM entry fails if an NMI is injected then (27.3.1.5). The
+         * an STI/MOV SS shadow, and VM entry fails if an NMI is injected then (26.3.1.5). The
          * NMI-window exit tells when it can be taken. */
         vmexit_nmi_queue(v);
         return VMEXIT_RESUME;
@@ -103,7 +103,7 @@ enum vmexit_action vmexit_handle_preemption_timer(struct vcpu *v, struct guest_r
     (void)g;
     v->heartbeats++;
     /* With "save VMX-preemption timer value" the field now holds 0 and would expire at once on
-     * the next entry; without it, VM entry reloads the unchanged field (SDM 26.5.1, 28.3.3). */
+     * the next entry; without it, VM entry reloads the unchanged field (SDM 25.5.1, 27.3.4). */
     if (v->exit_ctls & EXIT_SAVE_PREEMPTION_TIMER)
         hw_vmwrite(VMCS_PREEMPTION_TIMER_VALUE, v->preemption_timer_reload);
     if (v->heartbeat)

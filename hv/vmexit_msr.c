@@ -1,4 +1,4 @@
-/* RDMSR/WRMSR exits and the MSR bitmap (SDM 25.6.9, 26.1.3). Why each MSR exits or not:
+/* RDMSR/WRMSR exits and the MSR bitmap (SDM 24.6.9, 25.1.3). Why each MSR exits or not:
  * docs/vmx.md "MSRs". In short: everything passes through, except what must lie about VT-x
  * (IA32_FEATURE_CONTROL, the VMX capability MSRs, IA32_SMM_MONITOR_CTL) and MTRR writes (EPT
  * memory types follow them). MSRs outside the bitmap ranges always exit; they are forwarded to the

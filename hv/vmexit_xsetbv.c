@@ -1,4 +1,4 @@
-/* XSETBV exits (unconditional in VMX non-root, SDM 26.1.2). XCR0 is not switched by VM entry/exit
+/* XSETBV exits (unconditional in VMX non-root, SDM 25.1.2). XCR0 is not switched by VM entry/exit
  * and vigil's host code never uses extended state, so the guest's value is written to the
  * hardware after the architectural checks; anything invalid gets the #GP/#UD the bare processor
  * would raise. The hardware write itself is fault-tolerant as a second line of defence. */

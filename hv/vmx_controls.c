@@ -234,7 +234,7 @@ static const struct ctl_bit proc2_zero[] = {
     {PROC2_ENABLE_ENCLV_EXITING, "enable ENCLV exiting"},
 };
 /* Instructions that raise #UD in the guest unless their enable control is 1 while the CPU
- * (and so the guest's CPUID) has them (SDM 26.3 "Changes to instruction behavior"). */
+ * (and so the guest's CPUID) has them (SDM 25.3 "Changes to instruction behavior"). */
 #define PROC2_OPTIONAL                                                                             \
     (PROC2_ENABLE_RDTSCP | PROC2_ENABLE_INVPCID | PROC2_ENABLE_XSAVES |                            \
      PROC2_ENABLE_USER_WAIT_PAUSE | PROC2_CONCEAL_VMX_FROM_PT)

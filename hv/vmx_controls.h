@@ -79,7 +79,7 @@ uint64_t vmx_controls_cap_for(const struct vmx_cap_msrs *caps, enum vmx_ctl_fiel
 const char *vmx_ctl_field_name(enum vmx_ctl_field f);
 const char *vmx_ctl_status_str(enum vmx_ctl_status s);
 
-/* IA32_FEATURE_CONTROL before VMXON (SDM 24.7): VMXON outside SMX needs bit 2 and the lock bit.
+/* IA32_FEATURE_CONTROL before VMXON (SDM 23.7): VMXON outside SMX needs bit 2 and the lock bit.
  *  - locked with bit 2 set: nothing to do;
  *  - locked without bit 2: VMX disabled by the firmware → error;
  *  - unlocked: write current | bit 2 | lock (vigil locks it, as the issue asks). */

@@ -22,7 +22,7 @@ void vmx_cr_setup(struct vcpu *v, uint64_t cr0_fixed0, uint64_t cr0_fixed1, uint
 
 uint64_t vmx_cr0_forced1(const struct vcpu *v) {
     uint64_t f = v->cr0_fixed0;
-    /* SDM 27.3.1.1 / A.7: with "unrestricted guest" = 1, PE and PG may be 0 in the guest. */
+    /* SDM 26.3.1.1 / A.7: with "unrestricted guest" = 1, PE and PG may be 0 in the guest. */
     if (v->unrestricted_guest)
         f &= ~(CR0_PE | CR0_PG);
     return f;

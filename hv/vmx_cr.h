@@ -1,10 +1,10 @@
 /* Guest CR0/CR4 under VMX: fixed bits (IA32_VMX_CR0/CR4_FIXED0/1, SDM A.7/A.8), guest/host masks
- * and read shadows (SDM 25.6.6), and the architectural checks of MOV to CR0/CR4 that vigil must
+ * and read shadows (SDM 24.6.6), and the architectural checks of MOV to CR0/CR4 that vigil must
  * perform itself when such a write exits (SDM Vol. 2 "MOV—Move to/from Control Registers",
  * Vol. 3A 2.5 and 4.10.4.1).
  *
  * Policy (docs/vmx.md):
- *  - CR0 mask = FIXED0 bits (minus PE/PG with unrestricted guest, SDM 27.3.1.1) | bits FIXED1 does
+ *  - CR0 mask = FIXED0 bits (minus PE/PG with unrestricted guest, SDM 26.3.1.1) | bits FIXED1 does
  *    not allow (in practice NE and CR0[63:32]); the shadow holds what the guest wrote, so an INIT
  *    or real-mode guest still reads NE = 0 while the processor runs with NE = 1.
  *  - CR4 mask = FIXED0 bits (VMXE) | bits FIXED1 does not allow: CR4.VMXE reads as the guest wrote
@@ -31,7 +31,7 @@ uint64_t vmx_cr0_forced1(const struct vcpu *v);
 uint64_t vmx_cr0_real(const struct vcpu *v, uint64_t guest_value);
 uint64_t vmx_cr4_real(const struct vcpu *v, uint64_t guest_value);
 
-/* What the guest reads: real bits outside the mask, shadow bits inside it (SDM 26.3). */
+/* What the guest reads: real bits outside the mask, shadow bits inside it (SDM 25.3). */
 static inline uint64_t vmx_cr_guest_view(uint64_t real, uint64_t shadow, uint64_t mask) {
     return (real & ~mask) | (shadow & mask);
 }
@@ -40,7 +40,7 @@ static inline uint64_t vmx_cr_guest_view(uint64_t real, uint64_t shadow, uint64_
  * launch: the live values of the CPU being virtualized, with CR4.VMXE hidden). */
 bool vmx_cr_write_guest(const struct vcpu *v, uint64_t cr0, uint64_t cr4);
 
-/* Host CR0/CR4 adjusted so VMXON is allowed (SDM 24.8): (cr | FIXED0) & FIXED1. */
+/* Host CR0/CR4 adjusted so VMXON is allowed (SDM 23.8): (cr | FIXED0) & FIXED1. */
 static inline uint64_t vmx_cr_fix_for_vmxon(uint64_t cr, uint64_t fixed0, uint64_t fixed1) {
     return (cr | fixed0) & fixed1;
 }

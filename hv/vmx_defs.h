@@ -2,11 +2,13 @@
  * qualification layouts, interruption-information encodings, VMX and related MSR indices,
  * exception vectors and CR bits. Numbers only; no code.
  *
- * Source: Intel SDM Vol. 3C (order no. 326019), chapter 25 "Virtual Machine Control
- * Structures", chapter 28 "VM Exits", appendix A "VMX Capability Reporting Facility",
- * appendix B "Field Encoding in VMCS", appendix C "VMX Basic Exit Reasons". Section numbers
- * in comments follow the 2023+ numbering (25.x = VMCS, 26.x = VMX non-root operation,
- * 27.x = VM entries, 28.x = VM exits); older manuals are one lower (24.x, 25.x, ...). */
+ * Source: Intel SDM Vol. 3C, chapter 24 "Virtual Machine Control Structures", chapter 27 "VM
+ * Exits", appendix A "VMX Capability Reporting Facility", appendix B "Field Encoding in VMCS",
+ * appendix C "VMX Basic Exit Reasons". Section numbers in vigil's VT-x code follow the numbering
+ * the issue uses (SDM editions up to 2022: 23 = introduction/enabling VMX, 24 = VMCS, 25 = VMX
+ * non-root operation, 26 = VM entries, 27 = VM exits, 28 = address translation, 30 = VMX
+ * instruction reference, 31 = VMM programming considerations); editions from 2023 number these
+ * chapters one higher. Section titles are quoted where it helps finding them in either. */
 #ifndef VIGIL_VMX_DEFS_H
 #define VIGIL_VMX_DEFS_H
 
@@ -70,7 +72,7 @@
 #define MSR_IA32_KERNEL_GS_BASE 0xC0000102u
 #define MSR_IA32_TSC_AUX 0xC0000103u
 
-/* IA32_FEATURE_CONTROL bits (SDM Vol. 4 table 2-2; Vol. 3C 24.7 "Enabling and Entering VMX"). */
+/* IA32_FEATURE_CONTROL bits (SDM Vol. 4 table 2-2; Vol. 3C 23.7 "Enabling and Entering VMX"). */
 #define FEATURE_CONTROL_LOCK (1ull << 0)
 #define FEATURE_CONTROL_VMX_IN_SMX (1ull << 1)
 #define FEATURE_CONTROL_VMX_OUTSIDE_SMX (1ull << 2)
@@ -117,7 +119,7 @@
 #define VMX_VPID_CAP_ALL (1ull << 42)
 #define VMX_VPID_CAP_SINGLE_GLOBALS (1ull << 43)
 
-/* INVEPT / INVVPID types (SDM 31.3, instruction reference). */
+/* INVEPT / INVVPID types (SDM 30.3, instruction reference). */
 #define INVEPT_SINGLE_CONTEXT 1u
 #define INVEPT_ALL_CONTEXT 2u
 #define INVVPID_INDIV_ADDR 0u
@@ -125,15 +127,15 @@
 #define INVVPID_ALL_CONTEXT 2u
 #define INVVPID_SINGLE_CONTEXT_GLOBALS 3u
 
-/* ---------------------------------------------------------------- control bits (SDM 25.6-25.8) */
-/* Pin-based VM-execution controls (25.6.1). */
+/* ---------------------------------------------------------------- control bits (SDM 24.6-24.8) */
+/* Pin-based VM-execution controls (24.6.1). */
 #define PIN_EXTERNAL_INTERRUPT_EXITING (1u << 0)
 #define PIN_NMI_EXITING (1u << 3)
 #define PIN_VIRTUAL_NMIS (1u << 5)
 #define PIN_PREEMPTION_TIMER (1u << 6)
 #define PIN_POSTED_INTERRUPTS (1u << 7)
 
-/* Primary processor-based VM-execution controls (25.6.2). */
+/* Primary processor-based VM-execution controls (24.6.2). */
 #define PROC_INTERRUPT_WINDOW_EXITING (1u << 2)
 #define PROC_USE_TSC_OFFSETTING (1u << 3)
 #define PROC_HLT_EXITING (1u << 7)
@@ -157,7 +159,7 @@
 #define PROC_PAUSE_EXITING (1u << 30)
 #define PROC_ACTIVATE_SECONDARY (1u << 31)
 
-/* Secondary processor-based VM-execution controls (25.6.2, table 25-7). */
+/* Secondary processor-based VM-execution controls (24.6.2, table 24-7). */
 #define PROC2_VIRTUALIZE_APIC_ACCESSES (1u << 0)
 #define PROC2_ENABLE_EPT (1u << 1)
 #define PROC2_DESCRIPTOR_TABLE_EXITING (1u << 2)
@@ -187,7 +189,7 @@
 #define PROC2_ENABLE_PCONFIG (1u << 27)
 #define PROC2_ENABLE_ENCLV_EXITING (1u << 28)
 
-/* Primary VM-exit controls (25.7.1). */
+/* Primary VM-exit controls (24.7.1). */
 #define EXIT_SAVE_DEBUG_CONTROLS (1u << 2)
 #define EXIT_HOST_ADDR_SPACE_SIZE (1u << 9)
 #define EXIT_LOAD_PERF_GLOBAL_CTRL (1u << 12)
@@ -200,7 +202,7 @@
 #define EXIT_CLEAR_BNDCFGS (1u << 23)
 #define EXIT_CONCEAL_VMX_FROM_PT (1u << 24)
 
-/* VM-entry controls (25.8.1). */
+/* VM-entry controls (24.8.1). */
 #define ENTRY_LOAD_DEBUG_CONTROLS (1u << 2)
 #define ENTRY_IA32E_MODE_GUEST (1u << 9)
 #define ENTRY_SMM (1u << 10)
@@ -444,12 +446,12 @@
 #define EXIT_REASON_TPAUSE 68u
 #define EXIT_REASON_MAX 77u
 
-/* Exit reason field (25.9.1): basic reason in bits 15:0, entry failure in bit 31. */
+/* Exit reason field (24.9.1): basic reason in bits 15:0, entry failure in bit 31. */
 #define EXIT_REASON_BASIC(r) ((r)&0xFFFFu)
 #define EXIT_REASON_ENTRY_FAILURE (1u << 31)
 
-/* ---------------------------------------------------------------- exit qualifications (28.2.1) */
-/* Control-register accesses (table 28-3). */
+/* ---------------------------------------------------------------- exit qualifications (27.2.1) */
+/* Control-register accesses (table 27-3). */
 #define CR_QUAL_CR(q) ((unsigned)((q)&0xFu))
 #define CR_QUAL_TYPE(q) ((unsigned)(((q) >> 4) & 3u))
 #define CR_QUAL_LMSW_MEM (1u << 6)
@@ -460,7 +462,7 @@
 #define CR_ACCESS_CLTS 2u
 #define CR_ACCESS_LMSW 3u
 
-/* I/O instructions (table 28-5). */
+/* I/O instructions (table 27-5). */
 #define IO_QUAL_SIZE(q) ((unsigned)((q)&7u) + 1u) /* 1, 2 or 4 bytes */
 #define IO_QUAL_IN (1u << 3)
 #define IO_QUAL_STRING (1u << 4)
@@ -468,15 +470,15 @@
 #define IO_QUAL_IMM (1u << 6)
 #define IO_QUAL_PORT(q) ((unsigned)(((q) >> 16) & 0xFFFFu))
 
-/* VM-exit instruction information for INS/OUTS (table 28-8): address size and segment. */
+/* VM-exit instruction information for INS/OUTS (table 27-8): address size and segment. */
 #define INSTR_INFO_ADDR_SIZE(i) ((unsigned)(((i) >> 7) & 7u)) /* 0:16 1:32 2:64 */
 #define INSTR_INFO_SEG(i) ((unsigned)(((i) >> 15) & 7u))
 
-/* SIPI: the vector is bits 7:0 of the qualification (28.2.1). */
+/* SIPI: the vector is bits 7:0 of the qualification (27.2.1). */
 #define SIPI_QUAL_VECTOR(q) ((unsigned)((q)&0xFFu))
 
 /* ---------------------------------------------------------------- interruption information */
-/* VM-entry / VM-exit interruption-information format (25.8.3, 25.9.2). */
+/* VM-entry / VM-exit interruption-information format (24.8.3, 24.9.2). */
 #define INTR_INFO_VECTOR(i) ((unsigned)((i)&0xFFu))
 #define INTR_INFO_TYPE(i) ((unsigned)(((i) >> 8) & 7u))
 #define INTR_INFO_ERRCODE_VALID (1u << 11)
@@ -490,20 +492,20 @@
 #define INTR_TYPE_SW_EXCEPTION 6u
 #define INTR_TYPE_OTHER 7u
 
-/* Guest interruptibility state (25.4.2, table 25-3). */
+/* Guest interruptibility state (24.4.2, table 24-3). */
 #define INTERRUPTIBILITY_STI (1u << 0)
 #define INTERRUPTIBILITY_MOV_SS (1u << 1)
 #define INTERRUPTIBILITY_SMI (1u << 2)
 #define INTERRUPTIBILITY_NMI (1u << 3)
 #define INTERRUPTIBILITY_ENCLAVE (1u << 4)
 
-/* Guest activity states (25.4.2). */
+/* Guest activity states (24.4.2). */
 #define ACTIVITY_ACTIVE 0u
 #define ACTIVITY_HLT 1u
 #define ACTIVITY_SHUTDOWN 2u
 #define ACTIVITY_WAIT_SIPI 3u
 
-/* Segment access rights as stored in the VMCS (25.4.1, table 25-2). */
+/* Segment access rights as stored in the VMCS (24.4.1, table 24-2). */
 #define AR_TYPE_MASK 0xFu
 #define AR_TYPE_ACCESSED 0x1u
 #define AR_S (1u << 4)

@@ -25,7 +25,7 @@ void vmx_guest_advance_rip(void) {
                    intr & ~(uint64_t)(INTERRUPTIBILITY_STI | INTERRUPTIBILITY_MOV_SS));
 
     /* An emulated instruction does not single-step by itself: when TF was set on it, the guest
-     * must still get the trap after it (SDM 27.3.1.5 lets VM entry deliver it from BS). */
+     * must still get the trap after it (SDM 26.3.1.5 lets VM entry deliver it from BS). */
     if ((hw_vmread(VMCS_GUEST_RFLAGS) & RFLAGS_TF) &&
         !(hw_vmread(VMCS_GUEST_DEBUGCTL) & DEBUGCTL_BTF)) /* BTF: trap on branches only */
         hw_vmwrite(VMCS_GUEST_PENDING_DBG, hw_vmread(VMCS_GUEST_PENDING_DBG) | PENDING_DBG_BS);
@@ -281,4 +281,14 @@ void vmx_guest_dump(struct report *r, const char *why, const struct vcpu *v,
                          (unsigned long long)vmx_guest_gpr_read(g, i + 2), gpr_names[i + 3],
                          (unsigned long long)vmx_guest_gpr_read(g, i + 3));
     }
+}
+
+void vmx_guest_dump_fatal(const struct vcpu *v, const char *why, const struct guest_regs *g) {
+    if (!v->report)
+        return;
+    if (v->report_lock)
+        v->report_lock((struct vcpu *)v, true);
+    vmx_guest_dump(v->report, why, v, g);
+    if (v->report_lock)
+        v->report_lock((struct vcpu *)v, false);
 }

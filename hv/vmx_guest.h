@@ -12,12 +12,12 @@
 struct report;
 
 /* Completes the exiting instruction: RIP += VM-exit instruction length (wrapped to 32 bits
- * outside 64-bit mode), clears blocking by STI / MOV SS (the instruction retired, SDM 25.4.2),
+ * outside 64-bit mode), clears blocking by STI / MOV SS (the instruction retired, SDM 24.4.2),
  * and, when RFLAGS.TF was set, records the single-step trap in the pending debug exceptions
- * (BS, bit 14) so the guest still sees its #DB (SDM 27.3.1.5 / 25.4.2). */
+ * (BS, bit 14) so the guest still sees its #DB (SDM 26.3.1.5 / 24.4.2). */
 void vmx_guest_advance_rip(void);
 
-/* Event injection through the VM-entry interruption-information field (SDM 25.8.3). These never
+/* Event injection through the VM-entry interruption-information field (SDM 24.8.3). These never
  * advance RIP: a fault leaves it at the faulting instruction. */
 void vmx_guest_inject_hw_exception(uint32_t vector, bool has_errcode, uint32_t errcode);
 void vmx_guest_inject_gp(uint32_t errcode);
@@ -45,6 +45,9 @@ void vmx_guest_probe_cpu(struct vcpu *v);
  * message ("unhandled VM exit", "triple fault", ...). r may be NULL (nothing written). */
 void vmx_guest_dump(struct report *r, const char *why, const struct vcpu *v,
                     const struct guest_regs *g);
+
+/* vmx_guest_dump to v->report under v->report_lock (the exit handlers' fatal paths). */
+void vmx_guest_dump_fatal(const struct vcpu *v, const char *why, const struct guest_regs *g);
 
 /* Name of a basic exit reason ("CPUID", "EPT violation", ...), "?" when unknown. */
 const char *vmx_exit_reason_name(uint32_t basic_reason);

@@ -48,7 +48,7 @@ enum vmx_seg_status vmx_seg_decode(const struct vmx_desc_table *gdt,
     if (!ti && off == 0) {
         if (which == SREG_CS || which == SREG_TR)
             return VMX_SEG_NULL_NOT_ALLOWED;
-        /* SDM 25.4.1: a null selector makes the register unusable (bit 16). */
+        /* SDM 24.4.1: a null selector makes the register unusable (bit 16). */
         *out = unusable(sel);
         return VMX_SEG_OK;
     }

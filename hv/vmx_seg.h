@@ -1,5 +1,5 @@
 /* Segment registers for the VMCS guest-state area: decoding GDT/LDT descriptors into the
- * (selector, base, limit, access rights) form of SDM 25.4.1, and writing them to the VMCS.
+ * (selector, base, limit, access rights) form of SDM 24.4.1, and writing them to the VMCS.
  *
  * The live segment registers' hidden parts cannot be read directly, so vigil rebuilds them from
  * the descriptor tables the selectors point to, as the processor did when it loaded them
@@ -41,7 +41,7 @@ struct vmx_desc_table {
  *  - null selector (index 0, TI 0) in ES/SS/DS/FS/GS/LDTR → unusable (AR_UNUSABLE), base 0,
  *    limit 0; in CS/TR → VMX_SEG_NULL_NOT_ALLOWED;
  *  - code/data descriptors: AR from the access byte and flags, accessed bit set (the processor
- *    sets it when it loads the register, SDM 3.4.5.1; VM entry requires it, 27.3.1.2);
+ *    sets it when it loads the register, SDM 3.4.5.1; VM entry requires it, 26.3.1.2);
  *  - TR: TSS descriptor (16-byte in IA-32e mode), type made busy (LTR marks it busy);
  *  - LDTR: LDT descriptor (16-byte in IA-32e mode);
  *  - in IA-32e mode (ia32e) system descriptors are 16 bytes and carry base bits 63:32.

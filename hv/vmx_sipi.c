@@ -9,7 +9,7 @@
 
 /* Access rights of the INIT state (SDM 10.1.1 table 10-1: "present, R/W, accessed"). */
 #define AR_LDT_INIT (SYS_TYPE_LDT | AR_P)
-#define AR_TR_INIT (SYS_TYPE_TSS_BUSY | AR_P) /* VM entry wants a busy TSS (27.3.1.2) */
+#define AR_TR_INIT (SYS_TYPE_TSS_BUSY | AR_P) /* VM entry wants a busy TSS (26.3.1.2) */
 
 void vmx_sipi_write_init_state(struct vcpu *v, struct guest_regs *g) {
     uint64_t cr0_view =
@@ -46,7 +46,7 @@ void vmx_sipi_write_init_state(struct vcpu *v, struct guest_regs *g) {
     v->entry_ctls &= ~ENTRY_IA32E_MODE_GUEST;
     hw_vmwrite(VMCS_ENTRY_CTLS, v->entry_ctls);
 
-    /* No event may be injected into a wait-for-SIPI guest (27.3.1.5); INIT drops what was due. */
+    /* No event may be injected into a wait-for-SIPI guest (26.3.1.5); INIT drops what was due. */
     hw_vmwrite(VMCS_ENTRY_INTR_INFO, 0);
     hw_vmwrite(VMCS_GUEST_PENDING_DBG, 0);
     hw_vmwrite(VMCS_GUEST_INTERRUPTIBILITY, 0);
@@ -70,7 +70,7 @@ void vmx_sipi_write_init_state(struct vcpu *v, struct guest_regs *g) {
 }
 
 struct vmx_segment vmx_sipi_start_cs(uint8_t vector) {
-    /* SDM 11.4.4.1 / 26.2: the SIPI vector V gives a start at physical V * 4096 in real mode,
+    /* SDM 11.4.4.1 / 25.2: the SIPI vector V gives a start at physical V * 4096 in real mode,
      * i.e. CS.selector = V << 8, CS.base = V << 12, IP = 0. */
     return vmx_seg_real_mode((uint16_t)(vector << 8), true);
 }

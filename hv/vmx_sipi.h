@@ -1,5 +1,5 @@
-/* INIT / SIPI for a virtualized processor (SDM 26.2 "Other causes of VM exits": INIT and SIPI
- * exits; 25.4.2 activity states; Vol. 3A 10.1.1 table 10-1 for the INIT state; 9.4 / 11.4.4 MP
+/* INIT / SIPI for a virtualized processor (SDM 25.2 "Other causes of VM exits": INIT and SIPI
+ * exits; 24.4.2 activity states; Vol. 3A 10.1.1 table 10-1 for the INIT state; 9.4 / 11.4.4 MP
  * initialization).
  *
  * In VMX non-root an INIT does not reset the processor: it exits (reason 3) and the VMM must put
@@ -17,7 +17,7 @@
  *      around Bochs 2.7's INIT re-delivery bug, PLATFORM.md): build the fresh VMCS guest area
  *      with vmx_sipi_write_init_state() then vmx_sipi_write_start_state(vector).
  * Every path clears blocking-by-SMI in the interruptibility state (Bochs 2.7 bug 2: VM entry
- * fails with it set outside SMM, SDM 27.3.1.5). */
+ * fails with it set outside SMM, SDM 26.3.1.5). */
 #ifndef VIGIL_VMX_SIPI_H
 #define VIGIL_VMX_SIPI_H
 

@@ -66,8 +66,18 @@ static void test_ud_for_vmx_and_getsec(void **state) {
     }
 }
 
+static int lock_depth, lock_calls;
+static void report_lock(struct vcpu *vc, bool lock) {
+    assert_ptr_equal(vc, &v);
+    lock_depth += lock ? 1 : -1;
+    assert_true(lock_depth == 0 || lock_depth == 1);
+    lock_calls++;
+}
+
 static void test_triple_fault_dumps_and_resets(void **state) {
     (void)state;
+    lock_depth = lock_calls = 0;
+    v.report_lock = report_lock;
     t_exit(EXIT_REASON_TRIPLE_FAULT, 0, 0xffffffff81001234ull, 0);
     g.rbx = 0x1234;
     assert_int_equal(vmexit_handle_triple_fault(&v, &g), VMEXIT_RESET);
@@ -78,6 +88,8 @@ static void test_triple_fault_dumps_and_resets(void **state) {
     assert_non_null(strstr(out, "\"rbx\":\"0x1234\""));
     assert_int_equal(out[out_len - 1], '\n');
     assert_ptr_equal(strchr(out, '\n'), out + out_len - 1); /* one line */
+    assert_int_equal(lock_calls, 2);
+    assert_int_equal(lock_depth, 0);
 }
 
 static void test_unhandled_parks_with_reason(void **state) {
