@@ -51,8 +51,9 @@ int ept_perm_sync(struct ept_perm *p, struct ept_vcpu *self) {
 }
 
 /* After entries lost rights or changed target: a new generation, INVEPT here, kick the rest
- * (SDM vol. 3C 29.4.3.4: software must invalidate after weakening... any change other than
- * adding rights to a not-present or restricted entry). Called without the lock. */
+ * (SDM vol. 3C "Guidelines for Use of the INVEPT Instruction": cached mappings may survive any
+ * change of an entry except the addition of rights; removals must be followed by INVEPT on every
+ * CPU that may have cached them). Called without the lock. */
 static int publish(struct ept_perm *p, struct ept_vcpu *self) {
     __atomic_add_fetch(&p->gen, 1, __ATOMIC_ACQ_REL);
     p->stats.invalidations++;
@@ -384,7 +385,8 @@ enum ept_exit ept_handle_violation(struct ept_perm *p, struct ept_vcpu *self,
         p->stats.unhandled++;
         return EPT_EXIT_UNHANDLED;
     }
-    /* The violation itself dropped this CPU's cached translations for the GPA (SDM 29.4.3.x:
+    /* The violation itself dropped this CPU's cached translations for the GPA (SDM vol. 3C
+     * "Operations that Invalidate Cached Mappings":
      * EPT violations invalidate the entries used by the faulting access), so the opened entry
      * is seen without INVEPT. */
     self->steps++;
