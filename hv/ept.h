@@ -15,6 +15,7 @@
 #ifndef VIGIL_EPT_H
 #define VIGIL_EPT_H
 
+#include "hw.h"
 #include "mtrr.h"
 #include "report.h"
 #include <stdbool.h>
@@ -56,6 +57,16 @@ enum ept_err {
     EPT_ERR_PROTECTED = -12, /* the page belongs to the hypervisor (hv/ept_hide.h) */
 };
 const char *ept_strerror(int err);
+
+/* The spinlock of the EPT code (hv/ept_perm.c's table lock, hv/ept_hide.c's report lock). */
+static inline void ept_spin_lock(uint32_t *l) {
+    while (__atomic_exchange_n(l, 1, __ATOMIC_ACQUIRE))
+        while (__atomic_load_n(l, __ATOMIC_RELAXED))
+            hw_pause();
+}
+static inline void ept_spin_unlock(uint32_t *l) {
+    __atomic_store_n(l, 0, __ATOMIC_RELEASE);
+}
 
 /* Table pages: one contiguous, 4 KiB-aligned run of pages that is also physically contiguous
  * (checked page by page with v2p at init). In the hypervisor phys == virt; unit tests use a

@@ -1,18 +1,15 @@
 #include "ept_hide.h"
 
-#include "hw.h"
 #include "lib.h"
 
 #define PAGE_MASK (~(EPT_PAGE_SIZE - 1))
 
 static void rlock(struct ept_hide *h) {
-    while (__atomic_exchange_n(&h->report_lock, 1, __ATOMIC_ACQUIRE))
-        while (__atomic_load_n(&h->report_lock, __ATOMIC_RELAXED))
-            hw_pause();
+    ept_spin_lock(&h->report_lock);
 }
 
 static void runlock(struct ept_hide *h) {
-    __atomic_store_n(&h->report_lock, 0, __ATOMIC_RELEASE);
+    ept_spin_unlock(&h->report_lock);
 }
 
 int ept_hide_init(struct ept_hide *h, struct ept_perm *perm, unsigned ncpus, struct report *report,

@@ -7,14 +7,15 @@
 #define PAGE_MASK (~(EPT_PAGE_SIZE - 1))
 
 static void lock(struct ept_perm *p) {
-    while (__atomic_exchange_n(&p->lock, 1, __ATOMIC_ACQUIRE))
-        while (__atomic_load_n(&p->lock, __ATOMIC_RELAXED))
-            hw_pause();
+    ept_spin_lock(&p->lock);
 }
 
 static void unlock(struct ept_perm *p) {
-    __atomic_store_n(&p->lock, 0, __ATOMIC_RELEASE);
+    ept_spin_unlock(&p->lock);
 }
+
+/* Statistics are bumped from every CPU, some outside the lock. */
+#define STAT_INC(p, field) __atomic_add_fetch(&(p)->stats.field, 1, __ATOMIC_RELAXED)
 
 void ept_perm_init(struct ept_perm *p, struct ept *e, const struct mtrr_state *m, ept_kick_fn kick,
                    void *kick_ctx) {
@@ -56,7 +57,7 @@ int ept_perm_sync(struct ept_perm *p, struct ept_vcpu *self) {
  * CPU that may have cached them). Called without the lock. */
 static int publish(struct ept_perm *p, struct ept_vcpu *self) {
     __atomic_add_fetch(&p->gen, 1, __ATOMIC_ACQ_REL);
-    p->stats.invalidations++;
+    STAT_INC(p, invalidations);
     int err = ept_perm_sync(p, self);
     if (p->kick && p->nvcpus > 1)
         p->kick(p->kick_ctx);
@@ -309,7 +310,7 @@ static int open_window(struct ept_perm *p, struct ept_vcpu *self, uint64_t page,
             w = &self->win[i]; /* faulted again on it within the same instruction */
     if (!w) {
         if (self->nwin >= EPT_MAX_WINDOWS) {
-            p->stats.window_overflows++;
+            STAT_INC(p, window_overflows);
             return EPT_ERR_FULL;
         }
         w = &self->win[self->nwin];
@@ -340,13 +341,13 @@ enum ept_exit ept_handle_violation(struct ept_perm *p, struct ept_vcpu *self,
     decode(&v, self);
     if (out)
         *out = v;
-    self->violations++;
-    p->stats.violations++;
+    __atomic_add_fetch(&self->violations, 1, __ATOMIC_RELAXED);
+    STAT_INC(p, violations);
     restore_nmi_blocking(v.qual);
     ept_perm_sync(p, self);
     uint64_t page = v.gpa & PAGE_MASK;
     if (v.gpa >= p->ept->limit) {
-        p->stats.unhandled++;
+        STAT_INC(p, unhandled);
         return EPT_EXIT_UNHANDLED;
     }
     lock(p);
@@ -358,11 +359,11 @@ enum ept_exit ept_handle_violation(struct ept_perm *p, struct ept_vcpu *self,
     struct ept_reply reply = {0};
     enum ept_verdict verdict = fn ? fn(ctx, &v, &reply) : EPT_VERDICT_ALLOW_ONCE;
     if (verdict == EPT_VERDICT_RETRY) {
-        p->stats.retries++;
+        STAT_INC(p, retries);
         return EPT_EXIT_RESUME;
     }
     if (verdict != EPT_VERDICT_ALLOW_ONCE && verdict != EPT_VERDICT_REDIRECT_ONCE) {
-        p->stats.unhandled++;
+        STAT_INC(p, unhandled);
         return EPT_EXIT_UNHANDLED;
     }
     lock(p);
@@ -374,15 +375,15 @@ enum ept_exit ept_handle_violation(struct ept_perm *p, struct ept_vcpu *self,
             unsigned have = (unsigned)(protected_entry(p, page, pte) & EPTE_PERM_MASK);
             err = open_window(p, self, page, page, widen(p, have, v.access), NULL);
         }
-        p->stats.allow_once++;
+        STAT_INC(p, allow_once);
     } else {
         err = perms_ok(p, reply.perms) ? open_window(p, self, page, reply.phys, reply.perms, &reply)
                                        : EPT_ERR_PERM;
-        p->stats.redirects++;
+        STAT_INC(p, redirects);
     }
     unlock(p);
     if (err) {
-        p->stats.unhandled++;
+        STAT_INC(p, unhandled);
         return EPT_EXIT_UNHANDLED;
     }
     /* The violation itself dropped this CPU's cached translations for the GPA (SDM vol. 3C

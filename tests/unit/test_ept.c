@@ -10,23 +10,10 @@
 #include <cmocka.h>
 
 #include "hw_fake.h"
-#include "test_ept_capture.h"
-#include "test_ept_pool.h"
+#include "test_ept_util.h"
 
 #include "ept.h"
 #include "vmx_defs.h"
-
-static char *load(const char *name, struct mtrr_state *s, struct ept_caps *caps) {
-    size_t len = 0;
-    char *text = capture_read(name, &len);
-    assert_non_null(text);
-    assert_int_equal(mtrr_parse_capture(s, text, len, NULL), MTRR_OK);
-    uint64_t cap = 0;
-    if (!capture_value(text, "msr.0x48c", &cap))
-        cap = 0x0000000006334141ull; /* Bochs haswell's value for captures without VMX */
-    ept_caps_decode(cap, caps);
-    return text;
-}
 
 /* Every sampled address maps to itself with all rights and the MTRR type; the walk uses only
  * physical addresses (test_walk follows the fake physical base). */
@@ -50,7 +37,7 @@ static void test_build_bochs(void **state) {
     (void)state;
     struct mtrr_state m;
     struct ept_caps caps;
-    free(load("bochs-ovmf-haswell-512m.txt", &m, &caps));
+    test_load_capture("bochs-ovmf-haswell-512m.txt", &m, &caps);
     assert_true(caps.pages_1g && caps.pages_2m && caps.wb_tables && caps.walk4);
     struct test_pool tp;
     test_pool_init(&tp, 64);
@@ -87,7 +74,7 @@ static void test_build_real_machine_without_1g(void **state) {
     (void)state;
     struct mtrr_state m;
     struct ept_caps caps;
-    free(load("real-surface-39bit.txt", &m, &caps));
+    test_load_capture("real-surface-39bit.txt", &m, &caps);
     caps.pages_1g = false; /* a CPU without 1 GiB EPT pages: bit 17 clear */
     struct test_pool tp;
     test_pool_init(&tp, 600);
@@ -111,7 +98,7 @@ static void test_caps_and_limits(void **state) {
     (void)state;
     struct mtrr_state m;
     struct ept_caps caps;
-    free(load("qemu-q35-ovmf-512m.txt", &m, &caps));
+    test_load_capture("qemu-q35-ovmf-512m.txt", &m, &caps);
     struct test_pool tp;
     test_pool_init(&tp, 600);
     struct ept e;
@@ -158,7 +145,7 @@ static void test_pool_exhaustion(void **state) {
     (void)state;
     struct mtrr_state m;
     struct ept_caps caps;
-    free(load("bochs-ovmf-haswell-512m.txt", &m, &caps));
+    test_load_capture("bochs-ovmf-haswell-512m.txt", &m, &caps);
     struct ept e;
     for (size_t n = 0; n < 5; n++) {
         struct test_pool tp;
@@ -180,11 +167,9 @@ static void test_split_on_demand(void **state) {
     (void)state;
     struct mtrr_state m;
     struct ept_caps caps;
-    free(load("bochs-ovmf-haswell-512m.txt", &m, &caps));
     struct test_pool tp;
-    test_pool_init(&tp, 7);
     struct ept e;
-    assert_int_equal(ept_build(&e, &tp.pool, &caps, &m, 0), EPT_OK);
+    test_build("bochs-ovmf-haswell-512m.txt", 7, &tp, &e, &m, &caps);
     struct ept_stats before = e.stats;
     uint64_t *pte;
     /* 0x80000000 is inside a UC 1 GiB leaf: two splits. */
@@ -227,11 +212,9 @@ static void test_apply_mtrr(void **state) {
     (void)state;
     struct mtrr_state m;
     struct ept_caps caps;
-    free(load("bochs-ovmf-haswell-512m.txt", &m, &caps));
     struct test_pool tp;
-    test_pool_init(&tp, 16);
     struct ept e;
-    assert_int_equal(ept_build(&e, &tp.pool, &caps, &m, 0), EPT_OK);
+    test_build("bochs-ovmf-haswell-512m.txt", 16, &tp, &e, &m, &caps);
     /* A restricted 4 KiB page keeps its rights across a retype. */
     uint64_t *pte;
     assert_int_equal(ept_get_pte(&e, 0x40001000, &pte), EPT_OK);
@@ -276,11 +259,9 @@ static void test_invept(void **state) {
     (void)state;
     struct mtrr_state m;
     struct ept_caps caps;
-    free(load("bochs-ovmf-haswell-512m.txt", &m, &caps));
     struct test_pool tp;
-    test_pool_init(&tp, 8);
     struct ept e;
-    assert_int_equal(ept_build(&e, &tp.pool, &caps, &m, 0), EPT_OK);
+    test_build("bochs-ovmf-haswell-512m.txt", 8, &tp, &e, &m, &caps);
     fake_reset();
     assert_int_equal(ept_invept(&e), EPT_OK);
     fake_vmx_fail = true;
@@ -291,39 +272,26 @@ static void test_invept(void **state) {
     test_pool_free(&tp);
 }
 
-static char out[4096];
-static size_t out_len;
-static void sink(void *ctx, const char *d, size_t n) {
-    (void)ctx;
-    if (out_len + n < sizeof(out)) {
-        memcpy(out + out_len, d, n);
-        out_len += n;
-        out[out_len] = 0;
-    }
-}
-
 static void test_misconfig_dump(void **state) {
     (void)state;
     struct mtrr_state m;
     struct ept_caps caps;
-    free(load("bochs-ovmf-haswell-512m.txt", &m, &caps));
     struct test_pool tp;
-    test_pool_init(&tp, 8);
     struct ept e;
-    assert_int_equal(ept_build(&e, &tp.pool, &caps, &m, 0), EPT_OK);
+    test_build("bochs-ovmf-haswell-512m.txt", 8, &tp, &e, &m, &caps);
     uint64_t *pte;
     assert_int_equal(ept_get_pte(&e, 0x1000, &pte), EPT_OK);
     ept_entry_write(pte, (*pte & ~EPTE_PERM_MASK) | EPT_PERM_W); /* W without R: misconfig */
     fake_reset();
     fake_set_vmcs(VMCS_GUEST_PHYS_ADDR, 0x1008);
     struct report r;
-    report_init(&r, REPORT_JSONL, sink, NULL);
-    out_len = 0;
+    report_init(&r, REPORT_JSONL, test_sink, NULL);
+    test_out_reset();
     assert_int_equal(ept_handle_misconfig(&e, &r), EPT_ERR_CORRUPT);
-    assert_non_null(strstr(out, "{\"ev\":\"ept_misconfig\",\"gpa\":\"0x1008\""));
+    assert_non_null(strstr(test_out, "{\"ev\":\"ept_misconfig\",\"gpa\":\"0x1008\""));
     char want[64];
     snprintf(want, sizeof(want), "\"0x%llx\"]}", (unsigned long long)*pte);
-    assert_non_null(strstr(out, want));
+    assert_non_null(strstr(test_out, want));
     test_pool_free(&tp);
 }
 

@@ -10,25 +10,14 @@
 #include <cmocka.h>
 
 #include "hw_fake.h"
-#include "test_ept_capture.h"
-#include "test_ept_pool.h"
+#include "test_ept_util.h"
 
 #include "ept_hide.h"
 #include "vmx_defs.h"
 
-static char out[1 << 16];
-static size_t out_len;
-static void sink(void *ctx, const char *d, size_t n) {
-    (void)ctx;
-    if (out_len + n < sizeof(out)) {
-        memcpy(out + out_len, d, n);
-        out_len += n;
-        out[out_len] = 0;
-    }
-}
 static unsigned count_lines(const char *needle) {
     unsigned n = 0;
-    for (const char *p = out; (p = strstr(p, needle)); p++)
+    for (const char *p = test_out; (p = strstr(p, needle)); p++)
         n++;
     return n;
 }
@@ -55,24 +44,14 @@ struct fixture {
 
 static struct fixture *setup(enum report_mode mode) {
     struct fixture *f = calloc(1, sizeof(*f));
-    size_t len = 0;
-    char *text = capture_read("bochs-ovmf-haswell-512m.txt", &len);
-    assert_non_null(text);
-    assert_int_equal(mtrr_parse_capture(&f->m, text, len, NULL), MTRR_OK);
-    uint64_t capv = 0;
-    assert_true(capture_value(text, "msr.0x48c", &capv));
-    free(text);
     struct ept_caps caps;
-    ept_caps_decode(capv, &caps);
-    test_pool_init(&f->tp, POOL_PAGES);
-    assert_int_equal(ept_build(&f->e, &f->tp.pool, &caps, &f->m, 0), EPT_OK);
+    test_build("bochs-ovmf-haswell-512m.txt", POOL_PAGES, &f->tp, &f->e, &f->m, &caps);
     ept_perm_init(&f->p, &f->e, &f->m, NULL, NULL);
     assert_int_equal(ept_perm_add_vcpu(&f->p, &f->cpu0, 0), EPT_OK);
     assert_int_equal(ept_perm_add_vcpu(&f->p, &f->cpu1, 1), EPT_OK);
     fake_reset();
-    out_len = 0;
-    out[0] = 0;
-    report_init(&f->r, mode, sink, NULL);
+    test_out_reset();
+    report_init(&f->r, mode, test_sink, NULL);
     assert_int_equal(ept_hide_init(&f->h, &f->p, 2, &f->r, insn_text, NULL), EPT_OK);
     /* The "hypervisor": an image range and the whole pool (tables, zero and scratch pages). */
     assert_int_equal(ept_hide_add(&f->h, &f->cpu0, HV_IMAGE, HV_IMAGE_LEN), EPT_OK);
@@ -130,8 +109,8 @@ static void test_ranges_mapped_to_zero_page(void **state) {
     assert_true(f->h.zero_phys >= TEST_FAKE_PHYS_BASE &&
                 f->h.zero_phys < TEST_FAKE_PHYS_BASE + POOL_PAGES * 4096);
     ept_hide_report_ranges(&f->h);
-    assert_string_equal(out, "{\"ev\":\"hv_memory\",\"ranges\":[[\"0x1000000\",\"0x124000\"],"
-                             "[\"0x3a5000000\",\"0x20000\"]]}\n");
+    assert_string_equal(test_out, "{\"ev\":\"hv_memory\",\"ranges\":[[\"0x1000000\",\"0x124000\"],"
+                                  "[\"0x3a5000000\",\"0x20000\"]]}\n");
     /* Hidden pages refuse permission changes; overlapping hides are refused. */
     assert_int_equal(ept_perm_set(&f->p, &f->cpu0, HV_IMAGE + 0x5000, EPT_PERM_RWX),
                      EPT_ERR_PROTECTED);
@@ -153,10 +132,11 @@ static void test_reads_writes_execs(void **state) {
     assert_int_equal(e & 7, EPT_PERM_R);
     assert_int_equal(ept_handle_mtf(&f->p, &f->cpu0), EPT_EXIT_RESUME);
     assert_int_equal(leaf_of(f, pml4_gpa) & 7, 0);
-    assert_non_null(strstr(out, "{\"ev\":\"hv_access\",\"gpa\":\"0x3a5000008\",\"access\":\"read\","
-                                "\"rip\":\"0xffffffff81000008\","
-                                "\"insn\":\"mov [rdi], rax @ffffffff81000008\","
-                                "\"gla\":\"0xffff8003a5000008\",\"cpu\":0}\n"));
+    assert_non_null(strstr(test_out,
+                           "{\"ev\":\"hv_access\",\"gpa\":\"0x3a5000008\",\"access\":\"read\","
+                           "\"rip\":\"0xffffffff81000008\","
+                           "\"insn\":\"mov [rdi], rax @ffffffff81000008\","
+                           "\"gla\":\"0xffff8003a5000008\",\"cpu\":0}\n"));
 
     /* Write: the scratch page of this CPU (stale junk cleared first), then cleared again. */
     uint8_t *scratch1 = f->h.scratch[1];
@@ -172,7 +152,7 @@ static void test_reads_writes_execs(void **state) {
     e = leaf_of(f, HV_IMAGE + 0x2000);
     assert_int_equal(e & EPTE_ADDR_MASK, f->h.zero_phys);
     assert_int_equal(e & 7, 0);
-    assert_non_null(strstr(out, "\"access\":\"write\""));
+    assert_non_null(strstr(test_out, "\"access\":\"write\""));
 
     /* Execute: zero page with R+X for one instruction. */
     violation(f, &f->cpu0, EPT_QUAL_FETCH, HV_IMAGE);
@@ -180,7 +160,7 @@ static void test_reads_writes_execs(void **state) {
     assert_int_equal(e & EPTE_ADDR_MASK, f->h.zero_phys);
     assert_int_equal(e & 7, EPT_PERM_R | EPT_PERM_X);
     assert_int_equal(ept_handle_mtf(&f->p, &f->cpu0), EPT_EXIT_RESUME);
-    assert_non_null(strstr(out, "\"access\":\"exec\""));
+    assert_non_null(strstr(test_out, "\"access\":\"exec\""));
 
     /* Through all of it only the zero and scratch pages were mapped at hidden GPAs (checked
      * above), and the zero page stayed zero. */
@@ -207,11 +187,11 @@ static void test_first_then_count(void **state) {
     }
     assert_int_equal(count_lines("\"ev\":\"hv_access\""), EPT_HIDE_REPORT_FIRST);
     ept_hide_report_summary(&f->h);
-    assert_non_null(strstr(out, "{\"ev\":\"hv_access_count\",\"attempts\":21,\"read\":21,"
-                                "\"write\":0,\"exec\":0,\"unreported\":5}\n"));
-    size_t before = out_len;
+    assert_non_null(strstr(test_out, "{\"ev\":\"hv_access_count\",\"attempts\":21,\"read\":21,"
+                                     "\"write\":0,\"exec\":0,\"unreported\":5}\n"));
+    size_t before = test_out_len;
     ept_hide_report_summary(&f->h); /* nothing new: nothing written */
-    assert_int_equal(out_len, before);
+    assert_int_equal(test_out_len, before);
     teardown(f);
 }
 
@@ -219,14 +199,15 @@ static void test_text_mode(void **state) {
     (void)state;
     struct fixture *f = setup(REPORT_TEXT);
     ept_hide_report_ranges(&f->h);
-    assert_non_null(strstr(out, "vigil: hypervisor memory hidden from the guest: 0x1000000 + "
-                                "0x124000\n"));
+    assert_non_null(strstr(test_out, "vigil: hypervisor memory hidden from the guest: 0x1000000 + "
+                                     "0x124000\n"));
     violation(f, &f->cpu0, EPT_QUAL_WRITE, HV_IMAGE + 0x40);
     assert_int_equal(ept_handle_mtf(&f->p, &f->cpu0), EPT_EXIT_RESUME);
-    assert_non_null(strstr(out, "vigil: blocked guest write of hypervisor memory at gpa 0x1000040, "
-                                "rip 0xffffffff81000040: mov [rdi], rax @ffffffff81000040\n"));
+    assert_non_null(strstr(test_out,
+                           "vigil: blocked guest write of hypervisor memory at gpa 0x1000040, "
+                           "rip 0xffffffff81000040: mov [rdi], rax @ffffffff81000040\n"));
     ept_hide_report_summary(&f->h);
-    assert_non_null(strstr(out, "blocked: 1 (0 not reported)"));
+    assert_non_null(strstr(test_out, "blocked: 1 (0 not reported)"));
     teardown(f);
 }
 

@@ -10,8 +10,7 @@
 #include <cmocka.h>
 
 #include "hw_fake.h"
-#include "test_ept_capture.h"
-#include "test_ept_pool.h"
+#include "test_ept_util.h"
 
 #include "ept_perm.h"
 #include "vmx_defs.h"
@@ -31,17 +30,8 @@ static void kick(void *ctx) {
 
 static struct fixture *setup(size_t pool_pages) {
     struct fixture *f = calloc(1, sizeof(*f));
-    size_t len = 0;
-    char *text = capture_read("bochs-ovmf-haswell-512m.txt", &len);
-    assert_non_null(text);
-    assert_int_equal(mtrr_parse_capture(&f->m, text, len, NULL), MTRR_OK);
-    uint64_t capv = 0;
-    assert_true(capture_value(text, "msr.0x48c", &capv));
-    free(text);
     struct ept_caps caps;
-    ept_caps_decode(capv, &caps);
-    test_pool_init(&f->tp, pool_pages);
-    assert_int_equal(ept_build(&f->e, &f->tp.pool, &caps, &f->m, 0), EPT_OK);
+    test_build("bochs-ovmf-haswell-512m.txt", pool_pages, &f->tp, &f->e, &f->m, &caps);
     ept_perm_init(&f->p, &f->e, &f->m, kick, f);
     assert_int_equal(ept_perm_add_vcpu(&f->p, &f->cpu0, 0), EPT_OK);
     assert_int_equal(ept_perm_add_vcpu(&f->p, &f->cpu1, 1), EPT_OK);

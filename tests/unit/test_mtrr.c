@@ -10,7 +10,7 @@
 #include <cmocka.h>
 
 #include "hw_fake.h"
-#include "test_ept_capture.h"
+#include "test_ept_util.h"
 
 static void load(const char *name, struct mtrr_state *s) {
     size_t len = 0;
