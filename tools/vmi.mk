@@ -2,7 +2,7 @@
 # vmi/vmi.c (the top-level flow) needs the symbol sources' entry points (vmi_symbols.h); until
 # their implementation is in the tree the tool is left out of TOOLS rather than breaking `make`.
 VMI_HAVE_SYMSRC := $(shell grep -ls '^int vmi_symsrc_auto_init' vmi/*.c 2>/dev/null)
-VIGIL_VMI_OBJS = $(patsubst %.c,$(B)/host/%.o,tools/vigil-vmi.c tools/dump_reader.c vmi/vmi.c \
+VIGIL_VMI_OBJS = $(patsubst %.c,$(B)/host/%.o,tools/vigil-vmi.c tools/dump_reader.c \
 	$(VMI_SRCS) hv/lib.c hv/fmt.c hv/report.c)
 ifneq ($(VMI_HAVE_SYMSRC),)
 TOOLS += $(B)/vigil-vmi

@@ -1,19 +1,22 @@
 /* libFuzzer target for the VMI walkers over hostile guest memory.
  *
- * Input byte 0 picks the mode:
- *   even: page walker. The rest of the input is 64 KiB of "guest RAM" (zero-padded) whose first
+ * Input byte 0 picks the mode (modulo 3):
+ *   0:    page walker. The rest of the input is 64 KiB of "guest RAM" (zero-padded) whose first
  *         24 bytes give CR3, CR4 and a virtual address; translate and read across pages.
- *   odd:  a valid synthetic Linux guest (tests/unit/vmi_synth.c) patched by the input: a list of
+ *   1:    a valid synthetic Linux guest (tests/unit/vmi_synth.c) patched by the input: a list of
  *         (region, offset, length, bytes) patches over its page tables, kernel image and
  *         task/cred/signal/mm/module objects; then the kernel finder (LSTAR/IDT), the task,
  *         thread and module walkers and the report writer run over it. The patches are undone
  *         afterwards so every run starts from the same guest.
+ *   2:    the host dump readers (tools/dump_reader.c): the input as an ELF core / raw image,
+ *         then reads at addresses taken from it, and the input as a register file.
  * Nothing may crash, hang or read out of bounds; errors are fine. */
 #include "kernel.h"
 #include "linux_modules.h"
 #include "linux_tasks.h"
 #include "pagewalk.h"
 #include "tests/unit/vmi_synth.h"
+#include "tools/dump_reader.h"
 #include "vmi_report.h"
 
 #include <stdint.h>
@@ -154,12 +157,38 @@ static void fuzz_linux(const uint8_t *d, size_t n) {
         memcpy(S.ram + u[nu].pa, u[nu].old, u[nu].len);
 }
 
+static void fuzz_dump(const uint8_t *d, size_t n) {
+    static struct dump dp;
+    if (dump_open_buffer(&dp, d, n) == 0) {
+        struct vmi_mem m;
+        dump_mem(&dp, &m);
+        uint8_t buf[256];
+        for (size_t i = 0; i + 8 <= n && i < 64; i += 8) {
+            uint64_t pa;
+            memcpy(&pa, d + i, 8);
+            (void)vmi_read_phys(&m, pa, buf, (size_t)(d[i] % sizeof(buf)));
+            (void)vmi_read_phys(&m, pa % (m.phys_end + 1), buf, sizeof(buf));
+        }
+    }
+    memset(&dp, 0, sizeof(dp));
+    (void)dump_parse_regs(&dp, (const char *)d, n);
+    if (dp.ncpus > DUMP_MAX_CPUS)
+        abort();
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *d, size_t n) {
     if (n == 0)
         return 0;
-    if (d[0] & 1)
-        fuzz_linux(d + 1, n - 1);
-    else
+    switch (d[0] % 3) {
+    case 0:
         fuzz_pagewalk(d + 1, n - 1);
+        break;
+    case 1:
+        fuzz_linux(d + 1, n - 1);
+        break;
+    default:
+        fuzz_dump(d + 1, n - 1);
+        break;
+    }
     return 0;
 }
