@@ -110,7 +110,10 @@ enum vmexit_action vmexit_handle_init(struct vcpu *v, struct guest_regs *g) {
 
 enum vmexit_action vmexit_handle_sipi(struct vcpu *v, struct guest_regs *g) {
     (void)g;
-    if (v->sipi_state != VCPU_WAIT_FOR_SIPI) {
+    /* SIPI exits happen only in the wait-for-SIPI activity state (25.2); the VMCS is the truth
+     * when the state was set up without vmx_sipi_write_init_state (a fresh VMCS). */
+    if (v->sipi_state != VCPU_WAIT_FOR_SIPI &&
+        hw_vmread(VMCS_GUEST_ACTIVITY_STATE) != ACTIVITY_WAIT_SIPI) {
         vmx_sipi_clear_smi_blocking();
         return VMEXIT_RESUME; /* not waiting: a SIPI is ignored */
     }

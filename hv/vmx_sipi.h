@@ -9,7 +9,8 @@
  *
  *   RUNNING --INIT exit--> WAIT_FOR_SIPI --SIPI exit(V)--> RUNNING (CS = V<<8, base V<<12, IP 0)
  *   WAIT_FOR_SIPI --INIT exit--> WAIT_FOR_SIPI   (idempotent; counted in repeated_init_count)
- *   RUNNING --SIPI exit--> RUNNING               (a SIPI outside wait-for-SIPI is ignored, 11.4.4)
+ *   RUNNING --SIPI exit--> RUNNING               (a SIPI outside wait-for-SIPI is ignored, 11.4.4;
+ *                                                 the VMCS activity state counts as waiting too)
  *
  * Both designs the lead may pick use the same pieces:
  *  (a) INIT exits in non-root (real hardware, KVM): vmexit_handle_init / vmexit_handle_sipi;

@@ -128,6 +128,12 @@ static void test_sipi_when_running_ignored(void **state) {
     assert_int_equal(t_vmcs(VMCS_GUEST_RIP), 0x5555);
     assert_int_equal(t_vmcs(VMCS_GUEST_CS_SEL), 0x10);
     assert_int_equal(v.sipi_count, 0);
+    /* a VMCS set to wait-for-SIPI by other code: the SIPI starts the CPU */
+    fake_set_vmcs(VMCS_GUEST_ACTIVITY_STATE, ACTIVITY_WAIT_SIPI);
+    assert_int_equal(vmexit_handle_sipi(&v, &g), VMEXIT_RESUME);
+    assert_int_equal(t_vmcs(VMCS_GUEST_CS_SEL), 0x9A00);
+    assert_int_equal(t_vmcs(VMCS_GUEST_ACTIVITY_STATE), ACTIVITY_ACTIVE);
+    assert_int_equal(v.sipi_count, 1);
 }
 
 /* Design (b): a fresh VMCS for an AP re-virtualized at its SIPI. */
