@@ -413,6 +413,84 @@ static void test_mtrr_write(void **state) {
     teardown(f);
 }
 
+/* Model check: random rights changes, violations (only for accesses the live entry forbids, as
+ * hardware raises them) and MTF exits on two CPUs over a few pages. After every step the
+ * protected rights equal the model, the live entry allows at least them and still maps the page
+ * itself, and once no window is open the live entry equals the protected one. */
+static uint64_t rng_state = 0x2545F4914F6CDD1Dull;
+static unsigned rnd(unsigned n) {
+    rng_state ^= rng_state << 13;
+    rng_state ^= rng_state >> 7;
+    rng_state ^= rng_state << 17;
+    return (unsigned)(rng_state % n);
+}
+
+static void test_random_model(void **state) {
+    (void)state;
+    struct fixture *f = setup(16);
+    static const unsigned valid[] = {
+        0, EPT_PERM_R, EPT_PERM_R | EPT_PERM_W, EPT_PERM_R | EPT_PERM_X, EPT_PERM_RWX, EPT_PERM_X};
+    static const uint64_t pages[] = {0x40000000, 0x40001000, 0x401FF000,
+                                     0x40200000, 0x80000000, 0x80001000};
+    struct rec r = {.verdict = EPT_VERDICT_ALLOW_ONCE, .f = f};
+    assert_int_equal(ept_perm_register(&f->p, 0x40001000, 0x1000, rec_handler, &r), EPT_OK);
+    unsigned model[6];
+    for (int i = 0; i < 6; i++) {
+        model[i] = EPT_PERM_RWX;
+        assert_int_equal(ept_perm_set(&f->p, NULL, pages[i], EPT_PERM_RWX), EPT_OK);
+    }
+    struct ept_vcpu *cpus[2] = {&f->cpu0, &f->cpu1};
+    unsigned opened = 0, closed = 0, sets = 0;
+    for (int step = 0; step < 20000; step++) {
+        int pi = (int)rnd(6);
+        struct ept_vcpu *c = cpus[rnd(2)];
+        unsigned op = rnd(10);
+        if (op < 3) {
+            unsigned perms = valid[rnd(6)];
+            assert_int_equal(ept_perm_set(&f->p, c, pages[pi], perms), EPT_OK);
+            model[pi] = perms;
+            sets++;
+        } else if (op < 7) {
+            unsigned access = 1u << rnd(3);
+            unsigned live = (unsigned)(leaf_of(f, pages[pi], NULL) & 7);
+            if (live & access)
+                continue; /* hardware would not fault */
+            unsigned before = c->nwin;
+            fake_violation(access, pages[pi] + rnd(4096), 0, 0);
+            enum ept_exit x = ept_handle_violation(&f->p, c, NULL);
+            if (x == EPT_EXIT_UNHANDLED) {
+                assert_int_equal(before, EPT_MAX_WINDOWS);
+                continue;
+            }
+            assert_int_equal(x, EPT_EXIT_RESUME);
+            assert_true(leaf_of(f, pages[pi], NULL) & access);
+            opened++;
+        } else if (c->nwin) {
+            assert_int_equal(ept_handle_mtf(&f->p, c), EPT_EXIT_RESUME);
+            closed++;
+        }
+        bool any_open = f->cpu0.nwin || f->cpu1.nwin;
+        for (int i = 0; i < 6; i++) {
+            unsigned perms;
+            assert_int_equal(ept_perm_get(&f->p, pages[i], &perms), EPT_OK);
+            assert_int_equal(perms, model[i]);
+            uint64_t e = leaf_of(f, pages[i], NULL);
+            assert_int_equal(e & EPTE_ADDR_MASK, pages[i]);
+            assert_int_equal((e & 7) & model[i], model[i]);
+            if (!any_open)
+                assert_int_equal(e & 7, model[i]);
+        }
+    }
+    for (int i = 0; i < 2; i++)
+        if (cpus[i]->nwin)
+            assert_int_equal(ept_handle_mtf(&f->p, cpus[i]), EPT_EXIT_RESUME);
+    for (int i = 0; i < 6; i++)
+        assert_int_equal(leaf_of(f, pages[i], NULL) & 7, model[i]);
+    assert_true(opened > 1000 && closed > 500 && sets > 3000);
+    assert_int_equal(r.calls > 0, true);
+    teardown(f);
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_set_get_and_invalidate),
@@ -423,6 +501,7 @@ int main(void) {
         cmocka_unit_test(test_nmi_unblocking),
         cmocka_unit_test(test_windows_several_pages_and_cpus),
         cmocka_unit_test(test_mtrr_write),
+        cmocka_unit_test(test_random_model),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
