@@ -28,6 +28,7 @@ static const char *const compact_types[] = {
     "upid",          "cpuinfo_x86",    "thread_info", "new_utsname",   "uts_namespace",
     "kobject",       "module_kobject", "nsproxy",     "pid_namespace", "mm_rss_stat",
     "rb_node",       "rb_root",        "kref",        "qstr",          "files_struct",
+    "kthread",
 };
 static const char *const compact_symbols[] = {
     "_text",
@@ -462,6 +463,51 @@ static void base64(const uint8_t *d, size_t n) {
     putchar('"');
 }
 
+/* Types for symbols, so tools that read objects through symbols (Volatility's
+ * object_from_symbol, e.g. init_task.tasks) can: BTF's VAR entries (per-CPU variables) and the
+ * well-known globals below (BTF has no VAR for them). */
+static const struct {
+    const char *sym, *kind, *type;
+} known_sym_types[] = {
+    {"init_task", "struct", "task_struct"},     {"modules", "struct", "list_head"},
+    {"init_mm", "struct", "mm_struct"},         {"init_uts_ns", "struct", "uts_namespace"},
+    {"init_pid_ns", "struct", "pid_namespace"}, {"boot_cpu_data", "struct", "cpuinfo_x86"},
+};
+
+static int32_t find_named(struct gen *g, const char *name) {
+    for (uint32_t id = 1; id <= g->ntypes; id++) {
+        const struct btf_type *t = btf__type_by_id(g->btf, id);
+        if (btf_is_composite(t) && t->name_off &&
+            strcmp(btf__name_by_offset(g->btf, t->name_off), name) == 0)
+            return (int32_t)id;
+    }
+    return -1;
+}
+
+/* Writes ,"type":{...} for a symbol, or nothing when its type is unknown. */
+static void symbol_type(struct gen *g, const char *name, const char *banner) {
+    if (strcmp(name, "linux_banner") == 0 && banner[0]) {
+        printf(",\"type\":{\"count\":%zu,\"kind\":\"array\",\"subtype\":{\"kind\":\"base\","
+               "\"name\":\"char\"}}",
+               strlen(banner) + 1);
+        return;
+    }
+    for (size_t i = 0; i < sizeof(known_sym_types) / sizeof(known_sym_types[0]); i++)
+        if (strcmp(name, known_sym_types[i].sym) == 0) {
+            if (find_named(g, known_sym_types[i].type) < 0)
+                return;
+            printf(",\"type\":{\"kind\":\"%s\",\"name\":", known_sym_types[i].kind);
+            json_str(known_sym_types[i].type);
+            putchar('}');
+            return;
+        }
+    int32_t var = btf__find_by_name_kind(g->btf, name, BTF_KIND_VAR);
+    if (var > 0) {
+        printf(",\"type\":");
+        type_desc(g, btf__type_by_id(g->btf, (uint32_t)var)->type, 0);
+    }
+}
+
 static void emit_symbols(struct gen *g, char *banner, size_t banner_cap) {
     struct symlist l = {0};
     if (vmi_kallsyms_foreach(&g->ks, collect_cb, &l) != 0)
@@ -498,7 +544,8 @@ static void emit_symbols(struct gen *g, char *banner, size_t banner_cap) {
             printf(",\"constant_data\":");
             base64((const uint8_t *)banner, strlen(banner) + 1);
         }
-        printf(",\"type\":{\"kind\":\"base\",\"name\":\"void\"}}");
+        symbol_type(g, l.v[i].name, banner);
+        putchar('}');
         count++;
     }
     printf("}\n");
@@ -570,12 +617,13 @@ int main(int argc, char **argv) {
             snprintf(banner, sizeof(banner), "%s", (char *)buf);
     }
     const char *base = strrchr(path, '/') ? strrchr(path, '/') + 1 : path;
-    printf("\"metadata\":{\"format\":\"6.2.0\",\"linux\":{\"symbols\":[{\"kind\":\"kallsyms\","
+    /* Volatility's schema (6.2.0) only knows dwarf/symtab/system-map sources: kallsyms is the
+     * kernel's symbol table ("symtab"); where the types came from is said in producer. */
+    printf("\"metadata\":{\"format\":\"6.2.0\",\"linux\":{\"symbols\":[{\"kind\":\"symtab\","
            "\"name\":");
     json_str(base);
-    printf("}],\"types\":[{\"kind\":\"btf\",\"name\":");
-    json_str(base);
-    printf("}]},\"producer\":{\"name\":\"vigil-mkprofile\",\"version\":\"1\",\"mode\":\"%s\"}},\n",
+    printf("}]},\"producer\":{\"name\":\"vigil-mkprofile\",\"version\":\"1\",\"mode\":\"%s\","
+           "\"symbols\":\"kallsyms\",\"types\":\"btf\"}},\n",
            g.full ? "full" : "compact");
     emit_base_types(&g);
     emit_user_types(&g);
