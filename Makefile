@@ -53,6 +53,8 @@ include $(wildcard guest-profiles/*.mk)
 include efi/efi.mk
 include tests/tests.mk
 include $(wildcard tools/*.mk)
+# Last: the hypervisor image links what every fragment above contributed.
+include hv/image.mk
 
 tools: $(TOOLS)
 

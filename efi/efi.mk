@@ -1,7 +1,8 @@
 # efi/: the UEFI loader, built with gnu-efi into build/vigil.efi (PE32+ x86-64).
 GNUEFI_LIB := /usr/lib
 GNUEFI_INC := -I/usr/include/efi -I/usr/include/efi/x86_64 -I$(B)/gen
-EFI_SRCS := efi/main.c efi/efi_file.c efi/efi_chainload.c efi/efi_status.c efi/efi_serial_claim.c
+EFI_SRCS := efi/main.c efi/efi_file.c efi/efi_chainload.c efi/efi_status.c efi/efi_serial_claim.c \
+	efi/hv_load.c
 EFI_OBJS := $(patsubst %.c,$(B)/free/%.o,$(EFI_SRCS))
 # The loader uses only these freestanding pieces of hv/ (the hypervisor proper is a separate
 # image, hv/image.mk, embedded into vigil.efi).
@@ -19,7 +20,11 @@ $(B)/gen/version.h: FORCE
 .PHONY: FORCE
 FORCE:
 
-$(B)/vigil.so: $(EFI_OBJS) $(HV_FREE_OBJS)
+$(B)/free/efi/hv_blob.o: efi/hv_blob.S $(B)/hv.bin
+	@mkdir -p $(dir $@)
+	$(CC) -c -DHV_BIN='"$(B)/hv.bin"' $< -o $@
+
+$(B)/vigil.so: $(EFI_OBJS) $(B)/free/efi/hv_blob.o $(HV_FREE_OBJS)
 	ld -nostdlib -znocombreloc -T $(GNUEFI_LIB)/elf_x86_64_efi.lds -shared -Bsymbolic \
 	  -L$(GNUEFI_LIB) $(GNUEFI_LIB)/crt0-efi-x86_64.o $^ -o $@ -lefi -lgnuefi
 

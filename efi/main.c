@@ -9,6 +9,7 @@
 #include "efi_serial_claim.h"
 #include "efi_status.h"
 #include "fmt.h"
+#include "hv_load.h"
 #include "lib.h"
 #include "report.h"
 #include "serial.h"
@@ -200,6 +201,9 @@ EFI_STATUS efi_main(EFI_HANDLE image, EFI_SYSTEM_TABLE *systab) {
               caps.reason);
         halt_forever();
     }
+
+    if (caps.usable)
+        hv_load_and_start(&cfg, &rep, VIGIL_VERSION);
 
     if (!cfg.next[0]) {
         report_chainload("not_configured",

@@ -11,6 +11,8 @@ void config_defaults(struct vigil_config *cfg) {
     cfg->baud = 115200;
     cfg->report = REPORT_TEXT;
     cfg->on_no_vmx = ON_NO_VMX_BOOT;
+    cfg->heartbeat_s = 10;
+    cfg->stealth = true;
 }
 
 const char *config_serial_name(uint16_t port, char *buf, size_t size) {
@@ -145,6 +147,33 @@ static bool set_on_no_vmx(struct parser *p, unsigned line, const char *key, cons
     return false;
 }
 
+static bool set_heartbeat(struct parser *p, unsigned line, const char *key, const char *v,
+                          size_t n) {
+    char q[64];
+    uint64_t s;
+    if (!lib_parse_u64(v, n, 10, &s) || s > 86400) {
+        problem(p, line, "%s: '%s' is not a number of seconds from 0 (off) to 86400", key,
+                quote(v, n, q, sizeof(q)));
+        return false;
+    }
+    p->cfg->heartbeat_s = (uint32_t)s;
+    return true;
+}
+
+static bool set_stealth(struct parser *p, unsigned line, const char *key, const char *v, size_t n) {
+    char q[64];
+    if (n == 2 && lib_strncmp(v, "on", 2) == 0) {
+        p->cfg->stealth = true;
+        return true;
+    }
+    if (n == 3 && lib_strncmp(v, "off", 3) == 0) {
+        p->cfg->stealth = false;
+        return true;
+    }
+    problem(p, line, "%s: '%s' is not on or off", key, quote(v, n, q, sizeof(q)));
+    return false;
+}
+
 static bool set_next(struct parser *p, unsigned line, const char *key, const char *v, size_t n) {
     char q[64];
     if (!printable_ascii(v, n)) {
@@ -190,9 +219,10 @@ static const struct {
     setter_fn set;
     bool empty_ok;
 } keys[] = {
-    {"serial", set_serial, false},      {"baud", set_baud, false},
-    {"report", set_report, false},      {"next", set_next, true},
-    {"next_args", set_next_args, true}, {"on_no_vmx", set_on_no_vmx, false},
+    {"serial", set_serial, false},       {"baud", set_baud, false},
+    {"report", set_report, false},       {"next", set_next, true},
+    {"next_args", set_next_args, true},  {"on_no_vmx", set_on_no_vmx, false},
+    {"heartbeat", set_heartbeat, false}, {"stealth", set_stealth, false},
 };
 
 static void parse_line(struct parser *p, unsigned line, const char *s, size_t n) {
@@ -258,7 +288,9 @@ static void parse_line(struct parser *p, unsigned line, const char *s, size_t n)
         keys[i].set(p, line, key, v, vlen);
         return;
     }
-    problem(p, line, "unknown key '%s' (known: serial, baud, report, next, next_args, on_no_vmx)",
+    problem(p, line,
+            "unknown key '%s' (known: serial, baud, report, next, next_args, on_no_vmx, "
+            "heartbeat, stealth)",
             quote(s, klen, q, sizeof(q)));
 }
 

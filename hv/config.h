@@ -24,6 +24,8 @@ struct vigil_config {
     char next[CONFIG_PATH_MAX];      /* next boot stage on the same volume; "" = none */
     char next_args[CONFIG_ARGS_MAX]; /* its load options */
     enum config_on_no_vmx on_no_vmx;
+    uint32_t heartbeat_s; /* 0 = off */
+    bool stealth;         /* hide the hypervisor CPUID leaves and CPUID.1:ECX[31] */
 };
 
 /* Called once per problem. line is 1-based; 0 means the file as a whole. */

@@ -3,4 +3,4 @@
 # Other hv/*.mk fragments (one per concern) add to these lists.
 HV_SRCS += hv/lib.c hv/fmt.c hv/report.c hv/config.c hv/serial.c hv/vmx_caps.c
 HV_ARCH_SRCS += hv/hw_x86.c
-include $(filter-out hv/hv.mk,$(wildcard hv/*.mk))
+include $(filter-out hv/hv.mk hv/image.mk,$(wildcard hv/*.mk))

@@ -25,6 +25,21 @@ uint64_t hw_read_cr4(void);
 void hw_write_cr0(uint64_t v);
 void hw_write_cr4(uint64_t v);
 
+/* Live processor state captured when a CPU is virtualized where it stands. */
+struct hw_dtr {
+    uint16_t limit;
+    uint64_t base;
+} __attribute__((packed));
+enum hw_sreg { HW_ES, HW_CS, HW_SS, HW_DS, HW_FS, HW_GS };
+uint64_t hw_read_dr7(void);
+uint64_t hw_read_rflags(void);
+void hw_sgdt(struct hw_dtr *d);
+void hw_sidt(struct hw_dtr *d);
+uint16_t hw_read_sreg(enum hw_sreg s);
+uint16_t hw_str(void);
+uint16_t hw_sldt(void);
+uint64_t hw_rdtsc(void);
+
 /* VMX instructions. The bool results are true when the instruction succeeded (CF = ZF = 0). */
 bool hw_vmxon(uint64_t phys);
 void hw_vmxoff(void);

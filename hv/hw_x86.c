@@ -58,6 +58,69 @@ void hw_write_cr4(uint64_t v) {
     __asm__ volatile("mov %0, %%cr4" : : "r"(v) : "memory");
 }
 
+uint64_t hw_read_dr7(void) {
+    uint64_t v;
+    __asm__ volatile("mov %%dr7, %0" : "=r"(v));
+    return v;
+}
+
+uint64_t hw_read_rflags(void) {
+    uint64_t v;
+    __asm__ volatile("pushfq; popq %0" : "=r"(v));
+    return v;
+}
+
+void hw_sgdt(struct hw_dtr *d) {
+    __asm__ volatile("sgdt %0" : "=m"(*d));
+}
+
+void hw_sidt(struct hw_dtr *d) {
+    __asm__ volatile("sidt %0" : "=m"(*d));
+}
+
+uint16_t hw_read_sreg(enum hw_sreg s) {
+    uint16_t v = 0;
+    switch (s) {
+    case HW_ES:
+        __asm__ volatile("mov %%es, %0" : "=r"(v));
+        break;
+    case HW_CS:
+        __asm__ volatile("mov %%cs, %0" : "=r"(v));
+        break;
+    case HW_SS:
+        __asm__ volatile("mov %%ss, %0" : "=r"(v));
+        break;
+    case HW_DS:
+        __asm__ volatile("mov %%ds, %0" : "=r"(v));
+        break;
+    case HW_FS:
+        __asm__ volatile("mov %%fs, %0" : "=r"(v));
+        break;
+    case HW_GS:
+        __asm__ volatile("mov %%gs, %0" : "=r"(v));
+        break;
+    }
+    return v;
+}
+
+uint16_t hw_str(void) {
+    uint16_t v;
+    __asm__ volatile("str %0" : "=r"(v));
+    return v;
+}
+
+uint16_t hw_sldt(void) {
+    uint16_t v;
+    __asm__ volatile("sldt %0" : "=r"(v));
+    return v;
+}
+
+uint64_t hw_rdtsc(void) {
+    uint32_t lo, hi;
+    __asm__ volatile("rdtsc" : "=a"(lo), "=d"(hi));
+    return ((uint64_t)hi << 32) | lo;
+}
+
 /* VMX instructions report failure through CF (VMfailInvalid) or ZF (VMfailValid), SDM 31.2. */
 bool hw_vmxon(uint64_t phys) {
     uint8_t bad;

@@ -159,3 +159,31 @@ bool hw_invvpid(uint64_t type, const uint64_t desc[2]) {
     (void)desc;
     return !fake_vmx_fail;
 }
+
+struct hw_dtr fake_gdtr, fake_idtr;
+uint16_t fake_sregs[6], fake_tr, fake_ldtr;
+uint64_t fake_dr7 = 0x400, fake_rflags = 0x2, fake_tsc;
+uint64_t hw_read_dr7(void) {
+    return fake_dr7;
+}
+uint64_t hw_read_rflags(void) {
+    return fake_rflags;
+}
+void hw_sgdt(struct hw_dtr *d) {
+    *d = fake_gdtr;
+}
+void hw_sidt(struct hw_dtr *d) {
+    *d = fake_idtr;
+}
+uint16_t hw_read_sreg(enum hw_sreg s) {
+    return fake_sregs[s];
+}
+uint16_t hw_str(void) {
+    return fake_tr;
+}
+uint16_t hw_sldt(void) {
+    return fake_ldtr;
+}
+uint64_t hw_rdtsc(void) {
+    return fake_tsc;
+}

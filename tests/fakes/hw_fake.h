@@ -32,5 +32,8 @@ void fake_set_vmcs(uint64_t field, uint64_t v);
 bool fake_get_vmcs(uint64_t field, uint64_t *v);
 extern uint64_t fake_cr0, fake_cr3, fake_cr4;
 extern bool fake_vmx_fail; /* makes every VMX instruction fail */
+extern struct hw_dtr fake_gdtr, fake_idtr;
+extern uint16_t fake_sregs[6], fake_tr, fake_ldtr;
+extern uint64_t fake_dr7, fake_rflags, fake_tsc;
 
 #endif

@@ -42,6 +42,20 @@ static void defaults(void **state) {
     assert_string_equal(c.next, "");
     assert_string_equal(c.next_args, "");
     assert_int_equal(c.on_no_vmx, ON_NO_VMX_BOOT);
+    assert_int_equal(c.heartbeat_s, 10);
+    assert_true(c.stealth);
+}
+
+static void heartbeat_and_stealth(void **state) {
+    (void)state;
+    struct vigil_config c;
+    assert_int_equal(parse(&c, "heartbeat=0\nstealth=off"), 0);
+    assert_int_equal(c.heartbeat_s, 0);
+    assert_false(c.stealth);
+    assert_int_equal(parse(&c, "heartbeat=86401\nheartbeat=-1\nheartbeat=5s\nstealth=yes"), 4);
+    assert_int_equal(c.heartbeat_s, 10);
+    assert_true(c.stealth);
+    assert_non_null(strstr(errs[3].msg, "on or off"));
 }
 
 static void all_keys(void **state) {
@@ -252,6 +266,7 @@ int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(defaults),
         cmocka_unit_test(all_keys),
+        cmocka_unit_test(heartbeat_and_stealth),
         cmocka_unit_test(serial_forms),
         cmocka_unit_test(baud_rules),
         cmocka_unit_test(later_line_wins),

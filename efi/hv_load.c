@@ -1,0 +1,190 @@
+#include "hv_load.h"
+
+#include "efi_mp.h"
+#include "efi_status.h"
+#include "hv_image.h"
+#include "lib.h"
+
+#include <efilib.h>
+
+extern const uint8_t hv_blob_start[], hv_blob_end[];
+
+typedef int (*hv_init_fn)(struct hv_boot_params *);
+typedef int (*hv_cpu_fn)(uint32_t);
+typedef int (*hv_done_fn)(void);
+typedef int (*hv_report_fn)(const char *, uint64_t);
+static hv_report_fn hv_report_entry;
+
+/* Report sink once the hypervisor runs: hand the bytes to it (hv/hv_image.h entry_report). */
+static void forward_sink(void *ctx, const char *data, size_t len) {
+    (void)ctx;
+    hv_report_entry(data, len);
+}
+
+#define R_X86_64_RELATIVE 8
+struct elf64_rela {
+    uint64_t offset, info;
+    int64_t addend;
+};
+
+static EFI_MP_SERVICES_PROTOCOL *mp;
+static hv_cpu_fn hv_cpu_entry;
+static struct hv_boot_params params;
+static volatile int ap_results[HV_MAX_CPUS];
+
+static void fail(struct report *rep, const char *stage, const char *msg, EFI_STATUS st) {
+    if (report_is_json(rep)) {
+        report_begin(rep, "hv_load");
+        report_str(rep, "status", "failed");
+        report_str(rep, "stage", stage);
+        report_str(rep, "msg", msg);
+        if (st)
+            report_str(rep, "efi_status", efi_status_name(st));
+        report_end(rep);
+    } else {
+        report_textf(rep, "hypervisor not started (%s): %s%s%s", stage, msg, st ? " " : "",
+                     st ? efi_status_name(st) : "");
+    }
+}
+
+/* Checks the embedded image before trusting any offset in it. */
+static const char *check_header(const struct hv_image_header *h, uint64_t blob_size) {
+    if (blob_size < sizeof(*h) || h->magic != HV_IMAGE_MAGIC)
+        return "embedded image has no vigil hypervisor header";
+    if (h->file_size != blob_size || h->mem_size < h->file_size || h->mem_size > (256u << 20))
+        return "embedded image sizes are inconsistent";
+    if (h->rela_start > h->rela_end || h->rela_end > h->file_size ||
+        (h->rela_end - h->rela_start) % sizeof(struct elf64_rela))
+        return "embedded image relocation table is out of bounds";
+    if (h->entry_init >= h->file_size || h->entry_cpu >= h->file_size ||
+        h->entry_done >= h->file_size || h->entry_report >= h->file_size)
+        return "embedded image entry points are out of bounds";
+    return NULL;
+}
+
+static EFIAPI VOID ap_procedure(VOID *arg) {
+    (void)arg;
+    UINTN n = 0;
+    if (EFI_ERROR(uefi_call_wrapper(mp->WhoAmI, 2, mp, &n)) || n >= HV_MAX_CPUS)
+        return;
+    ap_results[n] = hv_cpu_entry((uint32_t)n);
+}
+
+static uint64_t measure_tsc_hz(void) {
+    uint32_t lo, hi;
+    __asm__ volatile("rdtsc" : "=a"(lo), "=d"(hi));
+    uint64_t t0 = ((uint64_t)hi << 32) | lo;
+    uefi_call_wrapper(BS->Stall, 1, 20000);
+    __asm__ volatile("rdtsc" : "=a"(lo), "=d"(hi));
+    uint64_t t1 = ((uint64_t)hi << 32) | lo;
+    return (t1 - t0) * 50;
+}
+
+UINTN hv_load_and_start(const struct vigil_config *cfg, struct report *rep, const char *version) {
+    const struct hv_image_header *h = (const struct hv_image_header *)hv_blob_start;
+    uint64_t blob_size = (uint64_t)(hv_blob_end - hv_blob_start);
+    const char *bad = check_header(h, blob_size);
+    if (bad) {
+        fail(rep, "image", bad, 0);
+        return 0;
+    }
+
+    EFI_GUID mp_guid = EFI_MP_SERVICES_PROTOCOL_GUID;
+    UINTN ncpus = 1, enabled = 1, bsp = 0;
+    if (EFI_ERROR(uefi_call_wrapper(BS->LocateProtocol, 3, &mp_guid, NULL, (void **)&mp)))
+        mp = NULL;
+    if (mp) {
+        if (EFI_ERROR(uefi_call_wrapper(mp->GetNumberOfProcessors, 3, mp, &ncpus, &enabled)))
+            ncpus = 1;
+        uefi_call_wrapper(mp->WhoAmI, 2, mp, &bsp);
+    }
+    if (ncpus > HV_MAX_CPUS)
+        ncpus = HV_MAX_CPUS;
+
+    /* EfiReservedMemoryType: the OS never reclaims or maps it as RAM (docs/hv-memory.md). */
+    EFI_PHYSICAL_ADDRESS image = 0, heap = 0;
+    UINTN image_pages = (UINTN)(h->mem_size + 4095) / 4096;
+    UINTN heap_pages = (16u << 20) / 4096 + ncpus * 32;
+    EFI_STATUS st = uefi_call_wrapper(BS->AllocatePages, 4, AllocateAnyPages, EfiReservedMemoryType,
+                                      image_pages, &image);
+    if (EFI_ERROR(st)) {
+        fail(rep, "memory", "cannot allocate reserved pages for the image", st);
+        return 0;
+    }
+    st = uefi_call_wrapper(BS->AllocatePages, 4, AllocateAnyPages, EfiReservedMemoryType,
+                           heap_pages, &heap);
+    if (EFI_ERROR(st)) {
+        uefi_call_wrapper(BS->FreePages, 2, image, image_pages);
+        fail(rep, "memory", "cannot allocate reserved pages for the hypervisor heap", st);
+        return 0;
+    }
+    uint8_t *base = (uint8_t *)(uintptr_t)image;
+    lib_memcpy(base, hv_blob_start, h->file_size);
+    lib_memset(base + h->file_size, 0, image_pages * 4096 - h->file_size);
+    const struct elf64_rela *r = (const struct elf64_rela *)(hv_blob_start + h->rela_start);
+    const struct elf64_rela *end = (const struct elf64_rela *)(hv_blob_start + h->rela_end);
+    for (; r < end; r++) {
+        if ((r->info & 0xFFFFFFFF) != R_X86_64_RELATIVE || r->offset > h->mem_size - 8) {
+            fail(rep, "image", "unexpected relocation in the hypervisor image", 0);
+            return 0;
+        }
+        uint64_t v = image + (uint64_t)r->addend;
+        lib_memcpy(base + r->offset, &v, 8);
+    }
+
+    params.version = HV_BOOT_VERSION;
+    params.ncpus = (uint32_t)ncpus;
+    params.bsp_index = (uint32_t)bsp;
+    params.image_base = image;
+    params.image_pages = image_pages;
+    params.heap_base = heap;
+    params.heap_size = heap_pages * 4096;
+    params.tsc_hz = measure_tsc_hz();
+    params.serial_port = cfg->serial_port;
+    params.baud = cfg->baud;
+    params.report_mode = cfg->report;
+    params.heartbeat_s = cfg->heartbeat_s;
+    params.stealth = cfg->stealth;
+    lib_strlcpy(params.version_str, version, sizeof(params.version_str));
+
+    if (report_is_json(rep)) {
+        report_begin(rep, "hv_load");
+        report_str(rep, "status", "loaded");
+        report_hex(rep, "image_base", image);
+        report_u64(rep, "image_bytes", image_pages * 4096);
+        report_hex(rep, "heap_base", heap);
+        report_u64(rep, "heap_bytes", heap_pages * 4096);
+        report_u64(rep, "cpus", ncpus);
+        report_u64(rep, "tsc_hz", params.tsc_hz);
+        report_bool(rep, "mp_services", mp != NULL);
+        report_end(rep);
+    } else {
+        report_textf(rep, "hypervisor loaded at 0x%llx (%llu KiB, heap %llu KiB); %llu cpu(s)",
+                     (unsigned long long)image, (unsigned long long)image_pages * 4,
+                     (unsigned long long)heap_pages * 4, (unsigned long long)ncpus);
+    }
+
+    hv_init_fn init = (hv_init_fn)(uintptr_t)(image + h->entry_init);
+    hv_cpu_entry = (hv_cpu_fn)(uintptr_t)(image + h->entry_cpu);
+    hv_done_fn done = (hv_done_fn)(uintptr_t)(image + h->entry_done);
+    int err = init(&params);
+    if (err) {
+        fail(rep, "init", "hypervisor initialisation failed (see its report)", 0);
+        return 0;
+    }
+    if (mp && ncpus > 1) {
+        for (UINTN i = 0; i < ncpus; i++)
+            ap_results[i] = 1;
+        st = uefi_call_wrapper(mp->StartupAllAPs, 7, mp, ap_procedure, FALSE, NULL, 0, NULL, NULL);
+        if (EFI_ERROR(st) && st != EFI_NOT_STARTED)
+            fail(rep, "mp", "StartupAllAPs failed; application processors stay unvirtualized", st);
+    }
+    hv_report_entry = (hv_report_fn)(uintptr_t)(image + h->entry_report);
+    hv_cpu_entry((uint32_t)bsp);
+    UINTN up = (UINTN)done();
+    /* From now on the loader reports through the hypervisor. */
+    report_flush(rep);
+    rep->sink = forward_sink;
+    rep->sink_ctx = NULL;
+    return up;
+}

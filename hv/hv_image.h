@@ -1,0 +1,54 @@
+/* The contract between the UEFI loader (efi/hv_load.c) and the hypervisor image (hv/).
+ *
+ * The hypervisor is linked separately (hv/hv.lds) as a position-independent image starting with
+ * struct hv_image_header; the loader copies it into EfiReservedMemoryType pages (never reclaimed
+ * by the OS), applies its R_X86_64_RELATIVE relocations once, and calls the entry points below
+ * with the System V ABI, from firmware context (identity-mapped, boot services still running).
+ * After bring-up nothing in the image ever calls UEFI (docs/hv-memory.md). */
+#ifndef VIGIL_HV_IMAGE_H
+#define VIGIL_HV_IMAGE_H
+
+#include <stdint.h>
+
+#define HV_IMAGE_MAGIC 0x3156485f4c494756ull /* "VGIL_HV1" little-endian */
+#define HV_BOOT_VERSION 1
+#define HV_MAX_CPUS 64
+
+/* Offsets are from the start of the image (it is linked at 0). */
+struct hv_image_header {
+    uint64_t magic;
+    uint64_t file_size;  /* bytes to copy */
+    uint64_t mem_size;   /* bytes in memory, including .bss (zeroed by the loader) */
+    uint64_t rela_start; /* Elf64_Rela table (R_X86_64_RELATIVE only) */
+    uint64_t rela_end;
+    uint64_t entry_init; /* int hv_init(struct hv_boot_params *) — BSP, once */
+    uint64_t entry_cpu;  /* int hv_cpu_start(uint32_t index) — on each CPU */
+    uint64_t entry_done; /* int hv_bringup_done(void) — BSP, after every CPU; returns CPUs up */
+    /* int hv_report_forward(const char *data, uint64_t len): once its CPU is a guest, the
+     * loader can no longer touch the report UART (the guest sees none there); it writes its
+     * remaining report lines through this entry, which hands them to the hypervisor. */
+    uint64_t entry_report;
+};
+
+struct hv_boot_params {
+    uint32_t version;
+    uint32_t ncpus;     /* processors reported by EFI_MP_SERVICES_PROTOCOL */
+    uint32_t bsp_index; /* processor number of the BSP */
+    uint32_t reserved0;
+    uint64_t image_base; /* where the image lives (EfiReservedMemoryType) */
+    uint64_t image_pages;
+    uint64_t heap_base; /* EfiReservedMemoryType pages for the hypervisor's own allocations */
+    uint64_t heap_size;
+    uint64_t tsc_hz; /* measured by the loader against the firmware's Stall() */
+    /* Config (hv/config.h). */
+    uint16_t serial_port;
+    uint16_t reserved1;
+    uint32_t baud;
+    uint32_t report_mode; /* enum report_mode */
+    uint32_t heartbeat_s; /* 0 = off */
+    uint32_t stealth;     /* 1 = hide the hypervisor CPUID leaves */
+    uint32_t reserved2;
+    char version_str[48];
+};
+
+#endif

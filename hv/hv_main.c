@@ -1,0 +1,205 @@
+/* The hypervisor's entry points, called by the UEFI loader (hv/hv_image.h): hv_init on the BSP,
+ * hv_cpu_start on every CPU (through EFI_MP_SERVICES_PROTOCOL for the APs), hv_bringup_done on
+ * the BSP at the end. Everything is allocated here, before any CPU is virtualized; afterwards
+ * the hypervisor only runs on VM exits. */
+#include "hv_state.h"
+
+#include "fmt.h"
+#include "hv_report.h"
+#include "hw.h"
+#include "lib.h"
+#include "vmexit.h"
+
+struct hv_state hv;
+
+int hv_init(struct hv_boot_params *p);
+int hv_cpu_start(uint32_t index);
+int hv_bringup_done(void);
+int hv_report_forward(const char *data, uint64_t len);
+int vmx_launch_here(struct hv_cpu *c); /* hv/vmx_entry.S */
+int hv_call(uint32_t fn);              /* hv/vmexit_dispatch.c */
+int hv_call_data(uint32_t fn, const void *data, uint64_t len);
+
+#ifndef VIGIL_X2APIC
+#define VIGIL_X2APIC 1
+#endif
+#define HVCALL_CPU_UP 1
+#define HVCALL_BRINGUP_DONE 2
+#define HVCALL_REPORT 3
+
+const char *hv_strerror(int err) {
+    switch (err) {
+    case HV_OK:
+        return "ok";
+    case HV_ERR_PARAMS:
+        return "bad boot parameters";
+    case HV_ERR_NOMEM:
+        return "out of hypervisor memory";
+    case HV_ERR_NO_VMX:
+        return "no VT-x";
+    case HV_ERR_FEATURE_CONTROL:
+        return "VMX disabled by IA32_FEATURE_CONTROL";
+    case HV_ERR_VMXON:
+        return "VMXON failed";
+    case HV_ERR_VMCS:
+        return "VMCLEAR/VMPTRLD/VMWRITE failed";
+    case HV_ERR_CONTROLS:
+        return "a required VMX control is not available";
+    case HV_ERR_SEGMENT:
+        return "a live segment cannot be described in the VMCS";
+    case HV_ERR_VMLAUNCH:
+        return "VMLAUNCH failed";
+    case HV_ERR_EPT:
+        return "EPT identity map could not be built";
+    case HV_ERR_CPU_INDEX:
+        return "processor number out of range";
+    default:
+        return "unknown error";
+    }
+}
+
+static uint64_t identity_v2p(void *ctx, const void *virt) {
+    (void)ctx;
+    return (uint64_t)(uintptr_t)virt;
+}
+
+#define EPT_POOL_PAGES 2048
+
+int hv_init(struct hv_boot_params *p) {
+    if (!p || p->version != HV_BOOT_VERSION || p->ncpus == 0 || p->heap_size < (1u << 20))
+        return HV_ERR_PARAMS;
+    lib_memcpy(&hv.params, p, sizeof(*p));
+    hv.ncpus = p->ncpus > HV_MAX_CPUS ? HV_MAX_CPUS : p->ncpus;
+    hv_heap_init(&hv.heap, p->heap_base, p->heap_size);
+    hv_report_init(p);
+
+    struct cpuid_regs r;
+    hw_cpuid(1, 0, &r);
+    if (!(r.ecx & (1u << 5)))
+        return HV_ERR_NO_VMX;
+    vmx_cap_msrs_read(&hv.caps);
+    hv.timer_shift = (uint32_t)(hv.caps.misc & 0x1F);
+    uint64_t reload = hv_tsc_hz() >> hv.timer_shift;
+    hv.timer_reload = reload > 0xFFFFFFFFull ? 0xFFFFFFFFu : (uint32_t)reload;
+
+    if (mtrr_read_hw(&hv.mtrr) != 0)
+        return HV_ERR_EPT;
+    hw_cpuid(0x80000000, 0, &r);
+    unsigned maxphy = 36;
+    if (r.eax >= 0x80000008) {
+        hw_cpuid(0x80000008, 0, &r);
+        maxphy = r.eax & 0xFF;
+    }
+    if (host_env_init(&hv.env, &hv.heap, maxphy) != 0)
+        return HV_ERR_NOMEM;
+
+    void *pool = hv_heap_pages(&hv.heap, EPT_POOL_PAGES);
+    if (!pool || ept_pool_init(&hv.ept_pool, pool, EPT_POOL_PAGES, identity_v2p, NULL) != 0)
+        return HV_ERR_NOMEM;
+    struct ept_caps ecaps;
+    ept_caps_decode(hv.caps.ept_vpid, &ecaps);
+    if (ept_build(&hv.ept, &hv.ept_pool, &ecaps, &hv.mtrr, 0) != 0)
+        return HV_ERR_EPT;
+    hv.eptp = ept_eptp(&hv.ept);
+
+    hv.msr_bitmap = hv_heap_pages(&hv.heap, 1);
+    hv.io_bitmap_a = hv_heap_pages(&hv.heap, 1);
+    hv.io_bitmap_b = hv_heap_pages(&hv.heap, 1);
+    if (!hv.msr_bitmap || !hv.io_bitmap_a || !hv.io_bitmap_b)
+        return HV_ERR_NOMEM;
+    vmexit_msr_bitmap_build(hv.msr_bitmap);
+    vmexit_io_bitmap_build(hv.io_bitmap_a, hv.io_bitmap_b, p->serial_port);
+    /* x2APIC ICR writes: vigil sees every INIT/SIPI the guest sends (hv/apic_ipi.c). */
+    vmexit_msr_bitmap_set(hv.msr_bitmap, MSR_X2APIC_ICR, true, true);
+
+    for (uint32_t i = 0; i < hv.ncpus; i++) {
+        struct hv_cpu *c = hv_heap_alloc(&hv.heap, sizeof(*c), 64);
+        if (!c)
+            return HV_ERR_NOMEM;
+        c->self = c;
+        c->index = i;
+        c->vmxon = hv_heap_pages(&hv.heap, 1);
+        c->vmcs = hv_heap_pages(&hv.heap, 1);
+        c->stack = hv_heap_alloc(&hv.heap, HV_STACK_SIZE, 4096);
+        if (!c->vmxon || !c->vmcs || !c->stack || host_env_cpu_init(c, &hv.heap) != 0)
+            return HV_ERR_NOMEM;
+        c->stack_top = (uint64_t)(uintptr_t)(c->stack + HV_STACK_SIZE);
+        hv.cpus[i] = c;
+    }
+    hv.initialised = true;
+    return HV_OK;
+}
+
+static void report_cpu_fail(struct hv_cpu *c, int err) {
+    hv_report_lock();
+    if (report_is_json(&hv_rep)) {
+        report_begin(&hv_rep, "cpu_fail");
+        report_u64(&hv_rep, "cpu", c->index);
+        report_u64(&hv_rep, "apic_id", c->vcpu.apic_id);
+        report_str(&hv_rep, "error", hv_strerror(err));
+        report_u64(&hv_rep, "detail", c->launch_detail);
+        report_end(&hv_rep);
+    } else {
+        report_textf(&hv_rep, "cpu %u (APIC %u) NOT virtualized: %s (detail %llu)", c->index,
+                     c->vcpu.apic_id, hv_strerror(err), (unsigned long long)c->launch_detail);
+    }
+    hv_report_unlock();
+}
+
+int hv_cpu_start(uint32_t index) {
+    if (!hv.initialised)
+        return HV_ERR_PARAMS;
+    if (index >= hv.ncpus)
+        return HV_ERR_CPU_INDEX;
+    struct hv_cpu *c = hv.cpus[index];
+    struct cpuid_regs r;
+    hw_cpuid(1, 0, &r);
+    c->vcpu.apic_id = r.ebx >> 24;
+    /* x2APIC mode (CPUID.1:ECX[21]) makes the firmware send IPIs by WRMSR to the ICR, which
+     * vigil intercepts (hv/apic_ipi.h); xAPIC MMIO writes would need instruction decoding.
+     * SDM 10.12.5: xAPIC -> x2APIC is a legal transition with the APIC enabled. */
+    uint64_t apic_base = hw_rdmsr(MSR_IA32_APIC_BASE);
+    if (VIGIL_X2APIC && (r.ecx & (1u << 21)) && (apic_base & (1ull << 11)) &&
+        !(apic_base & (1ull << 10)))
+        hw_wrmsr(MSR_IA32_APIC_BASE, apic_base | (1ull << 10));
+    int err = vmx_launch_here(c);
+    if (err) {
+        c->launch_error = err;
+        __atomic_add_fetch(&hv.cpus_failed, 1, __ATOMIC_SEQ_CST);
+        report_cpu_fail(c, err);
+        return err;
+    }
+    /* From here on this code runs as the guest; the hypervisor reports through a VM exit. */
+    hv_call(HVCALL_CPU_UP);
+    return HV_OK;
+}
+
+int hv_bringup_done(void) {
+    if (!hv.initialised)
+        return 0;
+    /* The BSP is a guest by now when its launch worked; otherwise report from here. */
+    void hv_report_up_direct(void);
+    if (hv.cpus[hv.params.bsp_index < hv.ncpus ? hv.params.bsp_index : 0]->up)
+        hv_call(HVCALL_BRINGUP_DONE);
+    else
+        hv_report_up_direct();
+    return (int)hv.cpus_up;
+}
+
+int hv_report_forward(const char *data, uint64_t len) {
+    if (!hv.initialised || !data)
+        return -1;
+    struct cpuid_regs r;
+    hw_cpuid(1, 0, &r);
+    uint32_t apic = r.ebx >> 24;
+    for (uint32_t i = 0; i < hv.ncpus; i++) {
+        if (hv.cpus[i]->vcpu.apic_id == apic && hv.cpus[i]->up)
+            return hv_call_data(HVCALL_REPORT, data, len);
+    }
+    /* This CPU is not virtualized: the UART is still directly reachable. */
+    hv_report_lock();
+    report_write(&hv_rep, data, len);
+    report_flush(&hv_rep);
+    hv_report_unlock();
+    return 0;
+}

@@ -1,0 +1,63 @@
+/* Per-CPU data of the hypervisor. In VMX root the host GS base points at the CPU's struct
+ * hv_cpu (VMCS host GS base), whose first field points at itself, so this_cpu() is one load. */
+#ifndef VIGIL_PERCPU_H
+#define VIGIL_PERCPU_H
+
+#include "vcpu.h"
+#include "vmx_defs.h"
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#define HV_STACK_SIZE (32 * 1024)
+#define HV_IST_SIZE (8 * 1024)
+
+/* 64-bit TSS (SDM vol. 3A 8.7). */
+struct hv_tss {
+    uint32_t reserved0;
+    uint64_t rsp[3];
+    uint64_t reserved1;
+    uint64_t ist[7];
+    uint64_t reserved2;
+    uint16_t reserved3;
+    uint16_t iomap_base;
+} __attribute__((packed));
+
+enum { GDT_NULL, GDT_CODE64, GDT_DATA, GDT_TSS_LO, GDT_TSS_HI, GDT_ENTRIES };
+#define HOST_CS_SEL (GDT_CODE64 * 8)
+#define HOST_DS_SEL (GDT_DATA * 8)
+#define HOST_TR_SEL (GDT_TSS_LO * 8)
+/* IST slots (1-based in IDT gates). */
+#define IST_NMI 1
+#define IST_DF 2
+#define IST_MC 3
+
+struct hv_cpu {
+    struct hv_cpu *self; /* must stay first: gs:0 */
+    struct vcpu vcpu;
+    uint32_t index;
+    bool up; /* running as a guest under vigil */
+    bool parked;
+    int launch_error; /* why bring-up failed (enum hv_cpu_error) */
+    uint64_t launch_detail;
+
+    uint8_t *vmxon, *vmcs; /* 4 KiB regions (phys == virt) */
+    uint8_t *stack;        /* host stack for VM exits */
+    uint64_t stack_top;
+    uint64_t gdt[GDT_ENTRIES] __attribute__((aligned(16)));
+    struct hv_tss tss __attribute__((aligned(16)));
+
+    uint64_t exit_counts[EXIT_REASON_MAX + 1];
+    uint64_t exits_other;
+
+    /* Emulated INIT delivered by another CPU's ICR write (hv/apic_ipi.c). */
+    volatile uint32_t init_request;
+};
+
+static inline struct hv_cpu *this_cpu(void) {
+    struct hv_cpu *c;
+    __asm__ volatile("movq %%gs:0, %0" : "=r"(c));
+    return c;
+}
+
+#endif
