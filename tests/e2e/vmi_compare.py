@@ -1,14 +1,18 @@
 #!/usr/bin/env python3
 """Compares vigil-vmi --jsonl output with the guest's own ground truth (tests/scenarios/vmi-truth.sh).
 
-usage: vmi_compare.py TRUTH REPORT VMLINUX EXPECTED_SOURCE
+usage: vmi_compare.py TRUTH REPORT VMLINUX EXPECTED_SOURCE [DUMP.elf]
+       vmi_compare.py --same TRUTH_A TRUTH_B   (exit 0 when two truth blocks agree)
 
 Every process the guest listed in /proc (but the collector shell) must be reported with exactly
 the guest's pid, ppid, comm, uid, euid, kthread flag, state and thread ids; no other process may
 be reported; the exited process must be absent; every module of /proc/modules must be reported
 with its base and size; the os event must carry the release, the KASLR offset (/proc/kallsyms
 _text minus the vmlinux link address of _text) and the expected symbol source; the kernel event
-the /proc/version banner and the KPTI flag. Prints every difference; exit 1 on any.
+the /proc/version banner and the KPTI flag. With DUMP, each "MARK pid address" line (a string
+"VMI-MARK <pid>" the process holds at that user address) must be readable through the reported
+cr3 of that pid, by a page walk done here independently of vigil. Prints every difference; exit 1
+on any.
 """
 import json
 import struct
@@ -37,8 +41,46 @@ def link_text(vmlinux):
         return best
 
 
+class ElfMem:
+    """Guest-physical reads from a QEMU ELF dump, and a 4-level page walk."""
+
+    def __init__(self, path):
+        import mmap
+        self.f = open(path, "rb")
+        self.m = mmap.mmap(self.f.fileno(), 0, access=mmap.ACCESS_READ)
+        phoff, = struct.unpack_from("<Q", self.m, 32)
+        phentsize, phnum = struct.unpack_from("<HH", self.m, 54)
+        self.segs = []
+        for i in range(phnum):
+            p_type, _fl, off, _va, pa, filesz = struct.unpack_from("<IIQQQQ", self.m, phoff + i * phentsize)
+            if p_type == 1:
+                self.segs.append((pa, filesz, off))
+
+    def read(self, pa, n):
+        for base, size, off in self.segs:
+            if base <= pa and pa + n <= base + size:
+                return self.m[off + pa - base:off + pa - base + n]
+        return None
+
+    def virt(self, cr3, va, n):
+        table = cr3 & 0x000ffffffffff000
+        for level in (4, 3, 2, 1):
+            shift = 12 + 9 * (level - 1)
+            raw = self.read(table + ((va >> shift) & 0x1ff) * 8, 8)
+            if raw is None:
+                return None
+            e, = struct.unpack("<Q", raw)
+            if not e & 1:
+                return None
+            if level in (2, 3) and e & 0x80:
+                size = 1 << shift
+                return self.read((e & 0x000ffffffffff000 & ~(size - 1)) + (va & (size - 1)), n)
+            table = e & 0x000ffffffffff000
+        return self.read(table + (va & 0xfff), n)
+
+
 def parse_truth(path):
-    t = {"procs": {}, "modules": [], "ksyms": {}, "collector": None, "exited": None}
+    t = {"procs": {}, "modules": [], "ksyms": {}, "collector": None, "exited": None, "marks": {}}
     for line in open(path, encoding="utf-8", errors="replace"):
         line = line.rstrip("\n")
         kind, _, rest = line.partition(" ")
@@ -46,6 +88,9 @@ def parse_truth(path):
             t["collector"] = int(rest)
         elif kind == "EXITED":
             t["exited"] = int(rest) if rest.strip() else None
+        elif kind == "MARK":
+            pid, addr = rest.split()
+            t["marks"][int(pid)] = int(addr, 16)
         elif kind == "PTI":
             t["pti"] = rest.strip() == "on"
         elif kind == "VERSION":
@@ -73,10 +118,43 @@ def parse_truth(path):
     return t
 
 
+def essentials(t):
+    """What the comparison uses, without the collector itself."""
+    procs = {}
+    for pid, g in t["procs"].items():
+        if pid == t["collector"]:
+            continue
+        name = g.get("Name") or ""
+        if g.get("flags", 0) & PF_WQ_WORKER:
+            # "+desc"/"-desc": the worker's latest work item, not compared (see main()).
+            cut = [i for i in (name.find("+"), name.find("-")) if i >= 0]
+            name = name[:min(cut)] if cut else name
+        procs[pid] = (name, g.get("State"), g.get("PPid"), g.get("Uid"), g.get("flags"),
+                      tuple(g.get("tasks", [])))
+    return procs, sorted((m["name"], m["base"], m["size"]) for m in t["modules"])
+
+
+def same(a_path, b_path):
+    """Did anything change between two truth blocks (taken before and after the dump)?"""
+    (pa, ma), (pb, mb) = essentials(parse_truth(a_path)), essentials(parse_truth(b_path))
+    diffs = []
+    for pid in sorted(set(pa) | set(pb)):
+        if pa.get(pid) != pb.get(pid):
+            diffs.append("pid %d: %r -> %r" % (pid, pa.get(pid), pb.get(pid)))
+    if ma != mb:
+        diffs.append("modules: %r -> %r" % (ma, mb))
+    for d in diffs:
+        print("vmi_compare: changed around the dump: " + d)
+    return 1 if diffs else 0
+
+
 def main():
-    if len(sys.argv) != 5:
+    if len(sys.argv) == 4 and sys.argv[1] == "--same":
+        return same(sys.argv[2], sys.argv[3])
+    if len(sys.argv) not in (5, 6):
         raise SystemExit(__doc__)
-    truth_path, report_path, vmlinux, want_source = sys.argv[1:]
+    truth_path, report_path, vmlinux, want_source = sys.argv[1:5]
+    dump = ElfMem(sys.argv[5]) if len(sys.argv) == 6 else None
     t = parse_truth(truth_path)
     errs = []
     procs, mods, os_ev, kern = {}, [], None, None
@@ -167,6 +245,19 @@ def main():
         elif cr3 is None or int(cr3, 16) & 0xfff or int(cr3, 16) == 0:
             errs.append("pid %d (%s): bad cr3 %r" % (pid, name, cr3))
         checked += 1
+    marks = 0
+    if dump is not None:
+        for pid, addr in sorted(t["marks"].items()):
+            r = procs.get(pid)
+            if r is None or r.get("cr3") is None:
+                errs.append("pid %d: has a memory marker but no reported cr3" % pid)
+                continue
+            want = b"VMI-MARK %d\0" % pid
+            got = dump.virt(int(r["cr3"], 16), addr, len(want))
+            if got != want:
+                errs.append("pid %d: cr3 %s does not map its marker at 0x%x (read %r)" % (pid, r["cr3"], addr, got))
+            else:
+                marks += 1
     cr3s = [p["cr3"] for p in procs.values() if p.get("cr3")]
     if len(cr3s) != len(set(cr3s)):
         errs.append("two processes share a cr3")
@@ -189,8 +280,9 @@ def main():
         for e in errs:
             print("  - " + e)
         return 1
-    print("vmi_compare: %s mode: %d processes, %d modules, kernel identity: all equal to the guest's truth"
-          % (want_source, checked, len(t["modules"])))
+    print("vmi_compare: %s mode: %d processes, %d modules, kernel identity%s: all equal to the guest's truth"
+          % (want_source, checked, len(t["modules"]),
+             ", %d address spaces (cr3 maps the process's marker)" % marks if dump is not None else ""))
     return 0
 
 

@@ -39,7 +39,7 @@ check() { # name expected-source vigil-vmi args...
         return 0
     fi
     local ms=$((($(date +%s%N) - t0) / 1000000))
-    if python3 tests/e2e/vmi_compare.py "$TRUTH" "$out/$name.jsonl" "$VMLINUX" "$src"; then
+    if python3 tests/e2e/vmi_compare.py "$TRUTH" "$out/$name.jsonl" "$VMLINUX" "$src" "$DUMP"; then
         echo "vmi_truth: [$name] ok ($ms ms)"
     else
         echo "vmi_truth: [$name] FAILED"
@@ -83,7 +83,7 @@ PY
     if timeout 120 "$VMI" --jsonl --profile "$out/profile-wrong.json" "$DUMP" >"$out/mismatch.jsonl"; then
         if grep -q '"ev":"profile_mismatch"' "$out/mismatch.jsonl"; then
             grep -v '"ev":"profile_mismatch"' "$out/mismatch.jsonl" >"$out/mismatch-rest.jsonl"
-            if python3 tests/e2e/vmi_compare.py "$TRUTH" "$out/mismatch-rest.jsonl" "$VMLINUX" auto; then
+            if python3 tests/e2e/vmi_compare.py "$TRUTH" "$out/mismatch-rest.jsonl" "$VMLINUX" auto "$DUMP"; then
                 echo "vmi_truth: [mismatch] ok: profile_mismatch reported, auto took over"
             else
                 echo "vmi_truth: [mismatch] FAILED"

@@ -3,9 +3,9 @@
 # vigil-static-c: tests/scenarios/src/vmi-procs.c
 #
 # Ground truth for the VMI end-to-end test (tests/e2e/vmi_truth.sh): starts processes of known
-# shape, then prints what the guest itself says about every process between VMI-TRUTH-BEGIN and
-# VMI-TRUTH-END, then the sentinel VIGIL-GUEST-READY, and waits (sleeping) so that the harness can
-# dump memory. Truth is gathered by one collector shell that lists /proc with builtins only
+# shape, prints the sentinel VIGIL-GUEST-READY, then for each console line "truth N" prints what
+# the guest itself says about every process between VMI-TRUTH-BEGIN N and VMI-TRUTH-END N
+# (then VMI-TRUTH-DONE N), sleeping in between so that the harness can dump memory. Truth is gathered by one collector shell that lists /proc with builtins only
 # (read/echo), so no other process appears or disappears while it does; its own pid is printed
 # (COLLECTOR) and it has exited (reaped) before the sentinel.
 
@@ -28,8 +28,12 @@ sleep 1
 kill -STOP "$stopme"
 sleep 1
 
-EXITED=${exited#exited } sh -c '
-echo "VMI-TRUTH-BEGIN"
+# The harness drives the rest through the console: "truth N" makes one truth block; it asks
+# for one, dumps memory, lets the guest run and asks again: the dump counts only when both blocks
+# agree (nothing changed around the dump).
+collect() {
+    EXITED=${exited#exited } N=$n sh -c '
+echo "VMI-TRUTH-BEGIN $N"
 echo "COLLECTOR $$"
 echo "EXITED $EXITED"
 while read -r l; do
@@ -57,7 +61,14 @@ for d in /proc/[0-9]*; do
     for t in "$d"/task/[0-9]*; do tids="$tids ${t##*/}"; done
     echo "TASKS $p$tids"
 done
-echo "VMI-TRUTH-END"
+echo "VMI-TRUTH-END $N"
 '
+}
 echo "VIGIL-GUEST-READY"
+while read -r cmd n; do
+    case "$cmd" in
+    truth) collect; echo "VMI-TRUTH-DONE $n" ;;
+    esac
+done
+# Console closed: keep the processes alive for introspection.
 wait "$keeper"

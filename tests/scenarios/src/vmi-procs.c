@@ -8,7 +8,8 @@
  *   vmi-procs exit           exits at once (an exited, reaped process must not be reported)
  *   vmi-procs sleep          just sleeps (under whatever name it was executed as)
  *
- * Every long-lived process prints "<role> <pid>" and then sleeps in pause(). */
+ * Every long-lived process prints "<role> <pid>" and "mark <pid> <address>" (the address of the
+ * string "VMI-MARK <pid>" in its memory), then sleeps in pause(). */
 #define _GNU_SOURCE
 #include <pthread.h>
 #include <stdio.h>
@@ -30,7 +31,13 @@ static void *thread_main(void *arg) {
     return NULL;
 }
 
+/* A marker in this process's memory: the VMI test reads it back through the reported CR3, which
+ * proves the CR3 is this process's address space. */
+static char mark[32];
+
 static void sleep_forever(void) {
+    snprintf(mark, sizeof(mark), "VMI-MARK %d", (int)getpid());
+    printf("mark %d %p\n", (int)getpid(), (void *)mark);
     fflush(stdout);
     for (;;)
         pause();
