@@ -13,6 +13,9 @@ top=$(cd "$(dirname "$0")/.." && pwd)
 out=${VIGIL_KERNEL_DIR:-$top/build/guest/kernel}
 mkdir -p "$out"
 cd "$out"
+# One fetcher at a time: parallel test runs all start here.
+exec 9>"$out/.lock"
+flock 9
 
 log() { echo "fetch-kernel: $*" >&2; }
 

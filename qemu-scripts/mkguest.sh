@@ -81,6 +81,10 @@ key=$({
 mkdir -p "$out"
 out=$(realpath "$out")
 
+# One builder per output directory at a time (parallel test runs share the cache).
+exec 9>"$out/.lock"
+flock 9
+
 if [ "$force" = 0 ] && [ -s "$out/initrd.img" ] && [ "$(cat "$out/key" 2>/dev/null)" = "$key" ]; then
     log "cached guest $key ($(basename "$scenario"), kernel $KVER)"
 else

@@ -129,7 +129,6 @@ e2e_run() {
     bash "$E2E_TOP/qemu-scripts/run-$engine.sh" --report-log "$E2E_WORK/report.log" \
         --console-log "$E2E_WORK/console.log" "$@" 2>&1 | tee "$E2E_WORK/run.log" >&2
     printf -v "$var" '%s' "${PIPESTATUS[0]}"
-    grep -E "^run-$engine: elapsed" "$E2E_WORK/run.log" | tail -n1 | sed "s/^/$E2E_NAME: /"
 }
 
 # The vigil image must exist for tests that boot it.
