@@ -96,9 +96,15 @@ static int image_bounds(struct vmi_kernel *k) {
 /* --- Physical scan fallback ------------------------------------------------------------- */
 
 /* Looks for a page-table root that maps physical address pa through the kernel-image mapping
- * (PML4[511] -> PDPT[510] under 4-level paging); returns the virtual address. */
-static bool kernel_map_lookup(const struct vmi_mem *mem, uint64_t root, uint64_t pa, uint64_t *va) {
+ * (PML4[511] -> PDPT[510], under PML5[511] with 5-level paging); returns the virtual address. */
+static bool kernel_map_lookup(const struct vmi_mem *mem, uint64_t root, bool la57, uint64_t pa,
+                              uint64_t *va) {
     uint64_t e;
+    if (la57) {
+        if (vmi_read_phys(mem, root + 511 * 8, &e, 8) || !(e & PTE_P) || (e & PTE_PS))
+            return false;
+        root = e & ADDR_MASK;
+    }
     if (vmi_read_phys(mem, root + 511 * 8, &e, 8) || !(e & PTE_P) || (e & PTE_PS))
         return false;
     uint64_t pdpt = e & ADDR_MASK;
@@ -196,13 +202,18 @@ static int find_by_scan(struct vmi_kernel *k) {
         if (vmi_read_phys(mem, pa, page, sizeof(page)) || !plausible_pgd(page))
             continue;
         for (unsigned b = 0; b < nb; b++) {
-            uint64_t va;
-            if (kernel_map_lookup(mem, pa, banners[b], &va)) {
-                pagewalk_init(&k->pw, mem, pa, 0, PAGEWALK_EFER_NXE, false);
-                k->cr3 = pa;
-                k->hint = va;
-                k->how = "scan";
-                return 0;
+            /* 4-level first; a PML5 looks the same at this level, its entry 511 leads to a PML4
+             * (SDM 3A 4.5.1). */
+            for (int la57 = 0; la57 < 2; la57++) {
+                uint64_t va;
+                if (kernel_map_lookup(mem, pa, la57, banners[b], &va)) {
+                    pagewalk_init(&k->pw, mem, pa, la57 ? PAGEWALK_CR4_LA57 : 0, PAGEWALK_EFER_NXE,
+                                  false);
+                    k->cr3 = pa;
+                    k->hint = va;
+                    k->how = "scan";
+                    return 0;
+                }
             }
         }
     }

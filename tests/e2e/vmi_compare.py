@@ -62,9 +62,9 @@ class ElfMem:
                 return self.m[off + pa - base:off + pa - base + n]
         return None
 
-    def virt(self, cr3, va, n):
+    def virt(self, cr3, va, n, levels=4):
         table = cr3 & 0x000ffffffffff000
-        for level in (4, 3, 2, 1):
+        for level in range(levels, 0, -1):
             shift = 12 + 9 * (level - 1)
             raw = self.read(table + ((va >> shift) & 0x1ff) * 8, 8)
             if raw is None:
@@ -253,7 +253,8 @@ def main():
                 errs.append("pid %d: has a memory marker but no reported cr3" % pid)
                 continue
             want = b"VMI-MARK %d\0" % pid
-            got = dump.virt(int(r["cr3"], 16), addr, len(want))
+            levels = 5 if kern and kern.get("paging") == "5-level" else 4
+            got = dump.virt(int(r["cr3"], 16), addr, len(want), levels)
             if got != want:
                 errs.append("pid %d: cr3 %s does not map its marker at 0x%x (read %r)" % (pid, r["cr3"], addr, got))
             else:

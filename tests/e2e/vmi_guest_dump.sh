@@ -7,8 +7,9 @@
 #   3. asks again ("truth B"). The dump counts only when both blocks agree on everything the test
 #      compares: a kernel worker born or a state changed around the dump means another try
 #      (up to 5).
-# The result is cached under build/vmi/dump-<key>/ keyed by the kernel and initramfs hashes and by
-# this script. Prints on stdout:
+# VMI_QEMU_CPU (optional) is passed to -cpu, e.g. "max,la57=on" for 5-level paging and PCID.
+# The result is cached under build/vmi/dump-<key>/ keyed by the kernel and initramfs hashes, the
+# CPU model and this script. Prints on stdout:
 #   DUMP=<path of the ELF dump>   TRUTH=<path of the truth lines>   KVER=<release>
 #   VMLINUX=<decompressed kernel ELF>
 # QEMU and the helper readers are always stopped (trap on exit, timeouts on every wait).
@@ -25,7 +26,8 @@ KVER=$(sed -n 's/^KVER=//p' <<<"$guest")
 kinfo=$(bash "$top/qemu-scripts/fetch-kernel.sh")
 VMLINUX=$(sed -n 's/^VMLINUX=//p' <<<"$kinfo")
 
-key=$(cat "$KERNEL" "$INITRD" "$0" "$top/tests/e2e/vmi_compare.py" | sha256sum | cut -c1-16)
+cpu=${VMI_QEMU_CPU:-}
+key=$({ cat "$KERNEL" "$INITRD" "$0"; echo "cpu=$cpu"; } | sha256sum | cut -c1-16)
 out="$top/build/vmi/dump-$key"
 if [ -s "$out/dump.elf" ] && [ -s "$out/truth.txt" ]; then
     log "cached dump $key"
@@ -53,7 +55,9 @@ else
     rpids+=($!)
     # pti=on: the guest CPU (QEMU's AMD-flavoured default model) would otherwise run without KPTI;
     # the introspection must handle the KPTI page-table pair, so exercise it.
-    timeout 600 qemu-system-x86_64 -accel tcg -smp 2 -m 256 -nographic -no-reboot \
+    cpuopt=()
+    [ -n "$cpu" ] && cpuopt=(-cpu "$cpu")
+    timeout 600 qemu-system-x86_64 -accel tcg "${cpuopt[@]+"${cpuopt[@]}"}" -smp 2 -m 256 -nographic -no-reboot \
         -kernel "$KERNEL" -initrd "$INITRD" \
         -append "console=ttyS0 pti=on panic=-1 loglevel=4" \
         -chardev "pipe,id=ser,path=$work/ser" -serial chardev:ser -display none -monitor none \

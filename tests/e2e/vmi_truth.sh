@@ -10,6 +10,8 @@
 #   4. profile mode with the shipped ISF profile for the guest's kernel
 #   5. a profile that does not match the running kernel: profile_mismatch is reported and auto
 #      takes over, with the same results
+#   6. a second guest on QEMU's "max" CPU with LA57: 5-level paging, PCID and KPTI together
+#      (auto, scan and profile modes)
 # Any difference fails the test with a list of every mismatch (tests/e2e/vmi_compare.py).
 set -euo pipefail
 top=$(cd "$(dirname "$0")/../.." && pwd)
@@ -105,6 +107,16 @@ timeout 120 "$VMI" "$DUMP" >"$out/text.txt"
 # spaces of indentation per level after "vigil: ".
 grep -Eq '^vigil: {5}[0-9]+ vmi-chain-1 ' "$out/text.txt" && grep -Eq '^vigil: {9}[0-9]+ vmi-chain-3 ' "$out/text.txt" ||
     { echo "vmi_truth: [text] FAILED: process tree not as expected"; sed -n '1,40p' "$out/text.txt"; fail=1; }
+
+# 6: 5-level paging with PCID (and KPTI).
+info=$(VMI_QEMU_CPU=max,la57=on bash tests/e2e/vmi_guest_dump.sh) || die "could not make the LA57 guest dump"
+DUMP=$(sed -n 's/^DUMP=//p' <<<"$info")
+TRUTH=$(sed -n 's/^TRUTH=//p' <<<"$info")
+echo "vmi_truth: LA57 dump $DUMP"
+check la57-auto auto "$DUMP"
+grep -q '"paging":"5-level"' "$out/la57-auto.jsonl" || { echo "vmi_truth: [la57] not reported as 5-level paging"; fail=1; }
+check la57-scan auto --no-regs "$DUMP"
+[ -n "$profile" ] && check la57-profile profile --profile "$out/profile.json" "$DUMP"
 
 [ "$fail" = 0 ] && echo "vmi_truth: all checks passed"
 exit "$fail"
