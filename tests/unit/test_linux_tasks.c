@@ -311,6 +311,41 @@ static void test_missing_symbols(void **state) {
     assert_string_equal(t.error, "no symbol source");
 }
 
+static void test_la57(void **state) {
+    (void)state;
+    /* A PML5 whose entry 511 is the synthetic PML4: with 57-bit addresses the kernel's upper-half
+     * addresses keep their values and resolve through PML5[511] (SDM 3A 4.5.1). */
+    uint64_t pml5 = 0x1f10000;
+    memset(S.ram + pml5, 0, 0x1000);
+    uint64_t e = S.pml4 | 3;
+    memcpy(S.ram + pml5 + 511 * 8, &e, 8);
+    uint64_t tt, tz;
+    build_world(&tt, &tz);
+    struct vmi_vcpu c = S.cpu;
+    c.cr3 = pml5;
+    c.cr4 |= 1ull << 12; /* CR4.LA57 */
+    struct vmi_kernel k;
+    assert_int_equal(vmi_kernel_find(&k, &S.mem, &c, 1), 0);
+    assert_int_equal(k.paging_levels, 5);
+    assert_int_equal(k.text, SYN_LINK_TEXT + SLIDE);
+    c.has_lstar = false;
+    assert_int_equal(vmi_kernel_find(&k, &S.mem, &c, 1), 0);
+    assert_string_equal(k.how, "idt");
+    struct vmi_linux_tasks t;
+    assert_int_equal(vmi_linux_tasks_init(&t, &S.src, vmi_kernel_read, &k, &k.pw), 0);
+    struct procs pr = {0};
+    assert_int_equal(vmi_linux_tasks_foreach(&t, collect, &pr), 9);
+    assert_true(pr.p[0].has_mm);
+    /* The same PGD physical address as under 4-level paging. */
+    struct vmi_kernel k4;
+    find(&k4);
+    struct vmi_linux_tasks t4;
+    assert_int_equal(vmi_linux_tasks_init(&t4, &S.src, vmi_kernel_read, &k4, &k4.pw), 0);
+    struct vmi_proc p4;
+    assert_int_equal(vmi_linux_task_read(&t4, pr.p[0].task, &p4), 0);
+    assert_int_equal(p4.cr3, pr.p[0].cr3);
+}
+
 struct mods {
     struct vmi_module m[8];
     int n;
@@ -401,6 +436,7 @@ int main(void) {
         cmocka_unit_test_setup_teardown(test_tasks, setup, teardown),
         cmocka_unit_test_setup_teardown(test_tasks_hostile, setup, teardown),
         cmocka_unit_test_setup_teardown(test_missing_symbols, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_la57, setup, teardown),
         cmocka_unit_test_setup_teardown(test_modules, setup, teardown),
         cmocka_unit_test_setup_teardown(test_report_proc_json, setup, teardown),
     };
