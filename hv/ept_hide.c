@@ -90,18 +90,17 @@ static enum ept_verdict hide_violation(void *ctx, const struct ept_violation *v,
     }
     if (!v->vcpu || v->vcpu->index >= h->ncpus)
         return EPT_VERDICT_UNHANDLED;
-    unsigned x = (v->access & EPT_PERM_X) ? EPT_PERM_X : 0;
-    if (v->access & EPT_PERM_W) {
-        /* Cleared before use too: a stale translation on another CPU may have let a write
-         * land in it after the last clear. It never holds hypervisor data either way. */
-        clear_scratch(h, v->vcpu);
-        *reply = (struct ept_reply){.phys = h->scratch_phys[v->vcpu->index],
-                                    .perms = EPT_PERM_R | EPT_PERM_W | x,
-                                    .done = clear_scratch,
-                                    .done_ctx = h};
-    } else {
-        *reply = (struct ept_reply){.phys = h->zero_phys, .perms = EPT_PERM_R | x};
-    }
+    /* Every access runs on this CPU's scratch page, cleared first: reads and fetches see zeros,
+     * writes land there and are cleared afterwards. One target per CPU also means that several
+     * faults of one instruction on the page (a read, then the write of an RMW) only add rights.
+     * Cleared before use too: a stale translation on another CPU may have let a write land in it
+     * after the last clear. It never holds hypervisor data either way. */
+    clear_scratch(h, v->vcpu);
+    *reply = (struct ept_reply){.phys = h->scratch_phys[v->vcpu->index],
+                                .perms = EPT_PERM_R | EPT_PERM_W |
+                                         ((v->access & EPT_PERM_X) ? EPT_PERM_X : 0),
+                                .done = clear_scratch,
+                                .done_ctx = h};
     return EPT_VERDICT_REDIRECT_ONCE;
 }
 

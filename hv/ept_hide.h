@@ -4,11 +4,10 @@
  * Every page of a hidden range points at one shared zero page with no rights, so each guest
  * access faults (EPT violation) and is counted and, for the first EPT_HIDE_REPORT_FIRST, reported
  * as {"ev":"hv_access","gpa":...,"access":"read|write|exec","rip":...,"insn":...}. The access then
- * completes without touching hypervisor memory and without decoding the instruction length:
- *  - read / fetch: the page is mapped to the zero page (R, or R+X) for one instruction (MTF);
- *  - write: the page is mapped to this CPU's scratch page (cleared first) R+W for one
- *    instruction, then the protected mapping is restored and the scratch page cleared again, so
- *    the write never lands and later reads still see zeros.
+ * completes without touching hypervisor memory and without decoding the instruction length: the
+ * page is mapped to this CPU's scratch page (cleared first) R+W (+X for a fetch) for one
+ * instruction (monitor trap flag), then the protected mapping is restored and the scratch page
+ * cleared again. Reads and fetches see zeros, writes never land, later reads still see zeros.
  * The zero page and the scratch pages come from the EPT pool, which is itself hypervisor memory
  * and must be hidden too. {"ev":"hv_memory","ranges":[["0x<start>","0x<length>"],...]} lists the
  * hidden ranges. */

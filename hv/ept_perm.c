@@ -308,7 +308,13 @@ static int open_window(struct ept_perm *p, struct ept_vcpu *self, uint64_t page,
     for (unsigned i = 0; i < self->nwin; i++)
         if (self->win[i].gpa == page)
             w = &self->win[i]; /* faulted again on it within the same instruction */
-    if (!w) {
+    uint64_t v = ept_entry_read(pte);
+    if (w) {
+        /* Keep what the instruction already got (a fetch, then a write to the same page): taking
+         * rights away again would make it fault forever. */
+        if ((v & EPTE_ADDR_MASK) == (target & EPTE_ADDR_MASK))
+            perms |= (unsigned)(v & EPTE_PERM_MASK);
+    } else {
         if (self->nwin >= EPT_MAX_WINDOWS) {
             STAT_INC(p, window_overflows);
             return EPT_ERR_FULL;
@@ -316,11 +322,14 @@ static int open_window(struct ept_perm *p, struct ept_vcpu *self, uint64_t page,
         w = &self->win[self->nwin];
         w->restore = protected_entry(p, page, pte);
         w->gpa = page;
+        w->done = NULL;
+        w->done_ctx = NULL;
         self->nwin++;
     }
-    w->done = reply ? reply->done : NULL;
-    w->done_ctx = reply ? reply->done_ctx : NULL;
-    uint64_t v = ept_entry_read(pte);
+    if (reply && reply->done) {
+        w->done = reply->done;
+        w->done_ctx = reply->done_ctx;
+    }
     ept_entry_write(pte, (target & EPTE_ADDR_MASK) | (v & EPTE_MEMTYPE_MASK) | perms);
     return EPT_OK;
 }

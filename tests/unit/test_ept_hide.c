@@ -124,14 +124,19 @@ static void test_reads_writes_execs(void **state) {
     struct fixture *f = setup(REPORT_JSONL);
     uint64_t pml4_gpa = TEST_FAKE_PHYS_BASE; /* the guest goes for the EPT PML4 itself */
 
-    /* Read: one instruction on the zero page, read-only. */
+    /* Read: one instruction on this CPU's (cleared) scratch page: the guest reads zeros. */
+    uint8_t *scratch0 = f->h.scratch[0];
+    memset(scratch0, 0x77, 4096);
     violation(f, &f->cpu0, EPT_QUAL_READ | EPT_QUAL_GLA_VALID | EPT_QUAL_GLA_TRANSLATION,
               pml4_gpa + 8);
     uint64_t e = leaf_of(f, pml4_gpa);
-    assert_int_equal(e & EPTE_ADDR_MASK, f->h.zero_phys);
-    assert_int_equal(e & 7, EPT_PERM_R);
+    assert_int_equal(e & EPTE_ADDR_MASK, f->h.scratch_phys[0]);
+    assert_int_equal(e & 7, EPT_PERM_R | EPT_PERM_W);
+    assert_true(all_zero(scratch0, 4096));
     assert_int_equal(ept_handle_mtf(&f->p, &f->cpu0), EPT_EXIT_RESUME);
-    assert_int_equal(leaf_of(f, pml4_gpa) & 7, 0);
+    e = leaf_of(f, pml4_gpa);
+    assert_int_equal(e & EPTE_ADDR_MASK, f->h.zero_phys);
+    assert_int_equal(e & 7, 0);
     assert_non_null(strstr(test_out,
                            "{\"ev\":\"hv_access\",\"gpa\":\"0x3a5000008\",\"access\":\"read\","
                            "\"rip\":\"0xffffffff81000008\","
@@ -154,21 +159,34 @@ static void test_reads_writes_execs(void **state) {
     assert_int_equal(e & 7, 0);
     assert_non_null(strstr(test_out, "\"access\":\"write\""));
 
-    /* Execute: zero page with R+X for one instruction. */
+    /* Execute: the scratch page with X as well: the guest runs zeros. */
     violation(f, &f->cpu0, EPT_QUAL_FETCH, HV_IMAGE);
     e = leaf_of(f, HV_IMAGE);
-    assert_int_equal(e & EPTE_ADDR_MASK, f->h.zero_phys);
-    assert_int_equal(e & 7, EPT_PERM_R | EPT_PERM_X);
+    assert_int_equal(e & EPTE_ADDR_MASK, f->h.scratch_phys[0]);
+    assert_int_equal(e & 7, EPT_PERM_RWX);
     assert_int_equal(ept_handle_mtf(&f->p, &f->cpu0), EPT_EXIT_RESUME);
     assert_non_null(strstr(test_out, "\"access\":\"exec\""));
+
+    /* One instruction faulting twice on a page (fetched from it, then writing to it): the
+     * second fault keeps the first one's rights, and the write still lands in scratch. */
+    violation(f, &f->cpu1, EPT_QUAL_FETCH, HV_IMAGE + 0x3000);
+    violation(f, &f->cpu1, EPT_QUAL_WRITE, HV_IMAGE + 0x3008);
+    e = leaf_of(f, HV_IMAGE + 0x3000);
+    assert_int_equal(e & EPTE_ADDR_MASK, f->h.scratch_phys[1]);
+    assert_int_equal(e & 7, EPT_PERM_RWX);
+    assert_int_equal(f->cpu1.nwin, 1);
+    memset(scratch1 + 8, 0xEE, 8);
+    assert_int_equal(ept_handle_mtf(&f->p, &f->cpu1), EPT_EXIT_RESUME);
+    assert_true(all_zero(scratch1, 4096));
+    assert_int_equal(leaf_of(f, HV_IMAGE + 0x3000) & EPTE_ADDR_MASK, f->h.zero_phys);
 
     /* Through all of it only the zero and scratch pages were mapped at hidden GPAs (checked
      * above), and the zero page stayed zero. */
     assert_true(all_zero(f->h.zero_page, 4096));
-    assert_int_equal(f->h.attempts, 3);
+    assert_int_equal(f->h.attempts, 5);
     assert_int_equal(f->h.reads, 1);
-    assert_int_equal(f->h.writes, 1);
-    assert_int_equal(f->h.execs, 1);
+    assert_int_equal(f->h.writes, 2);
+    assert_int_equal(f->h.execs, 2);
     /* A CPU without a scratch page (index beyond ncpus) is not let through. */
     struct ept_vcpu stray = {.index = 7};
     fake_set_vmcs(VMCS_EXIT_QUALIFICATION, EPT_QUAL_WRITE);

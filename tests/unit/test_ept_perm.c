@@ -345,7 +345,12 @@ static void test_windows_several_pages_and_cpus(void **state) {
     fake_violation(EPT_QUAL_FETCH, 0x40010000, 0, 0);
     assert_int_equal(ept_handle_violation(&f->p, &f->cpu0, NULL), EPT_EXIT_RESUME);
     assert_int_equal(f->cpu0.nwin, 2);
-    assert_int_equal(leaf_of(f, 0x40010000, NULL) & 7, EPT_PERM_X);
+    assert_int_equal(leaf_of(f, 0x40010000, NULL) & 7, EPT_PERM_R | EPT_PERM_X); /* kept R */
+    /* ... and writes to it: rights only grow within the instruction, or it would fault forever. */
+    fake_violation(EPT_QUAL_WRITE, 0x40010010, 0, 0);
+    assert_int_equal(ept_handle_violation(&f->p, &f->cpu0, NULL), EPT_EXIT_RESUME);
+    assert_int_equal(leaf_of(f, 0x40010000, NULL) & 7, EPT_PERM_RWX);
+    assert_int_equal(f->cpu0.nwin, 2);
     assert_int_equal(ept_handle_mtf(&f->p, &f->cpu0), EPT_EXIT_RESUME);
     assert_int_equal(leaf_of(f, 0x40010000, NULL) & 7, 0);
     assert_int_equal(leaf_of(f, 0x40011000, NULL) & 7, 0);
