@@ -211,14 +211,15 @@ h_launch() {
     H_PID=$!
 }
 
-# First line of the logs matching $1 (grep -E), as "stream: line"; status 1 if none.
+# First line of the logs matching $1 (grep -E, CRs removed), as "stream: line"; status 1 if none.
 h_match() {
     local f name line
     for f in "$H_CONSOLE_LOG" "$H_REPORT_LOG"; do
         name=console
         [ "$f" = "$H_REPORT_LOG" ] && name=report
-        line=$(grep -a -E -m1 -- "$1" "$f" 2>/dev/null) || continue
-        echo "$name: ${line//$'\r'/}"
+        # Serial lines end in CR LF: drop the CRs so that REGEX$ works.
+        line=$(tr -d '\r' <"$f" 2>/dev/null | grep -a -E -m1 -- "$1") || continue
+        echo "$name: $line"
         return 0
     done
     return 1

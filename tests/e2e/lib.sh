@@ -105,16 +105,16 @@ e2e_not_has() {
 
 # e2e_console_lacks FILE REGEX: no line of FILE matches REGEX.
 e2e_console_lacks() {
-    if grep -a -E -q -- "$2" "$1"; then
+    if tr -d '\r' <"$1" | grep -a -E -q -- "$2"; then
         echo "  unexpected line in $1: $(grep -a -E -m1 -- "$2" "$1" | tr -d '\r' | cut -c1-200)"
         return 1
     fi
     return 0
 }
 
-# e2e_console_has FILE REGEX: the guest console shows a line matching REGEX.
+# e2e_console_has FILE REGEX: the guest console shows a line matching REGEX (CRs removed).
 e2e_console_has() {
-    grep -a -E -q -- "$2" "$1" || {
+    tr -d '\r' <"$1" | grep -a -E -q -- "$2" || {
         echo "  no line matching '$2' in $1; last lines:"
         tail -n 5 "$1" | tr -d '\r' | sed 's/\x1b\[[0-9;=]*[A-Za-z]//g; s/^/    /'
         return 1
