@@ -106,7 +106,7 @@ e2e_not_has() {
 # e2e_console_lacks FILE REGEX: no line of FILE matches REGEX.
 e2e_console_lacks() {
     if tr -d '\r' <"$1" | grep -a -E -q -- "$2"; then
-        echo "  unexpected line in $1: $(grep -a -E -m1 -- "$2" "$1" | tr -d '\r' | cut -c1-200)"
+        echo "  unexpected line in $1: $(tr -d '\r' <"$1" | grep -a -E -m1 -- "$2" | cut -c1-200)"
         return 1
     fi
     return 0
