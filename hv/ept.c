@@ -195,6 +195,15 @@ int ept_build(struct ept *e, struct ept_pool *pool, const struct ept_caps *caps,
     return fill(e, e->pml4, 4, 0, m);
 }
 
+int ept_setup_hw(struct ept *e, struct ept_pool *pool, struct mtrr_state *m) {
+    lib_memset(e, 0, sizeof(*e));
+    if (mtrr_read_hw(m) != MTRR_OK)
+        return EPT_ERR_CAPS;
+    struct ept_caps caps;
+    ept_caps_decode(hw_rdmsr(0x48C /* IA32_VMX_EPT_VPID_CAP */), &caps);
+    return ept_build(e, pool, &caps, m, 0);
+}
+
 uint64_t ept_eptp(const struct ept *e) {
     return e->pml4_phys | (3ull << 3) | e->table_memtype;
 }

@@ -125,6 +125,11 @@ struct ept {
 int ept_build(struct ept *e, struct ept_pool *pool, const struct ept_caps *caps,
               const struct mtrr_state *m, uint64_t limit);
 
+/* The boot path in one call: mtrr_read_hw(m), IA32_VMX_EPT_VPID_CAP through hw_rdmsr (call only
+ * when the VMX capability MSRs say EPT is available: the MSR #GPs otherwise), ept_build of the
+ * whole space. MTRR read errors are EPT_ERR_CAPS. */
+int ept_setup_hw(struct ept *e, struct ept_pool *pool, struct mtrr_state *m);
+
 /* The EPTP VMCS value: paging-structure memory type (WB when IA32_VMX_EPT_VPID_CAP[14], else UC),
  * walk length 4 - 1 in bits 5:3, accessed/dirty flags off, PML4 address (SDM vol. 3C 25.6.11). */
 uint64_t ept_eptp(const struct ept *e);

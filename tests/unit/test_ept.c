@@ -295,6 +295,43 @@ static void test_misconfig_dump(void **state) {
     test_pool_free(&tp);
 }
 
+static void test_setup_through_seam(void **state) {
+    (void)state;
+    size_t len = 0;
+    char *text = capture_read("bochs-ovmf-haswell-512m.txt", &len);
+    assert_non_null(text);
+    fake_reset();
+    uint64_t v = 0;
+    assert_true(capture_value(text, "cpuid.0x1.edx", &v));
+    fake_set_cpuid(1, 0, 0, 0, 0, (uint32_t)v);
+    assert_true(capture_value(text, "cpuid.0x80000000.eax", &v));
+    fake_set_cpuid(0x80000000, 0, (uint32_t)v, 0, 0, 0);
+    assert_true(capture_value(text, "cpuid.0x80000008.eax", &v));
+    fake_set_cpuid(0x80000008, 0, (uint32_t)v, 0, 0, 0);
+    for (uint32_t msr = 0; msr < 0x500; msr++) {
+        char key[32];
+        snprintf(key, sizeof(key), "msr.0x%x", msr);
+        if (capture_value(text, key, &v))
+            fake_set_msr(msr, v);
+    }
+    free(text);
+    struct mtrr_state m, m2;
+    struct ept_caps caps;
+    struct test_pool tp, tp2;
+    struct ept e, e2;
+    test_pool_init(&tp, 8);
+    assert_int_equal(ept_setup_hw(&e, &tp.pool, &m), EPT_OK);
+    test_build("bochs-ovmf-haswell-512m.txt", 8, &tp2, &e2, &m2, &caps);
+    assert_memory_equal(&e.stats, &e2.stats, sizeof(e.stats));
+    assert_memory_equal(&e.caps, &e2.caps, sizeof(e.caps));
+    assert_memory_equal(tp.buf, tp2.buf, 8 * 4096); /* same tables, byte for byte */
+    /* No MTRR information that makes sense (MAXPHYADDR 128): refused. */
+    fake_set_cpuid(0x80000008, 0, 0x80, 0, 0, 0);
+    assert_int_equal(ept_setup_hw(&e, &tp.pool, &m), EPT_ERR_CAPS);
+    test_pool_free(&tp);
+    test_pool_free(&tp2);
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_build_bochs),
@@ -305,6 +342,7 @@ int main(void) {
         cmocka_unit_test(test_apply_mtrr),
         cmocka_unit_test(test_invept),
         cmocka_unit_test(test_misconfig_dump),
+        cmocka_unit_test(test_setup_through_seam),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
