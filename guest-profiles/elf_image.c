@@ -1,3 +1,6 @@
+#ifndef _GNU_SOURCE
+#define _GNU_SOURCE /* memmem */
+#endif
 /* Host-side kernel image access: see elf_image.h. */
 #include "elf_image.h"
 

@@ -250,6 +250,8 @@ static int find_symbol_tables(struct vmi_kallsyms *ks) {
                 "(unsupported layout)");
 }
 
+static void check_seqs_sorted(struct vmi_kallsyms *ks);
+
 int vmi_kallsyms_init(struct vmi_kallsyms *ks, vmi_read_kva_fn rd, void *rd_ctx, uint64_t start,
                       uint64_t end, struct vmi_arena *arena) {
     lib_memset(ks, 0, sizeof(*ks));
@@ -271,22 +273,32 @@ int vmi_kallsyms_init(struct vmi_kallsyms *ks, vmi_read_kva_fn rd, void *rd_ctx,
     for (uint64_t page = ALIGN_DOWN(start, 4096); page < end; page += 4096) {
         uint64_t lo = page < start ? start : page;
         uint64_t hi = end - page > 4096 ? page + 4096 : end;
-        for (uint64_t va = ALIGN_UP(lo, 8); va + 4 <= hi && va + 512 <= end; va += 8) {
-            const uint8_t *p = vmi_kvwin_ptr(w, va, 4);
-            if (p == NULL)
-                break; /* unreadable page: go on with the next */
-            if (p[0] != 0 || p[1] != 0)
+        /* Work on the page in place: this loop visits every 8-byte word of the image. */
+        const uint8_t *pg = vmi_kvwin_ptr(w, lo, (size_t)(hi - lo));
+        if (pg == NULL)
+            continue; /* unreadable page: go on with the next */
+        for (uint64_t off = ALIGN_UP(lo, 8) - lo; off + 4 <= hi - lo; off += 8) {
+            if (pg[off] != 0 || pg[off + 1] != 0)
                 continue;
-            uint32_t second = p[2] | (p[3] << 8);
+            uint32_t second = pg[off + 2] | (pg[off + 3] << 8);
             if (second < 2 || second > KS_TOKEN_MAX + 1)
                 continue;
+            uint64_t va = lo + off;
+            if (va + 512 > end)
+                break;
             arena->used = arena_mark;
-            if (check_tokens(ks, w, va, scratch, arena) != VMI_OK)
-                continue;
-            tokens_seen = true;
-            last = find_symbol_tables(ks);
-            if (last == VMI_OK)
-                return VMI_OK;
+            int rc = check_tokens(ks, w, va, scratch, arena);
+            if (rc == VMI_OK) {
+                tokens_seen = true;
+                last = find_symbol_tables(ks);
+                if (last == VMI_OK) {
+                    check_seqs_sorted(ks);
+                    return VMI_OK;
+                }
+            }
+            pg = vmi_kvwin_ptr(w, lo, (size_t)(hi - lo)); /* the window moved */
+            if (pg == NULL)
+                break;
         }
         if (page + 4096 < page)
             break;
@@ -385,7 +397,93 @@ int vmi_kallsyms_lookup_many(struct vmi_kallsyms *ks, const char *const *names, 
     return VMI_OK;
 }
 
+/* Expands symbol number idx: from the marker of its 256-symbol block, skip to it. */
+static int expand_at(struct vmi_kallsyms *ks, uint32_t idx, char out[VMI_KSYM_NAME_MAX]) {
+    uint32_t m;
+    if (idx >= ks->num_syms || vmi_kvwin_u32(&ks->win_offsets, ks->markers + 4ull * (idx >> 8), &m))
+        return VMI_EFORMAT;
+    uint64_t pos = ks->names + m;
+    for (uint32_t k = 0; k < (idx & 0xff); k++) {
+        uint32_t len, hdr;
+        if (pos >= ks->names_end || name_len(&ks->win_names, pos, &len, &hdr) != VMI_OK)
+            return VMI_EFORMAT;
+        pos += hdr + len;
+    }
+    return expand(ks, &pos, out);
+}
+
+/* Symbol index at position k of kallsyms_seqs_of_names (3 bytes, big-endian). */
+static int seq_at(struct vmi_kallsyms *ks, uint32_t k, uint32_t *idx) {
+    const uint8_t *p = vmi_kvwin_ptr(&ks->win_offsets, ks->seqs + 3ull * k, 3);
+    if (p == NULL)
+        return VMI_EREAD;
+    *idx = ((uint32_t)p[0] << 16) | ((uint32_t)p[1] << 8) | p[2];
+    return *idx < ks->num_syms ? VMI_OK : VMI_EFORMAT;
+}
+
+/* Binary search through kallsyms_seqs_of_names (symbol indexes sorted by name, as the kernel's
+ * own kallsyms_lookup_name does): ~log2(n) expansions instead of n. VMI_ENOTFOUND when absent;
+ * VMI_EFORMAT when the table turns out inconsistent (the caller then falls back to a pass). */
+static int lookup_sorted(struct vmi_kallsyms *ks, const char *name, uint64_t *addr, char *type) {
+    char buf[VMI_KSYM_NAME_MAX];
+    uint32_t lo = 0, hi = ks->num_syms, idx;
+    while (lo < hi) {
+        uint32_t mid = lo + (hi - lo) / 2;
+        if (seq_at(ks, mid, &idx) != VMI_OK || expand_at(ks, idx, buf) != VMI_OK)
+            return VMI_EFORMAT;
+        if (lib_strcmp(buf + 1, name) < 0)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    /* lo: the first entry not below name. Equal names are adjacent: prefer a global one. */
+    bool found = false;
+    uint32_t best = 0;
+    char best_type = 0;
+    for (uint32_t k = lo; k < ks->num_syms && k < lo + 1024; k++) {
+        if (seq_at(ks, k, &idx) != VMI_OK || expand_at(ks, idx, buf) != VMI_OK)
+            return VMI_EFORMAT;
+        if (!lib_streq(buf + 1, name))
+            break;
+        if (!found || (!is_global(best_type) && is_global(buf[0])) ||
+            (is_global(best_type) == is_global(buf[0]) && idx < best)) {
+            best = idx;
+            best_type = buf[0];
+            found = true;
+        }
+    }
+    if (!found)
+        return VMI_ENOTFOUND;
+    if (type)
+        *type = best_type;
+    return vmi_kallsyms_addr(ks, best, addr);
+}
+
+/* Trusts kallsyms_seqs_of_names for lookups only if a sample of it sorts by name (the sort
+ * is scripts/kallsyms.c's strcmp of the names without their type letter); else ks->seqs_sorted
+ * stays false and every lookup is a full pass. */
+static void check_seqs_sorted(struct vmi_kallsyms *ks) {
+    char a[VMI_KSYM_NAME_MAX], b[VMI_KSYM_NAME_MAX];
+    ks->seqs_sorted = false;
+    if (!ks->seqs || ks->num_syms < 2)
+        return;
+    uint32_t step = ks->num_syms / 97 + 1;
+    for (uint32_t k = 0; k + 1 < ks->num_syms; k += step) {
+        uint32_t i, j;
+        if (seq_at(ks, k, &i) || seq_at(ks, k + 1, &j) || expand_at(ks, i, a) ||
+            expand_at(ks, j, b) || lib_strcmp(a + 1, b + 1) > 0)
+            return;
+    }
+    ks->seqs_sorted = true;
+}
+
 int vmi_kallsyms_lookup(struct vmi_kallsyms *ks, const char *name, uint64_t *addr, char *type) {
+    if (ks->seqs_sorted) {
+        int rc = lookup_sorted(ks, name, addr, type);
+        if (rc != VMI_EFORMAT)
+            return rc;
+        /* A table that turned out inconsistent: a full pass decides. */
+    }
     bool found;
     char t = 0;
     int rc = vmi_kallsyms_lookup_many(ks, &name, 1, addr, &t, &found);

@@ -25,6 +25,7 @@ struct vmi_kallsyms {
     uint64_t names_end;        /* one past the last name entry */
     uint64_t markers;          /* kallsyms_markers (u32 each) */
     uint64_t seqs;             /* kallsyms_seqs_of_names, 0 if absent */
+    bool seqs_sorted;          /* seqs sorts by name (sampled): lookups binary-search it */
     uint64_t token_table;      /* kallsyms_token_table */
     uint64_t token_index;      /* kallsyms_token_index */
     uint64_t offsets;          /* kallsyms_offsets (s32 each) */
@@ -44,12 +45,14 @@ int vmi_kallsyms_init(struct vmi_kallsyms *ks, vmi_read_kva_fn rd, void *rd_ctx,
                       uint64_t end, struct vmi_arena *arena);
 
 /* Address and type letter ('T', 'D', 'r', 'A', ...) of a symbol. When several symbols share the
- * name, a global one (upper-case type) wins over local ones, else the first. type may be NULL. */
+ * name, a global one (upper-case type) wins over local ones, else the first. type may be NULL.
+ * With kallsyms_seqs_of_names (6.2+, Debian 6.1.y) a binary search (~17 expansions), else one
+ * decoding pass. */
 int vmi_kallsyms_lookup(struct vmi_kallsyms *ks, const char *name, uint64_t *addr, char *type);
 
 /* One pass for many names: addrs[i] and types[i] set where found[i] becomes true (same rule as
- * vmi_kallsyms_lookup for duplicate names; types is required).
- * Returns VMI_OK even if some are missing; an error only if the tables are unreadable. */
+ * vmi_kallsyms_lookup for duplicate names; types is required). Meant for small batches: every
+ * decoded name that passes a 4096-bit hash filter is compared with the whole batch. */
 int vmi_kallsyms_lookup_many(struct vmi_kallsyms *ks, const char *const *names, size_t n,
                              uint64_t *addrs, char *types, bool *found);
 

@@ -158,12 +158,14 @@ int vmi_symsrc_auto_init(struct vmi_symsrc *out, vmi_read_kva_fn rd, void *rd_ct
     }
     static const char *const names[2] = {"__start_BTF", "__stop_BTF"};
     uint64_t addrs[2];
-    char types[2];
     bool found[2];
-    rc = vmi_kallsyms_lookup_many(&s->ks, names, 2, addrs, types, found);
-    if (rc != VMI_OK) {
-        set_why(s, s->ks.why);
-        return rc;
+    for (int i = 0; i < 2; i++) {
+        rc = vmi_kallsyms_lookup(&s->ks, names[i], &addrs[i], NULL);
+        if (rc != VMI_OK && rc != VMI_ENOTFOUND) {
+            set_why(s, s->ks.why);
+            return rc;
+        }
+        found[i] = rc == VMI_OK;
     }
     if (found[0] && found[1] && addrs[1] > addrs[0]) {
         size_t keep = arena->used;

@@ -5,6 +5,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <string.h>
 
 #include "kallsyms.h"
@@ -68,10 +69,23 @@ static void build_base(void) {
     memcpy(img + pos, markers, sizeof(markers));
     pos += sizeof(markers);
     pad8();
+    /* kallsyms_seqs_of_names: indexes sorted by name ("sym0" < "sym1" < "sym10" < ...). */
+    int order[NSYMS];
+    char names_txt[NSYMS][8];
+    for (int i = 0; i < NSYMS; i++) {
+        order[i] = i;
+        snprintf(names_txt[i], sizeof(names_txt[i]), "%d", i);
+    }
+    for (int i = 1; i < NSYMS; i++)
+        for (int j = i; j > 0 && strcmp(names_txt[order[j - 1]], names_txt[order[j]]) > 0; j--) {
+            int t = order[j];
+            order[j] = order[j - 1];
+            order[j - 1] = t;
+        }
     for (int i = 0; i < NSYMS; i++) {
         img[pos++] = 0;
-        img[pos++] = (uint8_t)(i >> 8);
-        img[pos++] = (uint8_t)i;
+        img[pos++] = (uint8_t)(order[i] >> 8);
+        img[pos++] = (uint8_t)order[i];
     }
     pad8();
     uint16_t idx[256];
@@ -123,7 +137,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     uint64_t addr;
     char type;
     rc = vmi_kallsyms_lookup(&ks, "sym7", &addr, &type);
-    if (pristine && (rc != VMI_OK || addr != BASE + 0x70 || type != 'T'))
+    if (pristine && (rc != VMI_OK || addr != BASE + 0x70 || type != 'T' || !ks.seqs_sorted))
         __builtin_trap();
     uint32_t count = 0;
     rc = vmi_kallsyms_foreach(&ks, count_cb, &count);
