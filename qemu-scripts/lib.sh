@@ -1,3 +1,4 @@
+# shellcheck shell=bash
 # Shared part of run-qemu.sh and run-bochs.sh (sourced, not run). The engine script sets
 # H_ENGINE (qemu|bochs) and H_DEFAULT_TIMEOUT, sources this file, calls h_parse "$@" and
 # h_prepare, then h_launch with its emulator command line, then h_finish.
@@ -121,8 +122,7 @@ h_cleanup() {
     trap - EXIT INT TERM
     if [ -n "${H_PID:-}" ] && kill -0 "$H_PID" 2>/dev/null; then
         kill -TERM -- "-$H_PID" 2>/dev/null
-        local i
-        for i in $(seq 1 50); do
+        for _ in $(seq 1 50); do
             kill -0 "$H_PID" 2>/dev/null || break
             sleep 0.1
         done

@@ -153,14 +153,16 @@ else
         # modules.dep lists, per module, its full dependency closure (what modprobe loads first,
         # deepest last in the list).
         closure() { # name -> closure names, dependencies of dependencies after their users
-            local seen=" " todo=(${depsof[$1]}) res=() x
+            local seen=" " todo=() res=() x more
+            read -r -a todo <<<"${depsof[$1]}"
             while [ ${#todo[@]} -gt 0 ]; do
                 x=${todo[0]}
                 todo=("${todo[@]:1}")
                 case "$seen" in *" $x "*) continue ;; esac
                 seen="$seen$x "
                 res+=("$x")
-                todo+=(${depsof[$x]})
+                read -r -a more <<<"${depsof[$x]}"
+                todo+=("${more[@]+"${more[@]}"}")
             done
             echo "${res[@]+"${res[@]}"}"
         }

@@ -23,6 +23,7 @@ set -uo pipefail
 H_ENGINE=bochs
 H_DEFAULT_TIMEOUT=900
 H_NOHV_STARTUP_NSH=1
+# shellcheck source=qemu-scripts/lib.sh
 source "$(dirname "$0")/lib.sh"
 
 h_engine_status() { :; }

@@ -18,6 +18,7 @@
 set -uo pipefail
 H_ENGINE=qemu
 H_DEFAULT_TIMEOUT=120
+# shellcheck source=qemu-scripts/lib.sh
 source "$(dirname "$0")/lib.sh"
 
 h_engine_status() { # QEMU status -> note on isa-debug-exit

@@ -10,6 +10,7 @@
 # (run-qemu.sh / run-bochs.sh --help), e.g. --cpus 2, --set report=text, --scenario FILE.
 set -uo pipefail
 H_ENGINE=auto H_NAME=run
+# shellcheck source=qemu-scripts/lib.sh
 source "$(dirname "$0")/lib.sh"
 
 engine=${VIGIL_ENGINE:-}

@@ -1,3 +1,4 @@
+# shellcheck shell=bash
 # Shared helpers for end-to-end scripts (sourced). Each script calls e2e_init NAME first and
 # e2e_done last; checks print "PASS: ..." / "FAIL: ..." lines, e2e_done prints
 # "NAME: N passed, N failed" and exits non-zero if anything failed.

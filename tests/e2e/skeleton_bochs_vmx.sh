@@ -3,6 +3,7 @@
 # unrestricted guest, VPID and wait-for-SIPI, chain-load \vmlinuz, and Linux must reach userspace.
 # Slow: about 2-4 minutes on these machines (timeout 10 min).
 set -uo pipefail
+# shellcheck source=tests/e2e/lib.sh
 source "$(dirname "$0")/lib.sh"
 e2e_init skeleton_bochs_vmx
 e2e_need_vigil

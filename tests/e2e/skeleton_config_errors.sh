@@ -4,6 +4,7 @@
 # good lines (including a comment and a blank line, which count as lines) give no error. Bad
 # values leave the earlier good setting in force (the report stays JSONL on COM2).
 set -uo pipefail
+# shellcheck source=tests/e2e/lib.sh
 source "$(dirname "$0")/lib.sh"
 e2e_init skeleton_config_errors
 e2e_need_vigil

@@ -3,6 +3,7 @@
 # whose status says not found (with a message) and returns to the firmware, which then goes on to
 # its next boot option. The test stops as soon as the error event is on the report port.
 set -uo pipefail
+# shellcheck source=tests/e2e/lib.sh
 source "$(dirname "$0")/lib.sh"
 e2e_init skeleton_missing_next
 e2e_need_vigil

@@ -4,6 +4,7 @@
 # reach userspace (the scenario's sentinel on the console). Every line vigil writes on its report
 # port is a JSON event.
 set -uo pipefail
+# shellcheck source=tests/e2e/lib.sh
 source "$(dirname "$0")/lib.sh"
 e2e_init skeleton_qemu_novmx
 e2e_need_vigil
