@@ -16,3 +16,12 @@ profiles: $(B)/vigil-mkprofile
 	  $(B)/vigil-mkprofile --compact "$$VMLINUZ" > guest-profiles/debian-$$KVER.isf.json.tmp; \
 	  mv guest-profiles/debian-$$KVER.isf.json.tmp guest-profiles/debian-$$KVER.isf.json; \
 	  echo "wrote guest-profiles/debian-$$KVER.isf.json"
+
+# bench-symbols: cost of the symbol sources on the Debian test kernel (make bench).
+BENCH_SYMBOLS_SRCS := guest-profiles/bench_symbols.c guest-profiles/elf_image.c $(VMI_SYMBOLS_SRCS) \
+	hv/lib.c hv/fmt.c
+TOOLS += $(B)/bench-symbols
+BENCH_CMDS += $(B)/bench-symbols
+$(B)/bench-symbols: $(patsubst %.c,$(B)/host/%.o,$(BENCH_SYMBOLS_SRCS))
+	@mkdir -p $(dir $@)
+	$(CC) $(HOST_CFLAGS) -o $@ $^
