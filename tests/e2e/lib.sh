@@ -76,6 +76,12 @@ e2e_events() {
     done
 }
 
+# e2e_event_summary FILE: how many events of each type vigil wrote (diagnostics, no check).
+e2e_event_summary() {
+    echo "  vigil events: $(e2e_vigil_lines "$1" | grep -o '^{"ev":"[a-z_0-9]*"' | cut -d'"' -f4 |
+        sort | uniq -c | awk '{ printf "%s%s x%s", (NR > 1 ? ", " : ""), $2, $1 }')"
+}
+
 # e2e_has FILE EV JQ-FILTER: some EV event satisfies the filter; shows the events otherwise.
 e2e_has() {
     local evs

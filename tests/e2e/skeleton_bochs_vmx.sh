@@ -1,15 +1,18 @@
 #!/usr/bin/env bash
 # Issue 2 (b): under Bochs (software VT-x with EPT), vigil must find VT-x usable with EPT,
 # unrestricted guest, VPID and wait-for-SIPI, chain-load \vmlinuz, and Linux must reach userspace.
-# Slow: about 2-4 minutes on these machines (timeout 10 min).
+# Slow: about 2-4 minutes on these machines (timeout 10 min, E2E_BOCHS_TIMEOUT).
 set -uo pipefail
 # shellcheck source=tests/e2e/lib.sh
 source "$(dirname "$0")/lib.sh"
 e2e_init skeleton_bochs_vmx
 e2e_need_vigil
 
-e2e_run bochs rc --cpus 1 --until '^VIGIL-GUEST-READY' --timeout "${E2E_BOCHS_TIMEOUT:-600}"
+# Stop early on a kernel panic or on a fatal hypervisor event instead of waiting for the timeout.
+e2e_run bochs rc --cpus 1 --until '^VIGIL-GUEST-READY' --timeout "${E2E_BOCHS_TIMEOUT:-600}" \
+    --fail 'Kernel panic - not syncing|"ev":"(hv_fault|cpu_fail)"'
 R=$E2E_WORK/report.log C=$E2E_WORK/console.log
+e2e_event_summary "$R"
 
 e2e_check "run-bochs.sh reached the sentinel (exit $rc, want 0)" test "$rc" = 0
 e2e_check "every report line from vigil's start on is a JSON event" e2e_jsonl_ok "$R"
