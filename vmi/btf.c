@@ -444,3 +444,38 @@ int vmi_btf_struct_size(struct vmi_btf *b, const char *struct_name, uint32_t *si
     *size = t.size_type;
     return VMI_OK;
 }
+
+int vmi_btf_scan(struct vmi_btf *b, vmi_read_kva_fn rdf, void *rd_ctx, uint64_t start, uint64_t end,
+                 struct vmi_arena *arena) {
+    static const uint8_t magic[8] = {0x9f, 0xeb, 0x01, 0x00, 0x18, 0x00, 0x00, 0x00};
+    struct vmi_kvwin w;
+    size_t mark = arena->used;
+    lib_memset(b, 0, sizeof(*b));
+    if (end <= start || vmi_kvwin_init(&w, rdf, rd_ctx, start, end, 16384, arena) != VMI_OK)
+        return fail(b, VMI_ENOMEM, "btf: arena too small for the scan window");
+    for (uint64_t page = ALIGN_DOWN(start, 4096); page < end; page += 4096) {
+        uint64_t lo = page < start ? start : page;
+        uint64_t hi = end - page > 4096 ? page + 4096 : end;
+        for (uint64_t va = lo; va < hi && va + 24 <= end; va++) {
+            const uint8_t *p = vmi_kvwin_ptr(&w, va, 24);
+            if (p == NULL)
+                break; /* unreadable: next page */
+            if (p[0] != magic[0] || lib_memcmp(p, magic, 8) != 0)
+                continue;
+            /* Size the blob from its own header: type_off/len and str_off/len. */
+            uint64_t len = 24 + MAX((uint64_t)le32(p + 8) + le32(p + 12),
+                                    (uint64_t)le32(p + 16) + le32(p + 20));
+            if (len > end - va)
+                continue;
+            size_t keep = arena->used;
+            if (vmi_btf_init_kva(b, rdf, rd_ctx, va, len, arena) == VMI_OK)
+                return VMI_OK;
+            arena->used = keep;
+        }
+        if (page + 4096 < page)
+            break;
+    }
+    arena->used = mark;
+    lib_memset(b, 0, sizeof(*b));
+    return fail(b, VMI_ENOTFOUND, "btf: no valid BTF header in the range");
+}

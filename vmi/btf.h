@@ -77,6 +77,12 @@ int vmi_btf_init_mem(struct vmi_btf *b, const void *blob, size_t len, struct vmi
 int vmi_btf_init_kva(struct vmi_btf *b, vmi_read_kva_fn rd, void *rd_ctx, uint64_t va, uint64_t len,
                      struct vmi_arena *arena);
 
+/* Finds a BTF blob in [start, end) by its header (magic 0xeB9F, version 1, hdr_len 24), sized
+ * from the header's own section fields, and initialises b over it (read through rd). For kernels
+ * whose kallsyms lack __start_BTF/__stop_BTF. */
+int vmi_btf_scan(struct vmi_btf *b, vmi_read_kva_fn rd, void *rd_ctx, uint64_t start, uint64_t end,
+                 struct vmi_arena *arena);
+
 int vmi_btf_type(struct vmi_btf *b, uint32_t id, struct vmi_btf_type *t);
 /* Copies the name (NUL-terminated, "" for anonymous) into buf. */
 int vmi_btf_name(struct vmi_btf *b, uint32_t name_off, char *buf, size_t cap);

@@ -110,36 +110,6 @@ static void auto_set_slide(void *ctx, int64_t slide) {
     (void)ctx, (void)slide; /* kallsyms already yields runtime addresses */
 }
 
-/* Fallback: look for a BTF header in [start, end) and size it from its own fields. */
-static int scan_btf(struct symsrc_auto *s, vmi_read_kva_fn rd, void *rd_ctx, uint64_t start,
-                    uint64_t end, struct vmi_arena *arena) {
-    static const uint8_t magic[8] = {0x9f, 0xeb, 0x01, 0x00, 0x18, 0x00, 0x00, 0x00};
-    struct vmi_kvwin w;
-    size_t mark = arena->used;
-    if (vmi_kvwin_init(&w, rd, rd_ctx, start, end, 16384, arena) != VMI_OK)
-        return VMI_ENOMEM;
-    for (uint64_t va = start; va + 24 <= end; va++) {
-        const uint8_t *p = vmi_kvwin_ptr(&w, va, 24);
-        if (p == NULL) {
-            va = ALIGN_UP(va + 1, (uint64_t)4096) - 1;
-            continue;
-        }
-        if (lib_memcmp(p, magic, 8) != 0)
-            continue;
-        uint32_t f[4];
-        lib_memcpy(f, p + 8, 16); /* type_off, type_len, str_off, str_len */
-        uint64_t len = 24 + MAX((uint64_t)f[0] + f[1], (uint64_t)f[2] + f[3]);
-        if (len > end - va)
-            continue;
-        size_t keep = arena->used;
-        if (vmi_btf_init_kva(&s->btf, rd, rd_ctx, va, len, arena) == VMI_OK)
-            return VMI_OK;
-        arena->used = keep;
-    }
-    arena->used = mark;
-    return VMI_ENOTFOUND;
-}
-
 int vmi_symsrc_auto_init(struct vmi_symsrc *out, vmi_read_kva_fn rd, void *rd_ctx,
                          uint64_t kernel_start, uint64_t kernel_end, struct vmi_arena *arena) {
     static char nomem[160] = "auto: arena too small";
@@ -175,7 +145,7 @@ int vmi_symsrc_auto_init(struct vmi_symsrc *out, vmi_read_kva_fn rd, void *rd_ct
             arena->used = keep;
     }
     if (!s->has_btf)
-        s->has_btf = scan_btf(s, rd, rd_ctx, kernel_start, kernel_end, arena) == VMI_OK;
+        s->has_btf = vmi_btf_scan(&s->btf, rd, rd_ctx, kernel_start, kernel_end, arena) == VMI_OK;
     out->sym = auto_sym;
     out->member = auto_member;
     out->struct_size = auto_struct_size;

@@ -228,6 +228,27 @@ static void test_walked_structs_through_kva(void **st) {
     printf("through kva: arena %zu bytes, task_struct.tgid lookup %d reads\n", a.used, reads);
 }
 
+/* The fallback for kernels without __start_BTF in kallsyms: a header scan over the image. */
+static void test_scan_finds_btf(void **st) {
+    (void)st;
+    require_kernel();
+    struct vmi_arena a = new_arena();
+    struct vmi_btf b;
+    int rc = vmi_btf_scan(&b, elf_image_read_kva, &kimg, kimg.text_lo, kimg.text_hi, &a);
+    if (rc)
+        fail_msg("scan: %s", b.why);
+    assert_true(b.va == btf_addr);
+    assert_true(b.len == btf_size);
+    struct vmi_member m;
+    assert_int_equal(vmi_btf_member(&b, "task_struct", "tgid", &m), VMI_OK);
+    /* Nothing to find in .text alone. */
+    a = new_arena();
+    assert_int_equal(
+        vmi_btf_scan(&b, elf_image_read_kva, &kimg, kimg.text_lo, kimg.text_lo + (4u << 20), &a),
+        VMI_ENOTFOUND);
+    assert_true(b.why[0]);
+}
+
 /* ---- synthetic and corrupted blobs ---- */
 static void *raw_copy(struct btf *btf, uint32_t *len) {
     const void *raw = btf__raw_data(btf, len);
@@ -336,6 +357,7 @@ int main(void) {
         cmocka_unit_test(test_all_types_match_libbpf),
         cmocka_unit_test(test_walked_structs_by_name),
         cmocka_unit_test(test_walked_structs_through_kva),
+        cmocka_unit_test(test_scan_finds_btf),
     };
     return cmocka_run_group_tests(tests, setup, NULL);
 }
