@@ -95,10 +95,11 @@ static int image_bounds(struct vmi_kernel *k) {
 
 /* --- Physical scan fallback ------------------------------------------------------------- */
 
-/* Looks for a page-table root that maps physical address pa through the kernel-image mapping
- * (PML4[511] -> PDPT[510], under PML5[511] with 5-level paging); returns the virtual address. */
-static bool kernel_map_lookup(const struct vmi_mem *mem, uint64_t root, bool la57, uint64_t pa,
-                              uint64_t *va) {
+/* Looks for the first of pas[0..n) that a page-table root maps through the kernel-image mapping
+ * (PML4[511] -> PDPT[510], under PML5[511] with 5-level paging); its index and virtual address.
+ * At most 1 + 512 page-sized reads per root. */
+static bool kernel_map_lookup(const struct vmi_mem *mem, uint64_t root, bool la57,
+                              const uint64_t *pas, unsigned n, unsigned *which, uint64_t *va) {
     uint64_t e;
     if (la57) {
         if (vmi_read_phys(mem, root + 511 * 8, &e, 8) || !(e & PTE_P) || (e & PTE_PS))
@@ -111,7 +112,8 @@ static bool kernel_map_lookup(const struct vmi_mem *mem, uint64_t root, bool la5
     if (vmi_read_phys(mem, pdpt + 510 * 8, &e, 8) || !(e & PTE_P) || (e & PTE_PS))
         return false;
     uint64_t pd = e & ADDR_MASK;
-    static uint64_t pde[512]; /* 4 KiB, not on the (small) hypervisor stack */
+    /* Static: 8 KiB does not belong on the (small) hypervisor stack. */
+    static uint64_t pde[512], pte[512];
     if (vmi_read_phys(mem, pd, pde, sizeof(pde)))
         return false;
     for (unsigned i = 0; i < 512; i++) {
@@ -121,20 +123,26 @@ static bool kernel_map_lookup(const struct vmi_mem *mem, uint64_t root, bool la5
             continue;
         if (d & PTE_PS) {
             uint64_t b = d & ADDR_MASK & ~(SZ_2M - 1);
-            if (pa >= b && pa < b + SZ_2M) {
-                *va = base_va + (pa - b);
-                return true;
+            for (unsigned k = 0; k < n; k++) {
+                if (pas[k] >= b && pas[k] < b + SZ_2M) {
+                    *which = k;
+                    *va = base_va + (pas[k] - b);
+                    return true;
+                }
             }
             continue;
         }
-        uint64_t pt = d & ADDR_MASK;
+        if (vmi_read_phys(mem, d & ADDR_MASK, pte, sizeof(pte)))
+            continue;
         for (unsigned j = 0; j < 512; j++) {
-            uint64_t t;
-            if (vmi_read_phys(mem, pt + 8ull * j, &t, 8))
-                break;
-            if ((t & PTE_P) && (t & ADDR_MASK) == (pa & ~(SZ_4K - 1))) {
-                *va = base_va + j * SZ_4K + (pa & (SZ_4K - 1));
-                return true;
+            if (!(pte[j] & PTE_P))
+                continue;
+            for (unsigned k = 0; k < n; k++) {
+                if ((pte[j] & ADDR_MASK) == (pas[k] & ~(SZ_4K - 1))) {
+                    *which = k;
+                    *va = base_va + j * SZ_4K + (pas[k] & (SZ_4K - 1));
+                    return true;
+                }
             }
         }
     }
@@ -161,6 +169,9 @@ static bool plausible_pgd(const uint64_t *p) {
 
 #define SCAN_CHUNK 0x10000u
 #define MAX_BANNERS 16
+/* Plausible-looking roots examined (each costs up to ~1,000 page reads): real page tables are
+ * the first plausible pages by far; hostile memory full of look-alikes gets a clear error. */
+#define SCAN_MAX_ROOTS 1024u
 
 static int find_by_scan(struct vmi_kernel *k) {
     const struct vmi_mem *mem = k->mem;
@@ -198,26 +209,31 @@ static int find_by_scan(struct vmi_kernel *k) {
     }
     /* 2. A root mapping one of them through the kernel-image mapping. */
     static uint64_t page[512];
-    for (uint64_t pa = 0; pa + SZ_4K <= end; pa += SZ_4K) {
+    unsigned tried = 0;
+    for (uint64_t pa = 0; pa + SZ_4K <= end && tried < SCAN_MAX_ROOTS; pa += SZ_4K) {
         if (vmi_read_phys(mem, pa, page, sizeof(page)) || !plausible_pgd(page))
             continue;
-        for (unsigned b = 0; b < nb; b++) {
-            /* 4-level first; a PML5 looks the same at this level, its entry 511 leads to a PML4
-             * (SDM 3A 4.5.1). */
-            for (int la57 = 0; la57 < 2; la57++) {
-                uint64_t va;
-                if (kernel_map_lookup(mem, pa, la57, banners[b], &va)) {
-                    pagewalk_init(&k->pw, mem, pa, la57 ? PAGEWALK_CR4_LA57 : 0, PAGEWALK_EFER_NXE,
-                                  false);
-                    k->cr3 = pa;
-                    k->hint = va;
-                    k->how = "scan";
-                    return 0;
-                }
+        tried++;
+        /* 4-level first; a PML5 looks the same at this level, its entry 511 leads to a PML4
+         * (SDM 3A 4.5.1). */
+        for (int la57 = 0; la57 < 2; la57++) {
+            uint64_t va;
+            unsigned which;
+            if (kernel_map_lookup(mem, pa, la57, banners, nb, &which, &va)) {
+                pagewalk_init(&k->pw, mem, pa, la57 ? PAGEWALK_CR4_LA57 : 0, PAGEWALK_EFER_NXE,
+                              false);
+                k->cr3 = pa;
+                k->hint = va;
+                k->how = "scan";
+                return 0;
             }
         }
     }
-    lib_strlcpy(k->error, "scan: no page-table root maps the kernel banner", sizeof(k->error));
+    lib_strlcpy(k->error,
+                tried >= SCAN_MAX_ROOTS
+                    ? "scan: no page-table root maps the kernel banner (gave up after 1024 roots)"
+                    : "scan: no page-table root maps the kernel banner",
+                sizeof(k->error));
     return VMI_ENOTFOUND;
 }
 

@@ -193,17 +193,20 @@ long vmi_linux_tasks_foreach(const struct vmi_linux_tasks *t, vmi_proc_cb cb, vo
     struct vmi_listwalk w;
     vmi_listwalk_init(&w, t->rd, t->rd_ctx, head, VMI_TASKS_MAX);
     long n = 0;
-    uint64_t node;
+    uint64_t node, budget = VMI_TASKS_MAX; /* threads left for the whole walk */
     int rc;
     while ((rc = vmi_listwalk_next(&w, &node)) == 1) {
         struct vmi_proc p;
         uint64_t task = node - t->o_tasks;
+        if (budget == 0)
+            return VMI_ELIMIT; /* another process, and every thread already spent */
         int r = vmi_linux_task_read(t, task, &p);
         if (r)
             return r;
-        long nt = vmi_linux_threads_foreach(t, task, NULL, NULL);
+        long nt = vmi_linux_threads_foreach(t, task, budget, NULL, NULL);
         if (nt < 0)
             return nt;
+        budget -= (uint64_t)nt;
         p.nthreads = (uint32_t)nt;
         n++;
         if (cb && (r = cb(ctx, &p)) != 0)
@@ -212,14 +215,16 @@ long vmi_linux_tasks_foreach(const struct vmi_linux_tasks *t, vmi_proc_cb cb, vo
     return rc < 0 ? rc : n;
 }
 
-long vmi_linux_threads_foreach(const struct vmi_linux_tasks *t, uint64_t leader, vmi_tid_cb cb,
-                               void *ctx) {
+long vmi_linux_threads_foreach(const struct vmi_linux_tasks *t, uint64_t leader, uint64_t limit,
+                               vmi_tid_cb cb, void *ctx) {
     uint64_t head, node, off;
     long n = 0;
     int rc;
     uint32_t tid;
     if (!vmi_kernel_ptr_ok(leader))
         return VMI_EFORMAT;
+    if (limit == 0 || limit > VMI_THREADS_MAX)
+        limit = VMI_THREADS_MAX;
     if (t->use_thread_head) {
         uint64_t sig;
         if (rd64(t, leader + t->o_signal, &sig))
@@ -240,7 +245,8 @@ long vmi_linux_threads_foreach(const struct vmi_linux_tasks *t, uint64_t leader,
         off = t->o_thread_group;
     }
     struct vmi_listwalk w;
-    vmi_listwalk_init(&w, t->rd, t->rd_ctx, head, VMI_THREADS_MAX);
+    /* The thread_group ring has already yielded the leader. */
+    vmi_listwalk_init(&w, t->rd, t->rd_ctx, head, t->use_thread_head ? limit : limit - 1);
     while ((rc = vmi_listwalk_next(&w, &node)) == 1) {
         if (rd32(t, node - off + t->o_pid, &tid))
             return VMI_EREAD;

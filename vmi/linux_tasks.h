@@ -15,8 +15,11 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-#define VMI_TASKS_MAX 1000000u   /* processes in the task list */
-#define VMI_THREADS_MAX 1000000u /* threads in one thread group */
+/* PID_MAX_LIMIT (include/linux/threads.h): every task has a pid, so no kernel has more tasks.
+ * It bounds the process list, each thread group, and the threads of one whole walk together
+ * (processes sharing one long thread list must not multiply the work). */
+#define VMI_TASKS_MAX 4194304u
+#define VMI_THREADS_MAX VMI_TASKS_MAX
 
 /* include/linux/sched.h: flags reported by /proc/<pid>/stat. */
 #define VMI_PF_KTHREAD 0x00200000u
@@ -75,14 +78,17 @@ typedef int (*vmi_proc_cb)(void *ctx, const struct vmi_proc *p);
 typedef int (*vmi_tid_cb)(void *ctx, int32_t tid);
 
 /* Calls cb for every process of the task list, in list order (init_task itself, the idle task,
- * is not a process in /proc and is not reported). A non-zero cb return stops the walk and is
- * returned. Returns the number of processes or a negative VMI_E* code. */
+ * is not a process in /proc and is not reported), with p->nthreads counted. A non-zero cb return
+ * stops the walk and is returned. Returns the number of processes or a negative VMI_E* code
+ * (VMI_ELIMIT also when all thread groups together exceed VMI_TASKS_MAX threads). */
 long vmi_linux_tasks_foreach(const struct vmi_linux_tasks *t, vmi_proc_cb cb, void *ctx);
 
-/* Calls cb with the tid of every thread of the leader's group (leader included, list order).
- * Returns the number of threads or a negative VMI_E* code. */
-long vmi_linux_threads_foreach(const struct vmi_linux_tasks *t, uint64_t leader, vmi_tid_cb cb,
-                               void *ctx);
+/* Calls cb with the tid of every thread of the leader's group (leader included, list order), at
+ * most limit threads (0: VMI_THREADS_MAX; more is VMI_ELIMIT). Pass a process's nthreads from
+ * the task walk to bound re-walks by what was already counted. Returns the number of threads or a
+ * negative VMI_E* code. */
+long vmi_linux_threads_foreach(const struct vmi_linux_tasks *t, uint64_t leader, uint64_t limit,
+                               vmi_tid_cb cb, void *ctx);
 
 /* The /proc state name for __state / exit_state (fs/proc/array.c, include/linux/sched.h). */
 const char *vmi_linux_task_state_name(uint32_t state, uint32_t exit_state, char *letter);

@@ -53,6 +53,7 @@ int vmi_open(struct vmi_session *s, const struct vmi_mem *mem, const struct vmi_
 struct proc_ref {
     uint64_t task;
     int32_t pid, ppid;
+    uint32_t nthreads;
 };
 
 struct collect {
@@ -69,6 +70,7 @@ static int collect_proc(void *ctx, const struct vmi_proc *p) {
     c->v[c->n].task = p->task;
     c->v[c->n].pid = p->pid;
     c->v[c->n].ppid = p->ppid;
+    c->v[c->n].nthreads = p->nthreads;
     c->n++;
     return 0;
 }
@@ -153,8 +155,7 @@ static int print_tree(struct vmi_session *s, struct collect *c, struct vmi_arena
                 unsigned d = depth[sp];
                 struct vmi_proc p;
                 if (vmi_linux_task_read(&s->tasks, v[j].task, &p) == 0) {
-                    long nt = vmi_linux_threads_foreach(&s->tasks, v[j].task, NULL, NULL);
-                    p.nthreads = nt > 0 ? (uint32_t)nt : 0;
+                    p.nthreads = v[j].nthreads; /* counted (and bounded) by the task walk */
                     vmi_report_proc(c->r, &s->tasks, &p, d);
                 }
                 /* Push children in reverse so they print in pid order. */

@@ -76,7 +76,7 @@ void vmi_report_proc(struct report *r, const struct vmi_linux_tasks *t, const st
         report_str(r, "state", p->state);
         report_arr_begin(r, "threads");
         struct tid_ctx c = {.r = r};
-        long n = vmi_linux_threads_foreach(t, p->task, tid_json, &c);
+        long n = vmi_linux_threads_foreach(t, p->task, p->nthreads, tid_json, &c);
         report_arr_end(r);
         if (p->has_mm)
             report_hex(r, "cr3", p->cr3);
@@ -90,7 +90,7 @@ void vmi_report_proc(struct report *r, const struct vmi_linux_tasks *t, const st
         struct tid_ctx c = {.r = r, .buf = tids, .len = 0, .cap = sizeof(tids)};
         tids[0] = 0;
         if (p->nthreads > 1)
-            vmi_linux_threads_foreach(t, p->task, tid_text, &c);
+            vmi_linux_threads_foreach(t, p->task, p->nthreads, tid_text, &c);
         char indent[2 * 16 + 1];
         unsigned d = depth > 16 ? 16 : depth;
         lib_memset(indent, ' ', 2 * d);

@@ -146,7 +146,7 @@ static void fuzz_linux(const uint8_t *d, size_t n) {
                         abort();
                     vmi_report_proc(&r, &t, &p, (unsigned)j);
                 }
-                (void)vmi_linux_threads_foreach(&t, tasks[j], NULL, NULL);
+                (void)vmi_linux_threads_foreach(&t, tasks[j], 0, NULL, NULL);
             }
         }
         struct vmi_linux_modules m;

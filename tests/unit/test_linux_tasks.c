@@ -245,7 +245,8 @@ static void test_tasks(void **state) {
     assert_int_equal(c.p[5].euid, 0);
     assert_int_equal(c.p[5].nthreads, 3);
     struct tids ti = {0};
-    assert_int_equal(vmi_linux_threads_foreach(&t, tt, collect_tid, &ti), 3);
+    assert_int_equal(vmi_linux_threads_foreach(&t, tt, 0, collect_tid, &ti), 3);
+    assert_int_equal(vmi_linux_threads_foreach(&t, tt, 2, NULL, NULL), VMI_ELIMIT);
     assert_int_equal(ti.t[0], 94);
     assert_int_equal(ti.t[1], 95);
     assert_int_equal(ti.t[2], 97);
@@ -291,7 +292,7 @@ static void test_tasks_hostile(void **state) {
     uint64_t first = synth_r64(&S, sig + S_THREAD_HEAD);
     uint64_t second = synth_r64(&S, first);
     synth_w64(&S, second, first);
-    assert_int_equal(vmi_linux_threads_foreach(&t, tt, NULL, NULL), VMI_ELIMIT);
+    assert_int_equal(vmi_linux_threads_foreach(&t, tt, 0, NULL, NULL), VMI_ELIMIT);
     assert_int_equal(vmi_linux_tasks_foreach(&t, NULL, NULL), VMI_ELIMIT);
     /* Garbage cred pointer fails the read of that task cleanly. */
     struct vmi_proc p;
