@@ -109,8 +109,10 @@ int hv_init(struct hv_boot_params *p) {
         return HV_ERR_NOMEM;
     vmexit_msr_bitmap_build(hv.msr_bitmap);
     vmexit_io_bitmap_build(hv.io_bitmap_a, hv.io_bitmap_b, p->serial_port);
-    /* x2APIC ICR writes: vigil sees every INIT/SIPI the guest sends (hv/apic_ipi.c). */
+    /* x2APIC ICR writes: vigil sees every INIT/SIPI the guest sends (hv/apic_ipi.c); reads of
+     * IA32_APIC_BASE tell it when the OS takes over (hv/apic_mode.h). */
     vmexit_msr_bitmap_set(hv.msr_bitmap, MSR_X2APIC_ICR, true, true);
+    vmexit_msr_bitmap_set(hv.msr_bitmap, MSR_APIC_BASE, false, true);
 
     for (uint32_t i = 0; i < hv.ncpus; i++) {
         struct hv_cpu *c = hv_heap_alloc(&hv.heap, sizeof(*c), 64);
@@ -155,13 +157,9 @@ int hv_cpu_start(uint32_t index) {
     struct cpuid_regs r;
     hw_cpuid(1, 0, &r);
     c->vcpu.apic_id = r.ebx >> 24;
-    /* x2APIC mode (CPUID.1:ECX[21]) makes the firmware send IPIs by WRMSR to the ICR, which
-     * vigil intercepts (hv/apic_ipi.h); xAPIC MMIO writes would need instruction decoding.
-     * SDM 10.12.5: xAPIC -> x2APIC is a legal transition with the APIC enabled. */
-    uint64_t apic_base = hw_rdmsr(MSR_IA32_APIC_BASE);
-    if (VIGIL_X2APIC && (r.ecx & (1u << 21)) && (apic_base & (1ull << 11)) &&
-        !(apic_base & (1ull << 10)))
-        hw_wrmsr(MSR_IA32_APIC_BASE, apic_base | (1ull << 10));
+    /* Only the boot CPU sends INIT/SIPI: it alone goes to x2APIC mode (hv/apic_mode.h). */
+    if (VIGIL_X2APIC && index == hv.params.bsp_index)
+        apic_mode_enter_x2apic(&c->apic);
     int err = vmx_launch_here(c);
     if (err) {
         c->launch_error = err;

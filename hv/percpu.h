@@ -3,6 +3,7 @@
 #ifndef VIGIL_PERCPU_H
 #define VIGIL_PERCPU_H
 
+#include "apic_mode.h"
 #include "vcpu.h"
 #include "vmx_defs.h"
 
@@ -49,6 +50,9 @@ struct hv_cpu {
 
     uint64_t exit_counts[EXIT_REASON_MAX + 1];
     uint64_t exits_other;
+
+    /* APIC mode vigil changed on this CPU during bring-up (hv/apic_mode.h). */
+    struct apic_saved apic;
 
     /* Emulated INIT delivered by another CPU's ICR write (hv/apic_ipi.c). */
     volatile uint32_t init_request;

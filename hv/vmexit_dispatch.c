@@ -236,6 +236,9 @@ static enum vmexit_action dispatch(struct hv_cpu *c, struct guest_regs *g, uint3
     case EXIT_REASON_IO:
         return vmexit_handle_io(v, g);
     case EXIT_REASON_RDMSR:
+        if ((uint32_t)g->rcx == MSR_APIC_BASE && c->apic.switched &&
+            (hw_vmread(VMCS_GUEST_RIP) >> 63))
+            apic_mode_restore_xapic(&c->apic); /* the OS kernel is here: hand back xAPIC */
         return vmexit_handle_rdmsr(v, g);
     case EXIT_REASON_WRMSR:
         if ((uint32_t)g->rcx == MSR_X2APIC_ICR) {

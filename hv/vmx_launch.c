@@ -148,7 +148,12 @@ static int setup_guest_state(struct hv_cpu *c, uint64_t rsp, uint64_t rip, uint6
 static void setup_host_state(struct hv_cpu *c, bool *ok) {
     vmw(VMCS_HOST_CR0, hw_read_cr0(), ok);
     vmw(VMCS_HOST_CR3, hv.env.cr3, ok);
-    vmw(VMCS_HOST_CR4, hw_read_cr4(), ok);
+    /* XSETBV exits are carried out by the host (hw_xsetbv_safe), which needs CR4.OSXSAVE in VMX
+     * root even when the firmware never set it (SDM vol. 2 XSETBV: #UD if CR4.OSXSAVE = 0). */
+    uint64_t host_cr4 = hw_read_cr4();
+    if (c->vcpu.has_xsave)
+        host_cr4 |= CR4_OSXSAVE;
+    vmw(VMCS_HOST_CR4, host_cr4 & hv.caps.cr4_fixed1, ok);
     vmw(VMCS_HOST_CS_SEL, HOST_CS_SEL, ok);
     vmw(VMCS_HOST_SS_SEL, HOST_DS_SEL, ok);
     vmw(VMCS_HOST_DS_SEL, HOST_DS_SEL, ok);
