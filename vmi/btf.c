@@ -331,9 +331,13 @@ int vmi_btf_size(struct vmi_btf *b, uint32_t id, uint64_t *size) {
     return fail(b, VMI_ELIMIT, "btf: array nesting too deep");
 }
 
+/* Members one path lookup may visit: anonymous members nest, and crafted BTF could make the
+ * search fan out at every level; the kernel's deepest lookups visit a few hundred. */
+#define BTF_MEMBER_BUDGET (1u << 20)
+
 /* Finds member name[0..n) in struct/union id, looking inside anonymous members. */
 static int find_member(struct vmi_btf *b, uint32_t id, const char *name, size_t n, int depth,
-                       struct vmi_btf_member *out) {
+                       uint32_t *budget, struct vmi_btf_member *out) {
     if (depth >= VMI_BTF_DEPTH_MAX)
         return fail(b, VMI_ELIMIT, "btf: anonymous members nested too deep");
     uint32_t r;
@@ -345,6 +349,11 @@ static int find_member(struct vmi_btf *b, uint32_t id, const char *name, size_t 
         return r == 0 ? VMI_ENOTFOUND : rc;
     if (t.kind != VMI_BTF_STRUCT && t.kind != VMI_BTF_UNION)
         return VMI_ENOTFOUND;
+    if (*budget < 2u * t.vlen) {
+        *budget = 0;
+        return fail(b, VMI_ELIMIT, "btf: member search limit reached (hostile BTF?)");
+    }
+    *budget -= 2u * t.vlen;
     /* Named members first (a name at this level wins), then anonymous ones in order. */
     for (uint16_t i = 0; i < t.vlen; i++) {
         struct vmi_btf_member m;
@@ -362,7 +371,7 @@ static int find_member(struct vmi_btf *b, uint32_t id, const char *name, size_t 
         if (m.name_off != 0)
             continue;
         struct vmi_btf_member inner;
-        rc = find_member(b, m.type, name, n, depth + 1, &inner);
+        rc = find_member(b, m.type, name, n, depth + 1, budget, &inner);
         if (rc == VMI_ENOTFOUND)
             continue;
         if (rc != VMI_OK)
@@ -389,7 +398,8 @@ int vmi_btf_member_path(struct vmi_btf *b, uint32_t struct_id, const char *path,
             n++;
         if (n == 0 || n >= VMI_BTF_NAME_MAX)
             return VMI_ENOTFOUND;
-        int rc = find_member(b, cur, p, n, 0, &found);
+        uint32_t budget = BTF_MEMBER_BUDGET;
+        int rc = find_member(b, cur, p, n, 0, &budget, &found);
         if (rc != VMI_OK)
             return rc;
         if (found.bit_offset > UINT32_MAX - base)

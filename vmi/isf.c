@@ -301,9 +301,12 @@ static int read_field(struct vmi_isf *isf, size_t field, struct isf_field *f) {
     return VMI_OK;
 }
 
+/* Fields one path lookup may visit (crafted files could fan out at every anonymous level). */
+#define ISF_FIELD_BUDGET (1u << 18)
+
 /* Finds name[0..n) among the fields of user type tname, through anonymous members. */
 static int find_field(struct vmi_isf *isf, const char *tname, const char *name, size_t n, int depth,
-                      struct isf_field *out) {
+                      uint32_t *budget, struct isf_field *out) {
     if (depth > ISF_DEPTH_MAX)
         return fail(isf, VMI_ELIMIT, "isf: anonymous members nested too deep");
     size_t t, fields;
@@ -317,11 +320,18 @@ static int find_field(struct vmi_isf *isf, const char *tname, const char *name, 
     size_t v;
     if (vmi_json_obj_begin(&isf->j, fields, &it) != VMI_OK)
         return fail(isf, VMI_EFORMAT, "isf: fields is not an object");
-    while (vmi_json_obj_next(&isf->j, &it, &k, &v))
+    while (vmi_json_obj_next(&isf->j, &it, &k, &v)) {
+        if (*budget == 0)
+            return fail(isf, VMI_ELIMIT, "isf: field search limit reached (hostile profile?)");
+        (*budget)--;
         if (vmi_json_str_eq(&isf->j, &k, name, n))
             return read_field(isf, v, out);
+    }
     vmi_json_obj_begin(&isf->j, fields, &it);
     while (vmi_json_obj_next(&isf->j, &it, &k, &v)) {
+        if (*budget == 0)
+            return fail(isf, VMI_ELIMIT, "isf: field search limit reached (hostile profile?)");
+        (*budget)--;
         if (!is_anonymous(isf, &k, v))
             continue;
         struct isf_field outer, inner;
@@ -330,7 +340,7 @@ static int find_field(struct vmi_isf *isf, const char *tname, const char *name, 
             return rc;
         if (type_name(isf, outer.type, sub, sizeof(sub)) != VMI_OK)
             continue;
-        rc = find_field(isf, sub, name, n, depth + 1, &inner);
+        rc = find_field(isf, sub, name, n, depth + 1, budget, &inner);
         if (rc == VMI_ENOTFOUND)
             continue;
         if (rc != VMI_OK)
@@ -358,7 +368,8 @@ int vmi_isf_member(struct vmi_isf *isf, const char *struct_name, const char *pat
             n++;
         if (n == 0)
             return VMI_ENOTFOUND;
-        int rc = find_field(isf, tname, p, n, 0, &f);
+        uint32_t budget = ISF_FIELD_BUDGET;
+        int rc = find_field(isf, tname, p, n, 0, &budget, &f);
         if (rc != VMI_OK)
             return rc;
         base += f.offset;

@@ -27,10 +27,22 @@
 #define KS_MAX_SYMS (1u << 22)        /* 4M symbols: ~30x a distribution kernel */
 #define KS_NAMES_SCAN_MAX (64u << 20) /* how far before the token table num_syms may be */
 #define KS_KERNEL_HALF 0xffff800000000000ull
+/* Work units (bytes checked, entries walked) the table search may spend: ~100x what the Debian
+ * 6.1 image needs, so crafted memory full of near-valid candidates ends in VMI_ELIMIT. */
+#define KS_WORK_BUDGET (1ull << 26)
 
 static int fail(struct vmi_kallsyms *ks, int rc, const char *msg) {
     lib_strlcpy(ks->why, msg, sizeof(ks->why));
     return rc;
+}
+
+static bool spend(struct vmi_kallsyms *ks, uint64_t units) {
+    if (ks->budget < units) {
+        ks->budget = 0;
+        return false;
+    }
+    ks->budget -= units;
+    return true;
 }
 
 /* Validates a candidate kallsyms_token_index at ti and the token table before it; on success the
@@ -38,7 +50,7 @@ static int fail(struct vmi_kallsyms *ks, int rc, const char *msg) {
 static int check_tokens(struct vmi_kallsyms *ks, struct vmi_kvwin *w, uint64_t ti, uint8_t *scratch,
                         struct vmi_arena *arena) {
     uint8_t raw[512];
-    if (vmi_kvwin_read(w, ti, raw, sizeof(raw)) != VMI_OK)
+    if (!spend(ks, sizeof(raw)) || vmi_kvwin_read(w, ti, raw, sizeof(raw)) != VMI_OK)
         return VMI_ENOTFOUND;
     uint16_t idx[256];
     for (int k = 0; k < 256; k++)
@@ -53,7 +65,8 @@ static int check_tokens(struct vmi_kallsyms *ks, struct vmi_kvwin *w, uint64_t t
     /* The table ends with token 255, its NUL, then 0..7 bytes of zero padding up to ti. */
     uint64_t want = (uint64_t)idx[255] + KS_TOKEN_MAX + 9;
     uint64_t L = ti - ks->start < want ? ti - ks->start : want;
-    if (L < (uint64_t)idx[255] + 2 || vmi_kvwin_read(w, ti - L, scratch, (size_t)L) != VMI_OK)
+    if (L < (uint64_t)idx[255] + 2 || !spend(ks, L) ||
+        vmi_kvwin_read(w, ti - L, scratch, (size_t)L) != VMI_OK)
         return VMI_ENOTFOUND;
     size_t q = (size_t)L, zeros = 0;
     while (q > 0 && scratch[q - 1] == 0 && zeros < 8) {
@@ -120,7 +133,9 @@ static int name_len(struct vmi_kvwin *w, uint64_t pos, uint32_t *len, uint32_t *
 static bool check_names(struct vmi_kallsyms *ks, uint64_t names, uint64_t mk, uint32_t n) {
     uint32_t nmark = (n + 255) / 256;
     uint32_t m0, prev = 0;
-    if (vmi_kvwin_u32(&ks->win_offsets, mk, &m0) != VMI_OK || m0 != 0)
+    if (!spend(ks, 1) || vmi_kvwin_u32(&ks->win_offsets, mk, &m0) != VMI_OK || m0 != 0)
+        return false;
+    if (!spend(ks, nmark))
         return false;
     for (uint32_t j = 1; j < nmark; j++) { /* cheap rejection before walking the stream */
         uint32_t m;
@@ -137,7 +152,8 @@ static bool check_names(struct vmi_kallsyms *ks, uint64_t names, uint64_t mk, ui
                 return false;
         }
         uint32_t len, hdr;
-        if (names + off >= mk || name_len(&ks->win_names, names + off, &len, &hdr) != VMI_OK)
+        if (!spend(ks, 1) || names + off >= mk ||
+            name_len(&ks->win_names, names + off, &len, &hdr) != VMI_OK)
             return false;
         if (len == 0 || len >= VMI_KSYM_NAME_MAX)
             return false;
@@ -172,7 +188,7 @@ static uint64_t decode_addr(uint64_t base, bool abs_percpu, int32_t off) {
 /* Validates an offsets table + relative_base candidate: addresses must come out sorted. */
 static bool check_offsets(struct vmi_kallsyms *ks, uint64_t offs, uint64_t rb_va) {
     uint64_t rb;
-    if (offs < ks->start || rb_va + 8 > ks->end ||
+    if (!spend(ks, 2ull * ks->num_syms) || offs < ks->start || rb_va + 8 > ks->end ||
         vmi_kvwin_u64(&ks->win_offsets, rb_va, &rb) != VMI_OK || rb < KS_KERNEL_HALF)
         return false;
     bool any_negative = false;
@@ -209,6 +225,8 @@ static int find_symbol_tables(struct vmi_kallsyms *ks) {
     uint64_t lo = tt - ks->start > KS_NAMES_SCAN_MAX ? tt - KS_NAMES_SCAN_MAX : ks->start;
     bool names_seen = false;
     for (uint64_t p = ALIGN_DOWN(tt - 16, 8); p >= lo; p -= 8) {
+        if (ks->budget == 0)
+            break;
         uint32_t n;
         if (vmi_kvwin_u32(&ks->win_names, p, &n) != VMI_OK || n == 0 || n > KS_MAX_SYMS)
             continue;
@@ -241,6 +259,10 @@ static int find_symbol_tables(struct vmi_kallsyms *ks) {
         if (p < 8)
             break;
     }
+    if (ks->budget == 0)
+        return fail(ks, VMI_ELIMIT,
+                    "kallsyms: work limit reached while searching the tables (hostile or "
+                    "unusual memory)");
     if (names_seen)
         return fail(ks, VMI_EFORMAT,
                     "kallsyms: names and markers found but no kallsyms_offsets/relative_base "
@@ -259,6 +281,7 @@ int vmi_kallsyms_init(struct vmi_kallsyms *ks, vmi_read_kva_fn rd, void *rd_ctx,
         return fail(ks, VMI_EFORMAT, "kallsyms: empty or invalid search range");
     ks->start = start;
     ks->end = end;
+    ks->budget = KS_WORK_BUDGET;
     int rc = vmi_kvwin_init(&ks->win_names, rd, rd_ctx, start, end, KS_WIN_SIZE, arena);
     if (rc == VMI_OK)
         rc = vmi_kvwin_init(&ks->win_offsets, rd, rd_ctx, start, end, KS_WIN_SIZE, arena);
@@ -295,6 +318,12 @@ int vmi_kallsyms_init(struct vmi_kallsyms *ks, vmi_read_kva_fn rd, void *rd_ctx,
                     check_seqs_sorted(ks);
                     return VMI_OK;
                 }
+            }
+            if (ks->budget == 0) {
+                arena->used = arena_mark;
+                return fail(ks, VMI_ELIMIT,
+                            "kallsyms: work limit reached while searching the tables (hostile "
+                            "or unusual memory)");
             }
             pg = vmi_kvwin_ptr(w, lo, (size_t)(hi - lo)); /* the window moved */
             if (pg == NULL)

@@ -37,6 +37,7 @@ struct vmi_kallsyms {
     char *tok_table; /* copy of kallsyms_token_table, tok_table_len bytes */
     uint32_t tok_table_len;
     struct vmi_kvwin win_names, win_offsets;
+    uint64_t budget; /* work left for the table search (hostile memory cannot make it hang) */
     char why[160];
 };
 

@@ -350,10 +350,34 @@ static void test_corrupted(void **st) {
     btf__free(btf);
 }
 
+/* A struct made of 1000 anonymous members of its own type: a search for a missing name would
+ * fan out 1000^32 ways; the member budget stops it with VMI_ELIMIT. */
+static void test_fanout_limited(void **st) {
+    (void)st;
+    struct btf *btf = btf__new_empty();
+    int i32 = btf__add_int(btf, "int", 4, BTF_INT_SIGNED);
+    int s = btf__add_struct(btf, "fan", 4);
+    btf__add_field(btf, "a", i32, 0, 0);
+    for (int i = 0; i < 1000; i++)
+        btf__add_field(btf, NULL, s, 0, 0);
+    uint32_t len;
+    uint8_t *raw = raw_copy(btf, &len);
+    struct vmi_arena a = new_arena();
+    struct vmi_btf b;
+    assert_int_equal(vmi_btf_init_mem(&b, raw, len, &a), VMI_OK);
+    struct vmi_member m;
+    assert_int_equal(vmi_btf_member(&b, "fan", "a", &m), VMI_OK);
+    assert_int_equal(vmi_btf_member(&b, "fan", "missing", &m), VMI_ELIMIT);
+    assert_true(b.why[0]);
+    free(raw);
+    btf__free(btf);
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_synthetic),
         cmocka_unit_test(test_corrupted),
+        cmocka_unit_test(test_fanout_limited),
         cmocka_unit_test(test_all_types_match_libbpf),
         cmocka_unit_test(test_walked_structs_by_name),
         cmocka_unit_test(test_walked_structs_through_kva),
