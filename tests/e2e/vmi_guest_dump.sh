@@ -6,8 +6,9 @@
 #   2. stops the CPUs, writes a dump-guest-memory ELF (memory + per-CPU register notes), resumes;
 #   3. asks again ("truth B"). The dump counts only when both blocks agree on everything the test
 #      compares: a kernel worker born or a state changed around the dump means another try
-#      (up to 5).
+#      (up to 8; a task seen running is a change too: it was woken by the reading).
 # VMI_QEMU_CPU (optional) is passed to -cpu, e.g. "max,la57=on" for 5-level paging and PCID.
+# VMI_DUMP_FRESH=1 replaces the cached dump with a new one.
 # The result is cached under build/vmi/dump-<key>/ keyed by the kernel and initramfs hashes, the
 # CPU model and this script. Prints on stdout:
 #   DUMP=<path of the ELF dump>   TRUTH=<path of the truth lines>   KVER=<release>
@@ -29,7 +30,7 @@ VMLINUX=$(sed -n 's/^VMLINUX=//p' <<<"$kinfo")
 cpu=${VMI_QEMU_CPU:-}
 key=$({ cat "$KERNEL" "$INITRD" "$0"; echo "cpu=$cpu"; } | sha256sum | cut -c1-16)
 out="$top/build/vmi/dump-$key"
-if [ -s "$out/dump.elf" ] && [ -s "$out/truth.txt" ]; then
+if [ "${VMI_DUMP_FRESH:-0}" != 1 ] && [ -s "$out/dump.elf" ] && [ -s "$out/truth.txt" ]; then
     log "cached dump $key"
 else
     rm -rf "$out"
@@ -81,12 +82,13 @@ else
     }
     wait_for '^VIGIL-GUEST-READY' 300
     ok=0
-    for try in 1 2 3 4 5; do
+    for try in 1 2 3 4 5 6 7 8; do
         a=$((2 * try - 1)) b=$((2 * try))
         echo "truth $a" >&4
         wait_for "^VMI-TRUTH-DONE $a" 120
-        # Let the scenario shell get back to its read() before the CPUs stop.
-        sleep 1.5
+        # Let the scenario shell get back to its read() and the console output drain (kernel
+        # workers flushing the tty) before the CPUs stop.
+        sleep 3
         rm -f "$out/dump.elf.tmp"
         echo "stop" >&3
         echo "dump-guest-memory $out/dump.elf.tmp" >&3
@@ -102,7 +104,7 @@ else
         fi
         log "the guest changed around dump $try; trying again"
     done
-    [ "$ok" = 1 ] || die "the guest never held still around a dump (5 tries)"
+    [ "$ok" = 1 ] || die "the guest never held still around a dump (8 tries)"
     echo "quit" >&3
     for _ in $(seq 1 100); do kill -0 "$qpid" 2>/dev/null || break; sleep 0.2; done
     cp "$work/truth-a.txt" "$out/truth.txt"

@@ -23,15 +23,9 @@ die() { echo "vmi_truth: error: $*" >&2; exit 1; }
 
 VMI=${VIGIL_VMI:-build/vigil-vmi}
 [ -x "$VMI" ] || die "$VMI is missing (make tools)"
-info=$(bash tests/e2e/vmi_guest_dump.sh) || die "could not make the guest dump"
-DUMP=$(sed -n 's/^DUMP=//p' <<<"$info")
-TRUTH=$(sed -n 's/^TRUTH=//p' <<<"$info")
-KVER=$(sed -n 's/^KVER=//p' <<<"$info")
-VMLINUX=$(sed -n 's/^VMLINUX=//p' <<<"$info")
-echo "vmi_truth: dump $DUMP ($(grep -c '^TASKS' "$TRUTH") processes in the guest's /proc)"
 
-check() { # name expected-source vigil-vmi args...
-    local name=$1 src=$2
+check() { # name expected-source vigil-vmi args...  (sets race=1 on a kernel-thread state race)
+    local name=$1 src=$2 rc=0
     shift 2
     local t0=$(date +%s%N)
     if ! timeout 120 "$VMI" --jsonl "$@" >"$out/$name.jsonl" 2>"$out/$name.err"; then
@@ -41,13 +35,39 @@ check() { # name expected-source vigil-vmi args...
         return 0
     fi
     local ms=$((($(date +%s%N) - t0) / 1000000))
-    if python3 tests/e2e/vmi_compare.py "$TRUTH" "$out/$name.jsonl" "$VMLINUX" "$src" "$DUMP"; then
+    python3 tests/e2e/vmi_compare.py "$TRUTH" "$out/$name.jsonl" "$VMLINUX" "$src" "$DUMP" || rc=$?
+    if [ "$rc" = 0 ]; then
         echo "vmi_truth: [$name] ok ($ms ms)"
+    elif [ "$rc" = 3 ] && [ "${allow_race:-0}" = 1 ]; then
+        echo "vmi_truth: [$name] a kernel thread changed state at the dump instant; new dump"
+        race=1
     else
         echo "vmi_truth: [$name] FAILED"
         fail=1
     fi
 }
+
+# dump CPU: sets DUMP/TRUTH from tests/e2e/vmi_guest_dump.sh. The first auto run decides whether
+# the dump caught a kernel thread mid-wakeup (vmi_compare exit 3); then a fresh dump is made, at
+# most twice more: a decoding bug would show on every dump, a race does not.
+dump() {
+    local cpu=$1 try info
+    for try in 1 2 3; do
+        info=$(VMI_QEMU_CPU=$cpu VMI_DUMP_FRESH=$([ "$try" = 1 ] && echo 0 || echo 1) \
+            bash tests/e2e/vmi_guest_dump.sh) || die "could not make the guest dump (cpu '${cpu:-default}')"
+        DUMP=$(sed -n 's/^DUMP=//p' <<<"$info")
+        TRUTH=$(sed -n 's/^TRUTH=//p' <<<"$info")
+        race=0
+        allow_race=$([ "$try" -lt 3 ] && echo 1 || echo 0)
+        check "first-${cpu:-default}" auto "$DUMP"
+        allow_race=0
+        [ "$race" = 0 ] && return 0
+    done
+}
+
+eval "$(bash qemu-scripts/fetch-kernel.sh | grep -E '^(KVER|VMLINUX)=')"
+dump ""
+echo "vmi_truth: dump $DUMP ($(grep -c '^TASKS' "$TRUTH") processes in the guest's /proc)"
 
 # 1, 2: the ELF dump with and without registers.
 check auto auto "$DUMP"
@@ -109,9 +129,7 @@ grep -Eq '^vigil: {5}[0-9]+ vmi-chain-1 ' "$out/text.txt" && grep -Eq '^vigil: {
     { echo "vmi_truth: [text] FAILED: process tree not as expected"; sed -n '1,40p' "$out/text.txt"; fail=1; }
 
 # 6: 5-level paging with PCID (and KPTI).
-info=$(VMI_QEMU_CPU=max,la57=on bash tests/e2e/vmi_guest_dump.sh) || die "could not make the LA57 guest dump"
-DUMP=$(sed -n 's/^DUMP=//p' <<<"$info")
-TRUTH=$(sed -n 's/^TRUTH=//p' <<<"$info")
+dump max,la57=on
 echo "vmi_truth: LA57 dump $DUMP"
 check la57-auto auto "$DUMP"
 grep -q '"paging":"5-level"' "$out/la57-auto.jsonl" || { echo "vmi_truth: [la57] not reported as 5-level paging"; fail=1; }
