@@ -116,8 +116,9 @@ static int real_dump(const char *path) {
         fprintf(stderr, "bench-vmi: vmi_open failed (%d): %s\n", rc, s.kernel.error);
         return 1;
     }
-    printf("bench-vmi: real dump: kernel found (%s) and auto symbols ready in %.0f us\n",
-           s.kernel.how, t1 - t0);
+    printf("bench-vmi: real dump: kernel found (%s) and auto symbols ready in %.0f us, %zu KiB of "
+           "arena\n",
+           s.kernel.how, t1 - t0, arena.used / 1024);
     if (vmi_linux_tasks_init(&s.tasks, &s.src, vmi_kernel_read, &s.kernel, &s.kernel.pw)) {
         fprintf(stderr, "bench-vmi: %s\n", s.tasks.error);
         return 1;
