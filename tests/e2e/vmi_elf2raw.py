@@ -3,7 +3,11 @@
 (sparse file, holes stay zero-filled holes) and a register file (docs/vmi.md) with each CPU's
 CR0/CR3/CR4 and IDTR from the QEMU notes. Used by tests/e2e/vmi_truth.sh to test the raw path.
 
-usage: vmi_elf2raw.py DUMP.elf OUT.raw OUT.regs
+usage: vmi_elf2raw.py DUMP.elf OUT.raw OUT.regs [LSTAR]
+
+QEMU's notes have no MSR_LSTAR; when the caller knows it (entry_SYSCALL_64 from the guest's
+/proc/kallsyms: Linux writes that address to MSR_LSTAR on every CPU, arch/x86/kernel/cpu/common.c
+syscall_init), it goes into every CPU's block so that the LSTAR path is exercised.
 """
 import struct
 import sys
@@ -11,6 +15,7 @@ import sys
 
 def main():
     src, raw, regs = sys.argv[1:4]
+    lstar = int(sys.argv[4], 16) if len(sys.argv) > 4 else None
     with open(src, "rb") as f, open(raw, "wb") as o:
         eh = f.read(64)
         phoff, = struct.unpack_from("<Q", eh, 32)
@@ -48,6 +53,8 @@ def main():
         for i, (cr0, cr3, cr4, base, limit) in enumerate(cpus):
             r.write("cpu=%d\ncr0=0x%x\ncr3=0x%x\ncr4=0x%x\nidtr_base=0x%x\nidtr_limit=0x%x\n"
                     % (i, cr0, cr3, cr4, base, limit))
+            if lstar is not None:
+                r.write("lstar=0x%x\n" % lstar)
 
 
 if __name__ == "__main__":

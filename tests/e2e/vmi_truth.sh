@@ -6,7 +6,7 @@
 #   1. auto mode (kallsyms + BTF from guest memory), kernel found through the IDT (QEMU's dump
 #      has no LSTAR)
 #   2. auto mode with --no-regs: kernel found by the physical-memory scan
-#   3. raw memory image + register file (the other dump format)
+#   3. raw memory image + register file (the other dump format), with and without MSR_LSTAR
 #   4. profile mode with the shipped ISF profile for the guest's kernel
 #   5. a profile that does not match the running kernel: profile_mismatch is reported and auto
 #      takes over, with the same results
@@ -75,9 +75,14 @@ grep -q '"found_by":"idt"' "$out/auto.jsonl" || { echo "vmi_truth: [auto] kernel
 check scan auto --no-regs "$DUMP"
 grep -q '"found_by":"scan"' "$out/scan.jsonl" || { echo "vmi_truth: [scan] kernel not found by the scan"; fail=1; }
 
-# 3: raw memory + register file made from the ELF dump.
+# 3: raw memory + register file made from the ELF dump, once as QEMU gives the registers (IDT)
+# and once with MSR_LSTAR = entry_SYSCALL_64 from the guest's /proc/kallsyms (the LSTAR path).
 python3 tests/e2e/vmi_elf2raw.py "$DUMP" "$out/mem.raw" "$out/regs.txt"
 check raw auto --regs "$out/regs.txt" "$out/mem.raw"
+lstar=$(awk '$1 == "KSYM" && $4 == "entry_SYSCALL_64" {print $2}' "$TRUTH")
+python3 tests/e2e/vmi_elf2raw.py "$DUMP" "$out/mem.raw" "$out/regs-lstar.txt" "$lstar"
+check raw-lstar auto --regs "$out/regs-lstar.txt" "$out/mem.raw"
+grep -q '"found_by":"lstar"' "$out/raw-lstar.jsonl" || { echo "vmi_truth: [raw-lstar] kernel not found through LSTAR"; fail=1; }
 rm -f "$out/mem.raw"
 
 # 4: the shipped profile.
