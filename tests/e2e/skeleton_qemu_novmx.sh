@@ -9,6 +9,8 @@ source "$(dirname "$0")/lib.sh"
 e2e_init skeleton_qemu_novmx
 e2e_need_vigil
 
+# TCG even on a host with nested VT-x: this test is about the no-VT-x path.
+export VIGIL_QEMU_ACCEL=tcg
 e2e_run qemu rc --until '^VIGIL-GUEST-READY' --timeout 120
 R=$E2E_WORK/report.log C=$E2E_WORK/console.log
 
