@@ -160,6 +160,12 @@ h_prepare() {
     local esp_args=(--out "$H_WORK/esp.img" --kernel "$H_KERNEL" --initrd "$H_INITRD")
     local f
     for f in "${H_EXTRA[@]+"${H_EXTRA[@]}"}"; do esp_args+=(--file "$f"); done
+    if [ "$H_NO_HV" = 1 ] && { [ -n "$H_CONFIG" ] || [ ${#H_SETS[@]} -gt 0 ]; }; then
+        h_log "warning: --config/--set have no effect with --no-hv (no vigil, no config)"
+    fi
+    if [ "$H_NO_HV" = 0 ] && [ -n "$H_CONFIG" ] && [ -n "$H_APPEND" ]; then
+        h_log "warning: --append only changes the generated config; $H_CONFIG's next_args are used as they are"
+    fi
     if [ "$H_NO_HV" = 1 ]; then
         # No BOOTX64.EFI: the baseline boots the kernel's EFI stub itself (see the engine script).
         # The ESP keeps the same kernel and initrd so the firmware sees the same disk.
