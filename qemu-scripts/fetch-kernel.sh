@@ -14,7 +14,7 @@ out=${VIGIL_KERNEL_DIR:-$top/build/guest/kernel}
 mkdir -p "$out"
 cd "$out"
 # One fetcher at a time: parallel test runs all start here.
-exec 9>"$out/.lock"
+exec 9>"$out/.fetch-kernel.flock"
 flock 9
 
 log() { echo "fetch-kernel: $*" >&2; }

@@ -82,7 +82,7 @@ mkdir -p "$out"
 out=$(realpath "$out")
 
 # One builder per output directory at a time (parallel test runs share the cache).
-exec 9>"$out/.lock"
+exec 9>"$out/.mkguest.flock"
 flock 9
 
 if [ "$force" = 0 ] && [ -s "$out/initrd.img" ] && [ "$(cat "$out/key" 2>/dev/null)" = "$key" ]; then
