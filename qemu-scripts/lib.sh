@@ -100,10 +100,12 @@ h_parse() {
     case "$H_REPORT_PORT" in com2 | com3 | com4) ;; *) h_die "--report-port wants com2, com3 or com4" ;; esac
     [ -f "$H_SCENARIO" ] || h_die "scenario not found: $H_SCENARIO"
     [ -z "$H_CONFIG" ] || [ -f "$H_CONFIG" ] || h_die "config not found: $H_CONFIG"
-    if [ -n "$H_UNTIL" ]; then
-        grep -E -q -- "$H_UNTIL" /dev/null 2>/dev/null
-        [ $? -le 1 ] || h_die "bad --until regex: $H_UNTIL"
-    fi
+    local re
+    for re in "$H_UNTIL" "$H_FAIL"; do
+        [ -n "$re" ] || continue
+        grep -E -q -- "$re" /dev/null 2>/dev/null
+        [ $? -le 1 ] || h_die "bad regex (grep -E): $re"
+    done
     return 0
 }
 
