@@ -4,12 +4,19 @@
 
 #define PAGE_MASK (~(EPT_PAGE_SIZE - 1))
 
+/* The report stream is shared with the rest of the hypervisor: use its lock when one is given. */
 static void rlock(struct ept_hide *h) {
-    ept_spin_lock(&h->report_lock);
+    if (h->report_lock_fn)
+        h->report_lock_fn(true);
+    else
+        ept_spin_lock(&h->report_lock);
 }
 
 static void runlock(struct ept_hide *h) {
-    ept_spin_unlock(&h->report_lock);
+    if (h->report_lock_fn)
+        h->report_lock_fn(false);
+    else
+        ept_spin_unlock(&h->report_lock);
 }
 
 int ept_hide_init(struct ept_hide *h, struct ept_perm *perm, unsigned ncpus, struct report *report,

@@ -43,6 +43,7 @@ struct ept_hide {
     struct ept_hide_range ranges[EPT_HIDE_MAX_RANGES]; /* sorted by start */
     unsigned nranges;
     uint32_t report_lock;
+    void (*report_lock_fn)(bool lock); /* optional: the report's owner's lock instead */
     uint64_t attempts, reads, writes, execs, reported;
     uint64_t summarised; /* attempts at the last summary */
 };

@@ -65,6 +65,13 @@ static uint64_t identity_v2p(void *ctx, const void *virt) {
 
 #define EPT_POOL_PAGES 2048
 
+static void hide_report_lock(bool lock) {
+    if (lock)
+        hv_report_lock();
+    else
+        hv_report_unlock();
+}
+
 int hv_init(struct hv_boot_params *p) {
     if (!p || p->version != HV_BOOT_VERSION || p->ncpus == 0 || p->heap_size < (1u << 20))
         return HV_ERR_PARAMS;
@@ -101,6 +108,9 @@ int hv_init(struct hv_boot_params *p) {
     if (ept_build(&hv.ept, &hv.ept_pool, &ecaps, &hv.mtrr, 0) != 0)
         return HV_ERR_EPT;
     hv.eptp = ept_eptp(&hv.ept);
+    /* No kick: a CPU behind the current EPT generation syncs on its next exit, at the latest on
+     * its VMX-preemption timer (about 1 s); see docs/ept.md. */
+    ept_perm_init(&hv.perm, &hv.ept, &hv.mtrr, NULL, NULL);
 
     hv.msr_bitmap = hv_heap_pages(&hv.heap, 1);
     hv.io_bitmap_a = hv_heap_pages(&hv.heap, 1);
@@ -126,8 +136,13 @@ int hv_init(struct hv_boot_params *p) {
         if (!c->vmxon || !c->vmcs || !c->stack || host_env_cpu_init(c, &hv.heap) != 0)
             return HV_ERR_NOMEM;
         c->stack_top = (uint64_t)(uintptr_t)(c->stack + HV_STACK_SIZE);
+        if (ept_perm_add_vcpu(&hv.perm, &c->ept, i) != 0)
+            return HV_ERR_EPT;
         hv.cpus[i] = c;
     }
+    if (ept_hide_init(&hv.hide, &hv.perm, hv.ncpus, &hv_rep, hv_guest_insn, NULL) != 0)
+        return HV_ERR_EPT;
+    hv.hide.report_lock_fn = hide_report_lock;
     hv.initialised = true;
     return HV_OK;
 }

@@ -4,6 +4,8 @@
 
 #include "alloc.h"
 #include "ept.h"
+#include "ept_hide.h"
+#include "ept_perm.h"
 #include "host_env.h"
 #include "hv_image.h"
 #include "mtrr.h"
@@ -34,6 +36,11 @@ struct hv_state {
     struct ept_pool ept_pool;
     struct ept ept;
     uint64_t eptp;
+    struct ept_perm perm;
+    struct ept_hide hide;
+    /* The OS kernel runs (first VM exit from the upper half of the address space): vigil's
+     * bring-up calls are sealed and its memory is hidden from the guest (hv/hv_takeover.c). */
+    volatile uint32_t os_running;
     uint8_t *msr_bitmap, *io_bitmap_a, *io_bitmap_b;
     uint32_t timer_shift;  /* IA32_VMX_MISC[4:0]: timer ticks = TSC >> shift */
     uint32_t timer_reload; /* ~1 s of timer ticks */
@@ -49,5 +56,9 @@ extern struct hv_state hv;
 const char *hv_strerror(int err);
 /* Emulated INIT of another vCPU (hv/apic_ipi.c). */
 struct hv_cpu *hv_cpu_by_apic_id(uint32_t apic_id);
+/* Called on every VM exit of every CPU until the OS runs; see hv_state.os_running. */
+void hv_takeover_check(struct hv_cpu *c, uint64_t guest_rip);
+/* The instruction at the guest's RIP as text (hv_access reports). */
+size_t hv_guest_insn(void *ctx, struct ept_vcpu *v, uint64_t rip, char *out, size_t size);
 
 #endif

@@ -4,6 +4,7 @@
 #define VIGIL_PERCPU_H
 
 #include "apic_mode.h"
+#include "ept_perm.h"
 #include "vcpu.h"
 #include "vmx_defs.h"
 
@@ -50,6 +51,9 @@ struct hv_cpu {
 
     uint64_t exit_counts[EXIT_REASON_MAX + 1];
     uint64_t exits_other;
+
+    /* EPT permission state of this CPU (allow-once windows, invalidation generation). */
+    struct ept_vcpu ept;
 
     /* APIC mode vigil changed on this CPU during bring-up (hv/apic_mode.h). */
     struct apic_saved apic;

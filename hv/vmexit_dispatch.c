@@ -101,7 +101,7 @@ void hv_report_up_direct(void) {
 }
 
 static bool try_hv_call(struct hv_cpu *c, struct guest_regs *g) {
-    if (((uint32_t)g->rax & 0xFFFFFF00u) != HVCALL_LEAF)
+    if (((uint32_t)g->rax & 0xFFFFFF00u) != HVCALL_LEAF || hv.os_running)
         return false;
     uint64_t rip = hw_vmread(VMCS_GUEST_RIP);
     uint64_t lo = hv.params.image_base, hi = lo + hv.params.image_pages * 4096;
@@ -143,11 +143,13 @@ void hv_heartbeat(struct vcpu *v) {
     hv.last_heartbeat_ms = now;
     uint64_t totals[EXIT_REASON_MAX + 1];
     lib_memset(totals, 0, sizeof(totals));
-    uint64_t all = 0;
+    uint64_t all = 0, inits = 0, sipis = 0;
     for (uint32_t i = 0; i < hv.ncpus; i++) {
         for (unsigned r = 0; r <= EXIT_REASON_MAX; r++)
             totals[r] += hv.cpus[i]->exit_counts[r];
         all += hv.cpus[i]->vcpu.exits;
+        inits += hv.cpus[i]->vcpu.init_count;
+        sipis += hv.cpus[i]->vcpu.sipi_count;
     }
     hv_report_lock();
     if (report_is_json(&hv_rep)) {
@@ -161,6 +163,10 @@ void hv_heartbeat(struct vcpu *v) {
                 report_u64(&hv_rep, vmx_exit_reason_name(r), totals[r]);
         }
         report_obj_end(&hv_rep);
+        report_obj_begin(&hv_rep, "init_sipi");
+        report_u64(&hv_rep, "inits", inits);
+        report_u64(&hv_rep, "sipis", sipis);
+        report_obj_end(&hv_rep);
         report_end(&hv_rep);
     } else {
         char line[400];
@@ -171,10 +177,13 @@ void hv_heartbeat(struct vcpu *v) {
                                   vmx_exit_reason_name(r), (unsigned long long)totals[r]);
         }
         line[n < sizeof(line) ? n : sizeof(line) - 1] = 0;
-        report_textf(&hv_rep, "alive: uptime %llu s, %u cpu(s), %llu exits (%s)",
-                     (unsigned long long)(now / 1000), hv.cpus_up, (unsigned long long)all, line);
+        report_textf(&hv_rep,
+                     "alive: uptime %llu s, %u cpu(s), %llu exits (%s); INIT %llu, SIPI %llu",
+                     (unsigned long long)(now / 1000), hv.cpus_up, (unsigned long long)all, line,
+                     (unsigned long long)inits, (unsigned long long)sipis);
     }
     hv_report_unlock();
+    ept_hide_report_summary(&hv.hide);
 }
 
 static void reset_platform(void) {
@@ -236,9 +245,6 @@ static enum vmexit_action dispatch(struct hv_cpu *c, struct guest_regs *g, uint3
     case EXIT_REASON_IO:
         return vmexit_handle_io(v, g);
     case EXIT_REASON_RDMSR:
-        if ((uint32_t)g->rcx == MSR_APIC_BASE && c->apic.switched &&
-            (hw_vmread(VMCS_GUEST_RIP) >> 63))
-            apic_mode_restore_xapic(&c->apic); /* the OS kernel is here: hand back xAPIC */
         return vmexit_handle_rdmsr(v, g);
     case EXIT_REASON_WRMSR:
         if ((uint32_t)g->rcx == MSR_X2APIC_ICR) {
@@ -251,6 +257,17 @@ static enum vmexit_action dispatch(struct hv_cpu *c, struct guest_regs *g, uint3
         return vmexit_handle_xsetbv(v, g);
     case EXIT_REASON_PREEMPTION_TIMER:
         return vmexit_handle_preemption_timer(v, g);
+    case EXIT_REASON_EPT_VIOLATION:
+        if (ept_handle_violation(&hv.perm, &c->ept, NULL) == EPT_EXIT_RESUME)
+            return VMEXIT_RESUME;
+        hv_report_lock();
+        vmx_guest_dump(&hv_rep, "EPT violation outside the map", v, g);
+        hv_report_unlock();
+        return VMEXIT_PARK;
+    case EXIT_REASON_MTF:
+        if (ept_handle_mtf(&hv.perm, &c->ept) == EPT_EXIT_RESUME)
+            return VMEXIT_RESUME;
+        return vmexit_handle_unhandled(v, g);
     case EXIT_REASON_EPT_MISCONFIG:
         hv_report_lock();
         ept_handle_misconfig(&hv.ept, &hv_rep);
@@ -279,6 +296,8 @@ void vmexit_main(struct guest_regs *g) {
     else
         c->exits_other++;
 
+    if (!hv.os_running || c->apic.switched)
+        hv_takeover_check(c, hw_vmread(VMCS_GUEST_RIP));
     enum vmexit_action a = dispatch(c, g, basic);
     if (a == VMEXIT_RESET) {
         hv_report_lock();
@@ -295,6 +314,7 @@ void vmexit_main(struct guest_regs *g) {
     }
     if (a != VMEXIT_RESUME) {
         c->parked = true;
+        c->ept.running = false;
         hv_report_lock();
         if (report_is_json(&hv_rep)) {
             report_begin(&hv_rep, "cpu_parked");
@@ -311,6 +331,7 @@ void vmexit_main(struct guest_regs *g) {
     apic_ipi_take_init(c, g);
     if (v->init_count || v->sipi_count)
         vmx_sipi_clear_smi_blocking();
+    ept_perm_sync(&hv.perm, &c->ept);
     vmexit_nmi_prepare_entry(v);
 }
 

@@ -219,6 +219,12 @@ static int setup_controls(struct hv_cpu *c, uint64_t efer, bool *ok) {
 
 static void heartbeat_hook(struct vcpu *v);
 
+/* Guest MTRR writes re-type the EPT map (SDM 11.11: EPT memory types replace the MTRRs' role). */
+static void mtrr_hook(struct vcpu *v, uint32_t msr, uint64_t value) {
+    struct hv_cpu *c = hv.cpus[v->index];
+    ept_perm_mtrr_write(&hv.perm, &c->ept, msr, value);
+}
+
 /* Handlers that dump guest state take the report lock through this hook. */
 static void report_lock_hook(struct vcpu *v, bool lock) {
     (void)v;
@@ -241,6 +247,7 @@ int vmx_launch_cpu(struct hv_cpu *c, uint64_t rsp, uint64_t rip) {
     v->report = &hv_rep;
     v->heartbeat = heartbeat_hook;
     v->report_lock = report_lock_hook;
+    v->mtrr_hook = mtrr_hook;
     vmx_guest_probe_cpu(v);
 
     int err = vmx_enter_root(c);
@@ -256,9 +263,12 @@ int vmx_launch_cpu(struct hv_cpu *c, uint64_t rsp, uint64_t rip) {
     }
     if (!err) {
         c->up = true;
+        c->ept.running = true;
+        ept_invept(&hv.ept);
         __asm__ volatile("vmlaunch" ::: "memory", "cc");
         /* Still here: VMLAUNCH failed (SDM 31.4 VM-instruction error numbers). */
         c->up = false;
+        c->ept.running = false;
         c->launch_detail = hw_vmread(VMCS_VM_INSTR_ERROR);
         err = HV_ERR_VMLAUNCH;
     }

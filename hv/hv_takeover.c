@@ -1,0 +1,84 @@
+/* The moment the OS takes over. vigil's bring-up needs a few things the running OS must not
+ * have: hypervisor calls from vigil's own code (CPUID leaf 0x567447xx from the image), the boot
+ * CPU in x2APIC mode (hv/apic_mode.h), and its own memory readable (the bring-up code runs as
+ * the guest until the loader is done). All three end at the first VM exit whose guest RIP is in
+ * the upper half of the address space: 64-bit OS kernels run there, firmware and boot loaders
+ * never do. From then on the hypervisor's image and heap are hidden behind EPT
+ * (hv/ept_hide.h). */
+#include "apic_mode.h"
+#include "hv_report.h"
+#include "hv_state.h"
+#include "hw.h"
+#include "lib.h"
+#include "vmx_defs.h"
+
+#include "pagewalk.h"
+#include "vmi_mem.h"
+
+#include "insn_decode.h"
+
+void hv_takeover_check(struct hv_cpu *c, uint64_t guest_rip) {
+    if (!(guest_rip >> 63))
+        return;
+    if (c->apic.switched)
+        apic_mode_restore_xapic(&c->apic); /* before the OS looks at its APIC */
+    if (__atomic_exchange_n(&hv.os_running, 1, __ATOMIC_SEQ_CST))
+        return;
+    int e1 = ept_hide_add(&hv.hide, &c->ept, hv.params.image_base, hv.params.image_pages * 4096);
+    int e2 = ept_hide_add(&hv.hide, &c->ept, hv.params.heap_base, hv.params.heap_size);
+    hv_report_lock();
+    if (report_is_json(&hv_rep)) {
+        report_begin(&hv_rep, "os_running");
+        report_u64(&hv_rep, "cpu", c->index);
+        report_hex(&hv_rep, "rip", guest_rip);
+        report_bool(&hv_rep, "hv_hidden", e1 == 0 && e2 == 0);
+        if (e1 || e2)
+            report_str(&hv_rep, "error", ept_strerror(e1 ? e1 : e2));
+        report_end(&hv_rep);
+    } else {
+        report_textf(&hv_rep, "the OS kernel runs (cpu %u at 0x%llx); hypervisor memory %s",
+                     c->index, (unsigned long long)guest_rip,
+                     e1 || e2 ? "could NOT be hidden" : "hidden from the guest");
+    }
+    hv_report_unlock();
+    ept_hide_report_ranges(&hv.hide);
+}
+
+/* Guest-physical memory as the hypervisor sees it: EPT is an identity map, so guest-physical
+ * equals host-physical, which the host page tables map 1:1 up to hv.env.mapped. */
+static int read_guest_phys(void *ctx, uint64_t pa, void *buf, size_t len) {
+    (void)ctx;
+    if (pa >= hv.env.mapped || len > hv.env.mapped - pa)
+        return -2;
+    lib_memcpy(buf, (const void *)(uintptr_t)pa, len);
+    return 0;
+}
+
+size_t hv_guest_insn(void *ctx, struct ept_vcpu *v, uint64_t rip, char *out, size_t size) {
+    (void)ctx;
+    (void)v;
+    struct vmi_mem mem = {NULL, read_guest_phys, hv.env.mapped};
+    struct pagewalk pw;
+    uint64_t cr0 = hw_vmread(VMCS_GUEST_CR0);
+    uint8_t code[16];
+    size_t n = 0;
+    if (cr0 & (1ull << 31)) {
+        pagewalk_init(&pw, &mem, hw_vmread(VMCS_GUEST_CR3), hw_vmread(VMCS_GUEST_CR4),
+                      hw_vmread(VMCS_GUEST_EFER), true);
+        /* The instruction may end on the next page: try 16 bytes, then what fits in this one. */
+        if (pagewalk_read(&pw, rip, code, sizeof(code)) == 0)
+            n = sizeof(code);
+        else if (pagewalk_read(&pw, rip, code, 4096 - (rip & 4095)) == 0)
+            n = 4096 - (rip & 4095);
+    } else if (read_guest_phys(NULL, hw_vmread(VMCS_GUEST_CS_BASE) + rip, code, sizeof(code)) ==
+               0) {
+        n = sizeof(code);
+    }
+    if (n == 0)
+        return 0;
+    enum insn_mode mode = INSN_MODE_64;
+    uint64_t ar = hw_vmread(VMCS_GUEST_CS_AR);
+    if (!(ar & AR_L))
+        mode = (ar & AR_DB) ? INSN_MODE_32 : INSN_MODE_16;
+    return insn_decode(code, n, rip, mode, out, size);
+}
