@@ -25,6 +25,8 @@
 /* Writes a description of the guest instruction at rip (the lead's: guest page walk + decoder)
  * into out; returns its length, 0 when unknown. Called on the violation exit path. */
 typedef size_t (*ept_insn_fn)(void *ctx, struct ept_vcpu *v, uint64_t rip, char *out, size_t size);
+/* Length of the guest instruction at rip (0 when it cannot be decoded). Needed without MTF. */
+typedef size_t (*ept_insn_len_fn)(void *ctx, struct ept_vcpu *v, uint64_t rip);
 
 struct ept_hide_range {
     uint64_t start, len;
@@ -44,6 +46,7 @@ struct ept_hide {
     unsigned nranges;
     uint32_t report_lock;
     void (*report_lock_fn)(bool lock); /* optional: the report's owner's lock instead */
+    ept_insn_len_fn insn_len;          /* set (with perm->mtf false) to drop writes by skipping */
     uint64_t attempts, reads, writes, execs, reported;
     uint64_t summarised; /* attempts at the last summary */
 };

@@ -24,6 +24,7 @@ void ept_perm_init(struct ept_perm *p, struct ept *e, const struct mtrr_state *m
     p->mtrr = *m;
     p->kick = kick;
     p->kick_ctx = kick_ctx;
+    p->mtf = true; /* the caller clears it on CPUs without the monitor trap flag */
 }
 
 int ept_perm_add_vcpu(struct ept_perm *p, struct ept_vcpu *v, uint32_t index) {
@@ -371,6 +372,20 @@ enum ept_exit ept_handle_violation(struct ept_perm *p, struct ept_vcpu *self,
         STAT_INC(p, retries);
         return EPT_EXIT_RESUME;
     }
+    if (verdict == EPT_VERDICT_SKIP) {
+        /* The access is dropped: the instruction retires without it (SDM 27.3.3's view of a
+         * completed instruction: new RIP, no STI/MOV-SS blocking left from before it). */
+        if (reply.skip_len == 0 || reply.skip_len > 15) {
+            STAT_INC(p, unhandled);
+            return EPT_EXIT_UNHANDLED;
+        }
+        hw_vmwrite(VMCS_GUEST_RIP, v.rip + reply.skip_len);
+        uint64_t intr = hw_vmread(VMCS_GUEST_INTERRUPTIBILITY);
+        if (intr & 3)
+            hw_vmwrite(VMCS_GUEST_INTERRUPTIBILITY, intr & ~3ull);
+        STAT_INC(p, retries);
+        return EPT_EXIT_RESUME;
+    }
     if (verdict != EPT_VERDICT_ALLOW_ONCE && verdict != EPT_VERDICT_REDIRECT_ONCE) {
         STAT_INC(p, unhandled);
         return EPT_EXIT_UNHANDLED;
@@ -400,13 +415,27 @@ enum ept_exit ept_handle_violation(struct ept_perm *p, struct ept_vcpu *self,
      * EPT violations invalidate the entries used by the faulting access), so the opened entry
      * is seen without INVEPT. */
     self->steps++;
-    set_mtf(true);
+    if (p->mtf)
+        set_mtf(true);
     return EPT_EXIT_RESUME;
+}
+
+static void close_windows(struct ept_perm *p, struct ept_vcpu *self);
+
+void ept_perm_close_windows(struct ept_perm *p, struct ept_vcpu *self) {
+    if (!p->mtf && self->nwin)
+        close_windows(p, self);
 }
 
 enum ept_exit ept_handle_mtf(struct ept_perm *p, struct ept_vcpu *self) {
     if (!self->nwin)
         return EPT_EXIT_NOT_MINE;
+    close_windows(p, self);
+    set_mtf(false);
+    return EPT_EXIT_RESUME;
+}
+
+static void close_windows(struct ept_perm *p, struct ept_vcpu *self) {
     struct ept_window closed[EPT_MAX_WINDOWS];
     unsigned n;
     lock(p);
@@ -428,10 +457,8 @@ enum ept_exit ept_handle_mtf(struct ept_perm *p, struct ept_vcpu *self) {
             ept_entry_write(pte, closed[i].restore);
     }
     unlock(p);
-    set_mtf(false);
     publish(p, self);
     for (unsigned i = 0; i < n; i++)
         if (closed[i].done)
             closed[i].done(closed[i].done_ctx, self);
-    return EPT_EXIT_RESUME;
 }

@@ -58,12 +58,14 @@ enum ept_verdict {
     EPT_VERDICT_ALLOW_ONCE,    /* let this access through once; the page stays protected */
     EPT_VERDICT_REDIRECT_ONCE, /* run one instruction with the page mapped per *reply */
     EPT_VERDICT_UNHANDLED,     /* not understood: the exit is reported to the caller */
+    EPT_VERDICT_SKIP,          /* complete the instruction without its access: RIP += skip_len */
 };
 
 /* For EPT_VERDICT_REDIRECT_ONCE: the page to map at the faulting GPA, its rights, and what to
  * call after the instruction (MTF exit, page restored and invalidated). */
 typedef void (*ept_done_fn)(void *ctx, struct ept_vcpu *v);
 struct ept_reply {
+    uint64_t skip_len; /* EPT_VERDICT_SKIP: length of the faulting instruction */
     uint64_t phys;
     uint8_t perms;
     ept_done_fn done;
@@ -109,6 +111,9 @@ struct ept_perm {
     struct mtrr_state mtrr; /* the guest-visible MTRRs the memory types follow */
     uint32_t lock;
     uint64_t gen;
+    /* The monitor trap flag can be used (IA32_VMX_PROCBASED_CTLS allowed-1 bit 27). Without it
+     * an allow-once window stays open until this CPU's next VM exit (ept_perm_close_windows). */
+    bool mtf;
     ept_kick_fn kick;
     void *kick_ctx;
     struct ept_vcpu *vcpus[EPT_MAX_VCPUS];
@@ -170,5 +175,7 @@ enum ept_exit ept_handle_violation(struct ept_perm *p, struct ept_vcpu *self,
                                    struct ept_violation *out);
 /* Exit reason 37: closes this CPU's windows, clears the monitor trap flag. */
 enum ept_exit ept_handle_mtf(struct ept_perm *p, struct ept_vcpu *self);
+/* Without MTF: at the start of every VM exit, closes the windows the last violation opened. */
+void ept_perm_close_windows(struct ept_perm *p, struct ept_vcpu *self);
 
 #endif

@@ -143,6 +143,10 @@ int hv_init(struct hv_boot_params *p) {
     if (ept_hide_init(&hv.hide, &hv.perm, hv.ncpus, &hv_rep, hv_guest_insn, NULL) != 0)
         return HV_ERR_EPT;
     hv.hide.report_lock_fn = hide_report_lock;
+    hv.hide.insn_len = hv_guest_insn_len;
+    /* Monitor trap flag: allowed-1 bit 27 of the (TRUE_)PROCBASED_CTLS (SDM A.3.2). */
+    uint64_t procs = (hv.caps.basic >> 55) & 1 ? hv.caps.true_proc : hv.caps.proc;
+    hv.perm.mtf = ((procs >> 32) & (1u << 27)) != 0;
     hv.initialised = true;
     return HV_OK;
 }

@@ -60,5 +60,6 @@ struct hv_cpu *hv_cpu_by_apic_id(uint32_t apic_id);
 void hv_takeover_check(struct hv_cpu *c, uint64_t guest_rip);
 /* The instruction at the guest's RIP as text (hv_access reports). */
 size_t hv_guest_insn(void *ctx, struct ept_vcpu *v, uint64_t rip, char *out, size_t size);
+size_t hv_guest_insn_len(void *ctx, struct ept_vcpu *v, uint64_t rip);
 
 #endif

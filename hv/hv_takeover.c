@@ -54,9 +54,8 @@ static int read_guest_phys(void *ctx, uint64_t pa, void *buf, size_t len) {
     return 0;
 }
 
-size_t hv_guest_insn(void *ctx, struct ept_vcpu *v, uint64_t rip, char *out, size_t size) {
-    (void)ctx;
-    (void)v;
+/* Decodes the guest instruction at rip: its length, and its text into out (may be NULL). */
+static size_t decode_guest_insn(uint64_t rip, char *out, size_t size) {
     struct vmi_mem mem = {NULL, read_guest_phys, hv.env.mapped};
     struct pagewalk pw;
     uint64_t cr0 = hw_vmread(VMCS_GUEST_CR0);
@@ -80,5 +79,20 @@ size_t hv_guest_insn(void *ctx, struct ept_vcpu *v, uint64_t rip, char *out, siz
     uint64_t ar = hw_vmread(VMCS_GUEST_CS_AR);
     if (!(ar & AR_L))
         mode = (ar & AR_DB) ? INSN_MODE_32 : INSN_MODE_16;
-    return insn_decode(code, n, rip, mode, out, size);
+    char scratch[8];
+    return insn_decode(code, n, rip, mode, out ? out : scratch, out ? size : sizeof(scratch));
+}
+
+size_t hv_guest_insn(void *ctx, struct ept_vcpu *v, uint64_t rip, char *out, size_t size) {
+    (void)ctx;
+    (void)v;
+    if (!size || decode_guest_insn(rip, out, size) == 0)
+        return 0;
+    return lib_strnlen(out, size);
+}
+
+size_t hv_guest_insn_len(void *ctx, struct ept_vcpu *v, uint64_t rip) {
+    (void)ctx;
+    (void)v;
+    return decode_guest_insn(rip, NULL, 0);
 }

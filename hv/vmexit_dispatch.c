@@ -296,6 +296,7 @@ void vmexit_main(struct guest_regs *g) {
     else
         c->exits_other++;
 
+    ept_perm_close_windows(&hv.perm, &c->ept);
     if (!hv.os_running || c->apic.switched)
         hv_takeover_check(c, hw_vmread(VMCS_GUEST_RIP));
     enum vmexit_action a = dispatch(c, g, basic);

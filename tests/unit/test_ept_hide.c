@@ -196,6 +196,58 @@ static void test_reads_writes_execs(void **state) {
     teardown(f);
 }
 
+static size_t insn_len3(void *ctx, struct ept_vcpu *v, uint64_t rip) {
+    (void)ctx;
+    (void)v;
+    (void)rip;
+    return 3;
+}
+
+/* CPUs without the monitor trap flag (Bochs's haswell model): reads and fetches see the zero page
+ * read-only until the CPU's next exit; writes are dropped by skipping the instruction. */
+static void test_without_mtf(void **state) {
+    (void)state;
+    struct fixture *f = setup(REPORT_JSONL);
+    f->p.mtf = false;
+    f->h.insn_len = insn_len3;
+    uint64_t gpa = HV_IMAGE + 0x2008;
+
+    /* Read: zero page, read-only, no MTF requested. */
+    violation(f, &f->cpu0, EPT_QUAL_READ | EPT_QUAL_GLA_VALID | EPT_QUAL_GLA_TRANSLATION, gpa);
+    uint64_t e = leaf_of(f, gpa);
+    assert_int_equal(e & EPTE_ADDR_MASK, f->h.zero_phys);
+    assert_int_equal(e & 7, EPT_PERM_R);
+    uint64_t ctl = 0;
+    fake_get_vmcs(VMCS_PROC_BASED_CTLS, &ctl);
+    assert_int_equal(ctl & PROC_MONITOR_TRAP_FLAG, 0);
+    assert_int_equal(f->cpu0.nwin, 1);
+    /* The next exit of that CPU closes the window: no rights again. */
+    ept_perm_close_windows(&f->p, &f->cpu0);
+    assert_int_equal(f->cpu0.nwin, 0);
+    assert_int_equal(leaf_of(f, gpa) & 7, 0);
+
+    /* Write: the instruction is completed without its store: RIP advances, nothing is mapped. */
+    fake_set_vmcs(VMCS_GUEST_INTERRUPTIBILITY, 1); /* blocking by STI from before it */
+    violation(f, &f->cpu1, EPT_QUAL_WRITE | EPT_QUAL_GLA_VALID | EPT_QUAL_GLA_TRANSLATION, gpa);
+    uint64_t rip = 0, intr = 9;
+    fake_get_vmcs(VMCS_GUEST_RIP, &rip);
+    assert_int_equal(rip, 0xFFFFFFFF81000000ull + (gpa & 0xFFF) + 3);
+    fake_get_vmcs(VMCS_GUEST_INTERRUPTIBILITY, &intr);
+    assert_int_equal(intr, 0);
+    assert_int_equal(f->cpu1.nwin, 0);
+    e = leaf_of(f, gpa);
+    assert_int_equal(e & EPTE_ADDR_MASK, f->h.zero_phys);
+    assert_int_equal(e & 7, 0);
+    assert_int_equal(f->h.writes, 1);
+
+    /* A write whose instruction cannot be decoded is not guessed at: the caller parks. */
+    f->h.insn_len = NULL;
+    fake_set_vmcs(VMCS_EXIT_QUALIFICATION, EPT_QUAL_WRITE);
+    fake_set_vmcs(VMCS_GUEST_PHYS_ADDR, gpa);
+    assert_int_equal(ept_handle_violation(&f->p, &f->cpu1, NULL), EPT_EXIT_UNHANDLED);
+    teardown(f);
+}
+
 static void test_first_then_count(void **state) {
     (void)state;
     struct fixture *f = setup(REPORT_JSONL);
@@ -243,6 +295,7 @@ int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_ranges_mapped_to_zero_page),
         cmocka_unit_test(test_reads_writes_execs),
+        cmocka_unit_test(test_without_mtf),
         cmocka_unit_test(test_first_then_count),
         cmocka_unit_test(test_text_mode),
         cmocka_unit_test(test_init_errors),
