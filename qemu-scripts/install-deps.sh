@@ -16,8 +16,9 @@ pkgs=(
     qemu-system-x86 ovmf bochs bochsbios vgabios
     # ESP image and test guest
     mtools dosfstools busybox-static cpio gzip xz-utils file coreutils util-linux
-    # Debian kernel download (fetch-kernel.sh: apt-get download, dpkg-deb)
-    apt dpkg
+    # Debian kernel download (fetch-kernel.sh: apt-get download, dpkg-deb); capstone's source
+    # package for the hypervisor's freestanding x86 decoder (hv/capstone.mk: dpkg-source)
+    apt dpkg dpkg-dev
 )
 
 check=0
