@@ -44,9 +44,46 @@ for f in $2; do
     run fuzz "$name" "$f" -max_total_time="${FUZZ_SECONDS:-20}" -timeout=10 -rss_limit_mb=2048 \
         -print_final_stats=0 "$corpus" "${seeds[@]}"
 done
+# End-to-end tests run E2E_JOBS at a time (default 2: each emulator is single-threaded, the
+# machines have 2 cores); each one's output goes to its log and is printed when it ends.
+e2e_jobs=${E2E_JOBS:-2}
+declare -A e2e_pid=() e2e_start=()
+e2e_reap() { # wait for one finished job and account for it
+    local name rc
+    while :; do
+        for name in "${!e2e_pid[@]}"; do
+            if ! kill -0 "${e2e_pid[$name]}" 2>/dev/null; then
+                wait "${e2e_pid[$name]}"
+                rc=$?
+                echo "=== e2e: $name (finished)"
+                cat "$logs/$name.log"
+                if [ "$rc" = 0 ]; then
+                    passed=$((passed + 1))
+                    echo "--- ok: $name ($((SECONDS - e2e_start[$name])) s)"
+                else
+                    failed=$((failed + 1))
+                    failures+=("e2e $name (exit $rc, log $logs/$name.log)")
+                    echo "--- FAILED: $name (exit $rc, $((SECONDS - e2e_start[$name])) s)"
+                fi
+                unset "e2e_pid[$name]"
+                return
+            fi
+        done
+        sleep 1
+    done
+}
+# Each test runs in its own process group (setsid), so an interrupted run stops its emulators too.
+trap 'for p in "${e2e_pid[@]}"; do kill -TERM -- "-$p" 2>/dev/null; done' EXIT INT TERM
 for e in $3; do
-    run e2e "$(basename "$e" .sh)" bash "$e"
+    while [ "${#e2e_pid[@]}" -ge "$e2e_jobs" ]; do e2e_reap; done
+    name=$(basename "$e" .sh)
+    echo "=== e2e: $name (started)"
+    e2e_start[$name]=$SECONDS
+    setsid bash "$e" > "$logs/$name.log" 2>&1 < /dev/null &
+    e2e_pid[$name]=$!
 done
+while [ "${#e2e_pid[@]}" -gt 0 ]; do e2e_reap; done
+trap - EXIT INT TERM
 
 echo
 if [ ${#failures[@]} -gt 0 ]; then
