@@ -84,13 +84,15 @@ static void clear_scratch(void *ctx, struct ept_vcpu *v) {
 static enum ept_verdict hide_violation(void *ctx, const struct ept_violation *v,
                                        struct ept_reply *reply) {
     struct ept_hide *h = ctx;
-    uint64_t nth = __atomic_add_fetch(&h->attempts, 1, __ATOMIC_RELAXED);
+    __atomic_add_fetch(&h->attempts, 1, __ATOMIC_RELAXED);
+    /* The first ones of each kind are itemised: a flood of reads must not hide the writes. */
+    uint64_t nth;
     if (v->access & EPT_PERM_W)
-        __atomic_add_fetch(&h->writes, 1, __ATOMIC_RELAXED);
+        nth = __atomic_add_fetch(&h->writes, 1, __ATOMIC_RELAXED);
     else if (v->access & EPT_PERM_X)
-        __atomic_add_fetch(&h->execs, 1, __ATOMIC_RELAXED);
+        nth = __atomic_add_fetch(&h->execs, 1, __ATOMIC_RELAXED);
     else
-        __atomic_add_fetch(&h->reads, 1, __ATOMIC_RELAXED);
+        nth = __atomic_add_fetch(&h->reads, 1, __ATOMIC_RELAXED);
     if (nth <= EPT_HIDE_REPORT_FIRST && h->report) {
         __atomic_add_fetch(&h->reported, 1, __ATOMIC_RELAXED);
         report_attempt(h, v);

@@ -20,7 +20,7 @@
 #include <stdint.h>
 
 #define EPT_HIDE_MAX_RANGES 32
-#define EPT_HIDE_REPORT_FIRST 16
+#define EPT_HIDE_REPORT_FIRST 16 /* itemised attempts per kind (read, write, exec) */
 
 /* Writes a description of the guest instruction at rip (the lead's: guest page walk + decoder)
  * into out; returns its length, 0 when unknown. Called on the violation exit path. */

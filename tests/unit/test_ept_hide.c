@@ -262,6 +262,11 @@ static void test_first_then_count(void **state) {
     size_t before = test_out_len;
     ept_hide_report_summary(&f->h); /* nothing new: nothing written */
     assert_int_equal(test_out_len, before);
+    /* After the read flood a write is still itemised: the first ones are counted per kind. */
+    violation(f, &f->cpu0, EPT_QUAL_WRITE, HV_IMAGE + 0x3000);
+    assert_int_equal(ept_handle_mtf(&f->p, &f->cpu0), EPT_EXIT_RESUME);
+    assert_int_equal(count_lines("\"ev\":\"hv_access\""), EPT_HIDE_REPORT_FIRST + 1);
+    assert_non_null(strstr(test_out, "\"access\":\"write\""));
     teardown(f);
 }
 
