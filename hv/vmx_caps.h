@@ -6,27 +6,11 @@
 #define VIGIL_VMX_CAPS_H
 
 #include "report.h"
+#include "vmx_defs.h"
 #include <stdbool.h>
 #include <stdint.h>
 
-/* MSR indices (SDM vol. 4, and appendix A of vol. 3D for the VMX capability MSRs). */
-#define MSR_IA32_FEATURE_CONTROL 0x3A
-#define MSR_IA32_VMX_BASIC 0x480
-#define MSR_IA32_VMX_PINBASED_CTLS 0x481
-#define MSR_IA32_VMX_PROCBASED_CTLS 0x482
-#define MSR_IA32_VMX_EXIT_CTLS 0x483
-#define MSR_IA32_VMX_ENTRY_CTLS 0x484
-#define MSR_IA32_VMX_MISC 0x485
-#define MSR_IA32_VMX_CR0_FIXED0 0x486
-#define MSR_IA32_VMX_CR0_FIXED1 0x487
-#define MSR_IA32_VMX_CR4_FIXED0 0x488
-#define MSR_IA32_VMX_CR4_FIXED1 0x489
-#define MSR_IA32_VMX_PROCBASED_CTLS2 0x48B
-#define MSR_IA32_VMX_EPT_VPID_CAP 0x48C
-#define MSR_IA32_VMX_TRUE_PINBASED_CTLS 0x48D
-#define MSR_IA32_VMX_TRUE_PROCBASED_CTLS 0x48E
-#define MSR_IA32_VMX_TRUE_EXIT_CTLS 0x48F
-#define MSR_IA32_VMX_TRUE_ENTRY_CTLS 0x490
+/* MSR indices: hv/vmx_defs.h. */
 
 /* Raw inputs: everything the decision depends on. */
 struct vmx_raw {
