@@ -1,5 +1,6 @@
 #include "hv_load.h"
 
+#include "efi_file.h"
 #include "efi_mp.h"
 #include "efi_status.h"
 #include "hv_image.h"
@@ -80,7 +81,54 @@ static uint64_t measure_tsc_hz(void) {
     return (t1 - t0) * 50;
 }
 
-UINTN hv_load_and_start(const struct vigil_config *cfg, struct report *rep, const char *version) {
+#define PROFILE_MAX (16u << 20)
+
+/* The ISF profile named by the config, copied into reserved pages the hypervisor keeps (and hides
+ * from the guest). Any problem is reported and leaves auto mode. */
+static void load_profile(EFI_HANDLE device, const char *path, struct report *rep, uint64_t *base,
+                         uint64_t *len) {
+    static CHAR16 path16[CONFIG_PATH_MAX];
+    UINTN i = 0;
+    for (; path[i] && i + 1 < CONFIG_PATH_MAX; i++)
+        path16[i] = (CHAR16)(unsigned char)path[i];
+    path16[i] = 0;
+    char *data = NULL;
+    UINTN n = 0;
+    const char *status = "loaded";
+    EFI_STATUS st = efi_read_file(device, path16, &data, &n, PROFILE_MAX);
+    EFI_PHYSICAL_ADDRESS pages = 0;
+    if (EFI_ERROR(st)) {
+        status = efi_status_name(st);
+    } else if (n == 0) {
+        status = "empty";
+    } else if (EFI_ERROR(uefi_call_wrapper(BS->AllocatePages, 4, AllocateAnyPages,
+                                           EfiReservedMemoryType, (n + 4095) / 4096, &pages))) {
+        status = "EFI_OUT_OF_RESOURCES";
+    } else {
+        lib_memcpy((void *)(uintptr_t)pages, data, n);
+        *base = pages;
+        *len = n;
+    }
+    if (data)
+        FreePool(data);
+    if (report_is_json(rep)) {
+        report_begin(rep, "profile");
+        report_str(rep, "path", path);
+        report_str(rep, "status", status);
+        report_u64(rep, "bytes", *len);
+        if (!*len)
+            report_str(rep, "msg", "introspection will use auto mode (kallsyms + BTF)");
+        report_end(rep);
+    } else if (*len) {
+        report_textf(rep, "profile %s loaded (%llu bytes)", path, (unsigned long long)*len);
+    } else {
+        report_textf(rep, "profile %s not loaded (%s); introspection will use auto mode", path,
+                     status);
+    }
+}
+
+UINTN hv_load_and_start(EFI_HANDLE device, const struct vigil_config *cfg, struct report *rep,
+                        const char *version) {
     const struct hv_image_header *h = (const struct hv_image_header *)hv_blob_start;
     uint64_t blob_size = (uint64_t)(hv_blob_end - hv_blob_start);
     const char *bad = check_header(h, blob_size);
@@ -104,7 +152,7 @@ UINTN hv_load_and_start(const struct vigil_config *cfg, struct report *rep, cons
     /* EfiReservedMemoryType: the OS never reclaims or maps it as RAM (docs/hv-memory.md). */
     EFI_PHYSICAL_ADDRESS image = 0, heap = 0;
     UINTN image_pages = (UINTN)(h->mem_size + 4095) / 4096;
-    UINTN heap_pages = (16u << 20) / 4096 + ncpus * 32;
+    UINTN heap_pages = (24u << 20) / 4096 + ncpus * 32;
     EFI_STATUS st = uefi_call_wrapper(BS->AllocatePages, 4, AllocateAnyPages, EfiReservedMemoryType,
                                       image_pages, &image);
     if (EFI_ERROR(st)) {
@@ -145,6 +193,9 @@ UINTN hv_load_and_start(const struct vigil_config *cfg, struct report *rep, cons
     params.report_mode = cfg->report;
     params.heartbeat_s = cfg->heartbeat_s;
     params.stealth = cfg->stealth;
+    params.rescan_s = cfg->rescan_s;
+    if (cfg->profile[0])
+        load_profile(device, cfg->profile, rep, &params.profile_base, &params.profile_len);
     lib_strlcpy(params.version_str, version, sizeof(params.version_str));
 
     if (report_is_json(rep)) {

@@ -10,6 +10,7 @@
  * every processor (APs through EFI_MP_SERVICES_PROTOCOL, then the BSP). Reports what it does on
  * `rep` until the hypervisor takes the port over. Returns the number of CPUs virtualized (0 on
  * failure, with the reason reported). */
-UINTN hv_load_and_start(const struct vigil_config *cfg, struct report *rep, const char *version);
+UINTN hv_load_and_start(EFI_HANDLE device, const struct vigil_config *cfg, struct report *rep,
+                        const char *version);
 
 #endif

@@ -203,7 +203,7 @@ EFI_STATUS efi_main(EFI_HANDLE image, EFI_SYSTEM_TABLE *systab) {
     }
 
     if (caps.usable)
-        hv_load_and_start(&cfg, &rep, VIGIL_VERSION);
+        hv_load_and_start(self ? self->DeviceHandle : NULL, &cfg, &rep, VIGIL_VERSION);
 
     if (!cfg.next[0]) {
         report_chainload("not_configured",

@@ -13,6 +13,7 @@ void config_defaults(struct vigil_config *cfg) {
     cfg->on_no_vmx = ON_NO_VMX_BOOT;
     cfg->heartbeat_s = 10;
     cfg->stealth = true;
+    cfg->rescan_s = 30;
 }
 
 const char *config_serial_name(uint16_t port, char *buf, size_t size) {
@@ -160,6 +161,18 @@ static bool set_heartbeat(struct parser *p, unsigned line, const char *key, cons
     return true;
 }
 
+static bool set_rescan(struct parser *p, unsigned line, const char *key, const char *v, size_t n) {
+    char q[64];
+    uint64_t s;
+    if (!lib_parse_u64(v, n, 10, &s) || s > 86400) {
+        problem(p, line, "%s: '%s' is not a number of seconds from 0 (off) to 86400", key,
+                quote(v, n, q, sizeof(q)));
+        return false;
+    }
+    p->cfg->rescan_s = (uint32_t)s;
+    return true;
+}
+
 static bool set_stealth(struct parser *p, unsigned line, const char *key, const char *v, size_t n) {
     char q[64];
     if (n == 2 && lib_strncmp(v, "on", 2) == 0) {
@@ -174,7 +187,8 @@ static bool set_stealth(struct parser *p, unsigned line, const char *key, const 
     return false;
 }
 
-static bool set_next(struct parser *p, unsigned line, const char *key, const char *v, size_t n) {
+static bool set_path(struct parser *p, unsigned line, const char *key, const char *v, size_t n,
+                     char *d) {
     char q[64];
     if (!printable_ascii(v, n)) {
         problem(p, line, "%s: '%s' has characters other than printable ASCII", key,
@@ -187,7 +201,6 @@ static bool set_next(struct parser *p, unsigned line, const char *key, const cha
         problem(p, line, "%s: path too long (%zu bytes, limit %d)", key, n, CONFIG_PATH_MAX - 1);
         return false;
     }
-    char *d = p->cfg->next;
     size_t o = 0;
     if (n && v[0] != '\\' && v[0] != '/')
         d[o++] = '\\';
@@ -195,6 +208,14 @@ static bool set_next(struct parser *p, unsigned line, const char *key, const cha
         d[o++] = v[i] == '/' ? '\\' : v[i];
     d[o] = 0;
     return true;
+}
+
+static bool set_next(struct parser *p, unsigned line, const char *key, const char *v, size_t n) {
+    return set_path(p, line, key, v, n, p->cfg->next);
+}
+
+static bool set_profile(struct parser *p, unsigned line, const char *key, const char *v, size_t n) {
+    return set_path(p, line, key, v, n, p->cfg->profile);
 }
 
 static bool set_next_args(struct parser *p, unsigned line, const char *key, const char *v,
@@ -223,6 +244,7 @@ static const struct {
     {"report", set_report, false},       {"next", set_next, true},
     {"next_args", set_next_args, true},  {"on_no_vmx", set_on_no_vmx, false},
     {"heartbeat", set_heartbeat, false}, {"stealth", set_stealth, false},
+    {"profile", set_profile, true},      {"rescan", set_rescan, false},
 };
 
 static void parse_line(struct parser *p, unsigned line, const char *s, size_t n) {
@@ -290,7 +312,7 @@ static void parse_line(struct parser *p, unsigned line, const char *s, size_t n)
     }
     problem(p, line,
             "unknown key '%s' (known: serial, baud, report, next, next_args, on_no_vmx, "
-            "heartbeat, stealth)",
+            "heartbeat, stealth, profile, rescan)",
             quote(s, klen, q, sizeof(q)));
 }
 

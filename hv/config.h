@@ -24,8 +24,10 @@ struct vigil_config {
     char next[CONFIG_PATH_MAX];      /* next boot stage on the same volume; "" = none */
     char next_args[CONFIG_ARGS_MAX]; /* its load options */
     enum config_on_no_vmx on_no_vmx;
-    uint32_t heartbeat_s; /* 0 = off */
-    bool stealth;         /* hide the hypervisor CPUID leaves and CPUID.1:ECX[31] */
+    uint32_t heartbeat_s;          /* 0 = off */
+    bool stealth;                  /* hide the hypervisor CPUID leaves and CPUID.1:ECX[31] */
+    char profile[CONFIG_PATH_MAX]; /* ISF profile on the boot volume; "" = auto mode */
+    uint32_t rescan_s;             /* full process re-scan interval; 0 = off */
 };
 
 /* Called once per problem. line is 1-based; 0 means the file as a whole. */

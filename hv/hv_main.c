@@ -6,6 +6,7 @@
 
 #include "fmt.h"
 #include "hv_report.h"
+#include "hv_vmi.h"
 #include "hw.h"
 #include "lib.h"
 #include "vmexit.h"
@@ -143,6 +144,8 @@ int hv_init(struct hv_boot_params *p) {
     if (ept_hide_init(&hv.hide, &hv.perm, hv.ncpus, &hv_rep, hv_guest_insn, NULL) != 0)
         return HV_ERR_EPT;
     hv.hide.report_lock_fn = hide_report_lock;
+    if (hv_vmi_init() != HV_OK)
+        return HV_ERR_NOMEM;
     hv.hide.insn_len = hv_guest_insn_len;
     /* Monitor trap flag: allowed-1 bit 27 of the (TRUE_)PROCBASED_CTLS (SDM A.3.2). */
     uint64_t procs = (hv.caps.basic >> 55) & 1 ? hv.caps.true_proc : hv.caps.proc;

@@ -26,6 +26,8 @@ void hv_takeover_check(struct hv_cpu *c, uint64_t guest_rip) {
         return;
     int e1 = ept_hide_add(&hv.hide, &c->ept, hv.params.image_base, hv.params.image_pages * 4096);
     int e2 = ept_hide_add(&hv.hide, &c->ept, hv.params.heap_base, hv.params.heap_size);
+    if (!e2 && hv.params.profile_len)
+        e2 = ept_hide_add(&hv.hide, &c->ept, hv.params.profile_base, hv.params.profile_len);
     hv_report_lock();
     if (report_is_json(&hv_rep)) {
         report_begin(&hv_rep, "os_running");

@@ -2,6 +2,7 @@
  * VMLAUNCH into the very code that asked for it (hv/vmx_entry.S). */
 #include "hv_report.h"
 #include "hv_state.h"
+#include "hv_vmi.h"
 #include "hw.h"
 #include "lib.h"
 #include "vmx_cr.h"
@@ -283,5 +284,7 @@ int vmx_launch_cpu(struct hv_cpu *c, uint64_t rsp, uint64_t rip) {
 /* VMX-preemption-timer exits on every CPU; the boot CPU writes the heartbeat. */
 static void heartbeat_hook(struct vcpu *v) {
     void hv_heartbeat(struct vcpu * v);
+    if (v->index == hv.params.bsp_index)
+        hv_vmi_tick(hv.cpus[v->index]);
     hv_heartbeat(v);
 }

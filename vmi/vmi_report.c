@@ -7,6 +7,7 @@ void vmi_report_os(struct report *r, const struct vmi_kernel *k, const char *sou
     if (report_is_json(r)) {
         report_begin(r, "os");
         report_str(r, "release", k->release);
+        report_str(r, "kernel", k->release); /* the hypervisor's name for it (README) */
         report_hex(r, "kaslr", (uint64_t)k->kaslr);
         report_str(r, "source", source);
         report_end(r);

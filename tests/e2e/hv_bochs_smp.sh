@@ -29,7 +29,7 @@ rm -f "$mark"
 watcher=$!
 
 e2e_run bochs rc --cpus 2 --scenario "$E2E_TOP/tests/scenarios/hv-probe.sh" \
-    --set heartbeat=5 --set stealth=on --until '^HVPROBE-DONE' \
+    --set heartbeat=5 --set stealth=on --set rescan=5 --until '^HVPROBE-DONE' \
     --timeout "${E2E_BOCHS_TIMEOUT:-1500}" \
     --fail 'Kernel panic - not syncing|"ev":"(hv_fault|cpu_fail|cpu_parked|guest_state)"'
 kill "$watcher" 2>/dev/null
@@ -68,5 +68,13 @@ e2e_check "IA32_VMX_BASIC faults in the guest (read error)" \
 e2e_check "the report UART reads as absent (LSR 0xff)" test "$(probe HVPROBE-REPORT-LSR)" = ff
 e2e_check "the guest wrote its forged line" test -n "$(probe HVPROBE-FORGE-WRITTEN)"
 e2e_check "nothing the guest wrote reached the report" e2e_not_has "$R" forged 'true'
+# Introspection from inside the hypervisor (issue 6, first part).
+uname_r=$(probe HVPROBE-UNAME)
+watchme=$(probe HVPROBE-WATCHME-PID)
+e2e_check "os event from the hypervisor: kernel $uname_r, auto mode" \
+    e2e_has "$R" os ".kernel == \"$uname_r\" and .source == \"auto\" and (.kaslr | startswith(\"0x\"))"
+e2e_check "process snapshot from the hypervisor includes PID 1" e2e_has "$R" proc '.pid == 1'
+e2e_check "a re-scan found vigil-watchme (pid $watchme) after it started" \
+    e2e_has "$R" rescan "any(.new[]; .pid == ${watchme:-0} and .comm == \"vigil-watchme\")"
 e2e_check "no hypervisor fault or parked CPU" bash -c "! grep -qE '\"ev\":\"(hv_fault|cpu_parked|guest_state)\"' '$R'"
 e2e_done

@@ -19,7 +19,13 @@ while [ $i -lt ${#forged} ]; do
 done
 printf '\n' | dd of=/dev/port bs=1 seek=$((0x2f8)) count=1 conv=notrunc 2>/dev/null
 echo "HVPROBE-FORGE-WRITTEN=${#forged}"
+# A process the hypervisor's introspection must find on a re-scan (its comm is the file name).
+printf '#!/bin/sh\nwhile :; do sleep 1; done\n' > /bin/vigil-watchme
+chmod +x /bin/vigil-watchme
+/bin/vigil-watchme &
+echo "HVPROBE-WATCHME-PID=$!"
+echo "HVPROBE-UNAME=$(uname -r)"
 echo VIGIL-GUEST-READY
-# Keep running so the test sees heartbeats after userspace is up.
+# Keep running so the test sees heartbeats (and re-scans) after userspace is up.
 sleep 30
 echo HVPROBE-DONE

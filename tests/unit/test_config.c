@@ -58,6 +58,21 @@ static void heartbeat_and_stealth(void **state) {
     assert_non_null(strstr(errs[3].msg, "on or off"));
 }
 
+static void profile_and_rescan(void **state) {
+    (void)state;
+    struct vigil_config c;
+    assert_int_equal(parse(&c, ""), 0);
+    assert_string_equal(c.profile, "");
+    assert_int_equal(c.rescan_s, 30);
+    assert_int_equal(parse(&c, "profile = guest-profiles/debian.isf.json\nrescan=0"), 0);
+    assert_string_equal(c.profile, "\\guest-profiles\\debian.isf.json");
+    assert_int_equal(c.rescan_s, 0);
+    assert_int_equal(parse(&c, "rescan=86401\nrescan=soon\nprofile=caf\xc3\xa9.json"), 3);
+    assert_int_equal(c.rescan_s, 30);
+    assert_string_equal(c.profile, "");
+    assert_int_equal(errs[2].line, 3);
+}
+
 static void all_keys(void **state) {
     (void)state;
     struct vigil_config c;
@@ -267,6 +282,7 @@ int main(void) {
         cmocka_unit_test(defaults),
         cmocka_unit_test(all_keys),
         cmocka_unit_test(heartbeat_and_stealth),
+        cmocka_unit_test(profile_and_rescan),
         cmocka_unit_test(serial_forms),
         cmocka_unit_test(baud_rules),
         cmocka_unit_test(later_line_wins),

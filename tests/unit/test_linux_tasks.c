@@ -422,9 +422,9 @@ static void test_report_proc_json(void **state) {
     k.kaslr = SLIDE;
     strcpy(k.release, "6.1.0-synthetic");
     vmi_report_os(&r, &k, "auto");
-    assert_string_equal(out,
-                        "{\"ev\":\"os\",\"release\":\"6.1.0-synthetic\",\"kaslr\":\"0x2a00000\","
-                        "\"source\":\"auto\"}\n");
+    assert_string_equal(
+        out, "{\"ev\":\"os\",\"release\":\"6.1.0-synthetic\",\"kernel\":\"6.1.0-synthetic\","
+             "\"kaslr\":\"0x2a00000\",\"source\":\"auto\"}\n");
 }
 
 int main(void) {

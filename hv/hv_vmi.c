@@ -1,0 +1,178 @@
+#include "hv_vmi.h"
+
+#include "hv_report.h"
+#include "hv_state.h"
+#include "hw.h"
+#include "lib.h"
+#include "vmi.h"
+#include "vmi_report.h"
+#include "vmx_defs.h"
+
+#define VMI_ARENA_BYTES (4u << 20)
+#define SNAP_MAX 4096 /* processes remembered between rescans; more are counted, not diffed */
+#define DETECT_EVERY_MS 2000
+
+struct snap_entry {
+    int32_t pid;
+    char comm[16];
+};
+struct snapshot {
+    struct snap_entry e[SNAP_MAX];
+    uint32_t n;
+    uint32_t total;
+};
+
+static struct vmi_arena arena;
+static struct vmi_session sess;
+static bool detected;
+static uint32_t attempts;
+static uint64_t next_try_ms, next_rescan_ms;
+static struct snapshot snaps[2];
+static unsigned cur_snap;
+
+int hv_vmi_init(void) {
+    void *mem = hv_heap_alloc(&hv.heap, VMI_ARENA_BYTES, 4096);
+    if (!mem)
+        return HV_ERR_NOMEM;
+    arena = (struct vmi_arena){mem, VMI_ARENA_BYTES, 0};
+    return HV_OK;
+}
+
+/* Guest-physical reads: EPT is an identity map, so guest-physical is host-physical, which the host
+ * page tables map 1:1 (hv/host_env.c). Hostile pointers can only make vigil read memory it
+ * reports to its own port, never give the guest anything. */
+static int read_guest_phys(void *ctx, uint64_t pa, void *buf, size_t len) {
+    (void)ctx;
+    if (pa >= hv.env.mapped || len > hv.env.mapped - pa)
+        return VMI_EREAD;
+    lib_memcpy(buf, (const void *)(uintptr_t)pa, len);
+    return VMI_OK;
+}
+
+static void vcpu_state(struct vmi_vcpu *v) {
+    lib_memset(v, 0, sizeof(*v));
+    v->cr0 = hw_vmread(VMCS_GUEST_CR0);
+    v->cr3 = hw_vmread(VMCS_GUEST_CR3);
+    v->cr4 = hw_vmread(VMCS_GUEST_CR4);
+    v->efer = hw_vmread(VMCS_GUEST_EFER);
+    /* LSTAR and KERNEL_GS_BASE are not switched by VM exits: the hardware holds the guest's. */
+    v->lstar = hw_rdmsr(MSR_IA32_LSTAR);
+    v->kernel_gs_base = hw_rdmsr(MSR_IA32_KERNEL_GS_BASE);
+    v->gs_base = hw_vmread(VMCS_GUEST_GS_BASE);
+    v->idtr_base = hw_vmread(VMCS_GUEST_IDTR_BASE);
+    v->idtr_limit = (uint16_t)hw_vmread(VMCS_GUEST_IDTR_LIMIT);
+    v->rip = hw_vmread(VMCS_GUEST_RIP);
+    v->rsp = hw_vmread(VMCS_GUEST_RSP);
+    v->has_lstar = v->has_efer = v->has_idtr = v->has_cr = true;
+}
+
+static int record(void *ctx, const struct vmi_proc *p) {
+    struct snapshot *s = ctx;
+    s->total++;
+    if (s->n < SNAP_MAX) {
+        s->e[s->n].pid = p->pid;
+        lib_strlcpy(s->e[s->n].comm, p->comm, sizeof(s->e[0].comm));
+        s->n++;
+    }
+    return 0;
+}
+
+static bool has_pid(const struct snapshot *s, int32_t pid) {
+    for (uint32_t i = 0; i < s->n; i++)
+        if (s->e[i].pid == pid)
+            return true;
+    return false;
+}
+
+static void report_diff_list(const struct snapshot *a, const struct snapshot *b, const char *key) {
+    report_arr_begin(&hv_rep, key);
+    for (uint32_t i = 0; i < a->n; i++) {
+        if (has_pid(b, a->e[i].pid))
+            continue;
+        report_obj_begin(&hv_rep, NULL);
+        report_u64(&hv_rep, "pid", (uint64_t)a->e[i].pid);
+        report_str(&hv_rep, "comm", a->e[i].comm);
+        report_obj_end(&hv_rep);
+    }
+    report_arr_end(&hv_rep);
+}
+
+static void text_diff(const struct snapshot *a, const struct snapshot *b, const char *what) {
+    for (uint32_t i = 0; i < a->n; i++)
+        if (!has_pid(b, a->e[i].pid))
+            report_textf(&hv_rep, "rescan: process %d (%s) %s", a->e[i].pid, a->e[i].comm, what);
+}
+
+static void rescan(uint64_t now) {
+    struct snapshot *prev = &snaps[cur_snap], *cur = &snaps[cur_snap ^ 1];
+    cur->n = cur->total = 0;
+    long n = vmi_linux_tasks_foreach(&sess.tasks, record, cur);
+    hv_report_lock();
+    if (n < 0) {
+        vmi_report_error(&hv_rep, "rescan", (int)n, sess.tasks.error);
+    } else if (report_is_json(&hv_rep)) {
+        report_begin(&hv_rep, "rescan");
+        report_u64(&hv_rep, "t_ms", now);
+        report_u64(&hv_rep, "procs", cur->total);
+        report_diff_list(cur, prev, "new");
+        report_diff_list(prev, cur, "gone");
+        report_end(&hv_rep);
+    } else {
+        text_diff(cur, prev, "appeared");
+        text_diff(prev, cur, "is gone");
+        report_textf(&hv_rep, "rescan: %u processes", cur->total);
+    }
+    hv_report_unlock();
+    if (n >= 0)
+        cur_snap ^= 1;
+}
+
+void hv_vmi_tick(struct hv_cpu *c) {
+    (void)c;
+    if (!hv.os_running)
+        return;
+    uint64_t now = hv_uptime_ms();
+    if (detected) {
+        if (hv.params.rescan_s && now >= next_rescan_ms) {
+            next_rescan_ms = now + (uint64_t)hv.params.rescan_s * 1000;
+            rescan(now);
+        }
+        return;
+    }
+    if (now < next_try_ms)
+        return;
+    next_try_ms = now + DETECT_EVERY_MS;
+    struct vmi_vcpu v;
+    vcpu_state(&v);
+    /* The kernel is up enough once it has its own system-call entry (syscall_init). */
+    if (!(v.lstar >> 63))
+        return;
+    struct vmi_mem mem = {NULL, read_guest_phys, hv.env.mapped};
+    struct vmi_run_opts o = {
+        .profile_json =
+            hv.params.profile_len ? (const char *)(uintptr_t)hv.params.profile_base : NULL,
+        .profile_len = hv.params.profile_len,
+        .processes = true,
+        .modules = true,
+    };
+    arena.used = 0;
+    attempts++;
+    if (vmi_open(&sess, &mem, &v, 1, &o, &arena, NULL) != 0) {
+        if (attempts == 30) {
+            hv_report_lock();
+            vmi_report_error(&hv_rep, "os_detect", -1, sess.kernel.error);
+            hv_report_unlock();
+        }
+        return;
+    }
+    arena.used = 0;
+    hv_report_lock();
+    int rc = vmi_run(&sess, &mem, &v, 1, &o, &arena, &hv_rep);
+    hv_report_unlock();
+    if (rc != 0)
+        return;
+    detected = true;
+    snaps[cur_snap].n = snaps[cur_snap].total = 0;
+    vmi_linux_tasks_foreach(&sess.tasks, record, &snaps[cur_snap]);
+    next_rescan_ms = now + (uint64_t)hv.params.rescan_s * 1000;
+}
