@@ -3,6 +3,7 @@
  * other exception is a hypervisor bug: it is reported with the faulting state and the CPU is
  * parked; the handler never returns into the state that faulted. */
 #include "hv_report.h"
+#include "hv_state.h"
 #include "hw.h"
 #include "percpu.h"
 #include "vmx_defs.h"
@@ -67,6 +68,15 @@ void host_exception(struct hv_exc_frame *f) {
         report_hex(&hv_rep, "cr2", cr2);
         report_hex(&hv_rep, "rax", f->rax);
         report_hex(&hv_rep, "rcx", f->rcx);
+        report_hex(&hv_rep, "image_base", hv.params.image_base);
+        /* The top of the faulting stack (return addresses point back into the image). */
+        report_arr_begin(&hv_rep, "stack");
+        const uint64_t *sp = (const uint64_t *)(uintptr_t)(f->rsp & ~7ull);
+        for (unsigned i = 0; i < 16 && c && f->rsp >= c->stack_top - HV_STACK_SIZE &&
+                             (uint64_t)(uintptr_t)(sp + i) < c->stack_top;
+             i++)
+            report_hex(&hv_rep, NULL, sp[i]);
+        report_arr_end(&hv_rep);
         report_str(&hv_rep, "action", "cpu parked");
         report_end(&hv_rep);
     } else {

@@ -1,5 +1,6 @@
 #include "hv_vmi.h"
 
+#include "hv_live.h"
 #include "hv_report.h"
 #include "hv_state.h"
 #include "hw.h"
@@ -24,6 +25,10 @@ struct snapshot {
 
 static struct vmi_arena arena;
 static struct vmi_session sess;
+/* The session keeps pointers to these: they must outlive the call that opened it. */
+static struct vmi_mem guest_mem;
+static struct vmi_vcpu guest_cpu;
+static struct vmi_run_opts run_opts;
 static bool detected;
 static uint32_t attempts;
 static uint64_t next_try_ms, next_rescan_ms;
@@ -64,6 +69,12 @@ static void vcpu_state(struct vmi_vcpu *v) {
     v->rip = hw_vmread(VMCS_GUEST_RIP);
     v->rsp = hw_vmread(VMCS_GUEST_RSP);
     v->has_lstar = v->has_efer = v->has_idtr = v->has_cr = true;
+}
+
+static int find_init(void *ctx, const struct vmi_proc *p) {
+    if (p->pid == 1)
+        *(bool *)ctx = true;
+    return 0;
 }
 
 static int record(void *ctx, const struct vmi_proc *p) {
@@ -133,6 +144,7 @@ void hv_vmi_tick(struct hv_cpu *c) {
         return;
     uint64_t now = hv_uptime_ms();
     if (detected) {
+        hv_live_arm(&sess);
         if (hv.params.rescan_s && now >= next_rescan_ms) {
             next_rescan_ms = now + (uint64_t)hv.params.rescan_s * 1000;
             rescan(now);
@@ -142,13 +154,12 @@ void hv_vmi_tick(struct hv_cpu *c) {
     if (now < next_try_ms)
         return;
     next_try_ms = now + DETECT_EVERY_MS;
-    struct vmi_vcpu v;
-    vcpu_state(&v);
+    vcpu_state(&guest_cpu);
     /* The kernel is up enough once it has its own system-call entry (syscall_init). */
-    if (!(v.lstar >> 63))
+    if (!(guest_cpu.lstar >> 63))
         return;
-    struct vmi_mem mem = {NULL, read_guest_phys, hv.env.mapped};
-    struct vmi_run_opts o = {
+    guest_mem = (struct vmi_mem){NULL, read_guest_phys, hv.env.mapped};
+    run_opts = (struct vmi_run_opts){
         .profile_json =
             hv.params.profile_len ? (const char *)(uintptr_t)hv.params.profile_base : NULL,
         .profile_len = hv.params.profile_len,
@@ -157,7 +168,7 @@ void hv_vmi_tick(struct hv_cpu *c) {
     };
     arena.used = 0;
     attempts++;
-    if (vmi_open(&sess, &mem, &v, 1, &o, &arena, NULL) != 0) {
+    if (vmi_open(&sess, &guest_mem, &guest_cpu, 1, &run_opts, &arena, NULL) != 0) {
         if (attempts == 30) {
             hv_report_lock();
             vmi_report_error(&hv_rep, "os_detect", -1, sess.kernel.error);
@@ -165,9 +176,16 @@ void hv_vmi_tick(struct hv_cpu *c) {
         }
         return;
     }
+    /* The first snapshot waits for userspace: until init (pid 1) exists there is nothing but the
+     * idle task to show. */
+    bool init_seen = false;
+    if (vmi_linux_tasks_init(&sess.tasks, &sess.src, vmi_kernel_read, &sess.kernel,
+                             &sess.kernel.pw) != 0 ||
+        vmi_linux_tasks_foreach(&sess.tasks, find_init, &init_seen) < 0 || !init_seen)
+        return;
     arena.used = 0;
     hv_report_lock();
-    int rc = vmi_run(&sess, &mem, &v, 1, &o, &arena, &hv_rep);
+    int rc = vmi_run(&sess, &guest_mem, &guest_cpu, 1, &run_opts, &arena, &hv_rep);
     hv_report_unlock();
     if (rc != 0)
         return;

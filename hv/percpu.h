@@ -55,6 +55,8 @@ struct hv_cpu {
     /* EPT permission state of this CPU (allow-once windows, invalidation generation). */
     struct ept_vcpu ept;
 
+    bool bp_intercepted; /* #BP in this CPU's exception bitmap (hv/hv_live.h) */
+
     /* APIC mode vigil changed on this CPU during bring-up (hv/apic_mode.h). */
     struct apic_saved apic;
 

@@ -4,6 +4,7 @@
  * bring-up, and the heartbeat. */
 #include "apic_ipi.h"
 #include "fmt.h"
+#include "hv_live.h"
 #include "hv_report.h"
 #include "hv_state.h"
 #include "hw.h"
@@ -209,6 +210,9 @@ static enum vmexit_action dispatch(struct hv_cpu *c, struct guest_regs *g, uint3
         bool is_nmi = ((info >> 8) & 7) == 2 && (info & 0xFF) == 2;
         if (is_nmi && c->init_request)
             return VMEXIT_RESUME; /* vigil's own kick: the INIT is applied below */
+        if (((info >> 8) & 7) == INTR_TYPE_SW_EXCEPTION && (info & 0xFF) == 3 &&
+            hv_live_breakpoint(c, g))
+            return VMEXIT_RESUME;
         return vmexit_handle_exception_nmi(v, g);
     }
     case EXIT_REASON_TRIPLE_FAULT:
@@ -333,6 +337,7 @@ void vmexit_main(struct guest_regs *g) {
     if (v->init_count || v->sipi_count)
         vmx_sipi_clear_smi_blocking();
     ept_perm_sync(&hv.perm, &c->ept);
+    hv_live_sync(c);
     vmexit_nmi_prepare_entry(v);
 }
 

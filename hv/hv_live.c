@@ -1,0 +1,180 @@
+#include "hv_live.h"
+
+#include "hv_report.h"
+#include "hv_state.h"
+#include "hw.h"
+#include "lib.h"
+#include "pagewalk.h"
+#include "vmi_report.h"
+#include "vmx_defs.h"
+#include "vmx_guest.h"
+
+enum hook_kind { HOOK_START, HOOK_EXEC, HOOK_EXIT, HOOK_COUNT };
+
+struct hook {
+    const char *sym;
+    uint64_t va, pa;
+    bool armed;
+    bool refused; /* not ftrace's NOP: left alone */
+};
+
+static struct hook hooks[HOOK_COUNT] = {
+    [HOOK_START] = {"wake_up_new_task", 0, 0, false, false},
+    [HOOK_EXEC] = {"__set_task_comm", 0, 0, false, false},
+    [HOOK_EXIT] = {"do_exit", 0, 0, false, false},
+};
+static const uint8_t nop5[5] = {0x0f, 0x1f, 0x44, 0x00, 0x00};
+static struct vmi_session *sess;
+static uint64_t current_task_off;
+static volatile uint32_t armed_mask;
+static uint64_t seq;
+
+static bool read_phys(uint64_t pa, void *buf, size_t n) {
+    if (pa >= hv.env.mapped || n > hv.env.mapped - pa)
+        return false;
+    lib_memcpy(buf, (const void *)(uintptr_t)pa, n);
+    return true;
+}
+
+void hv_live_arm(struct vmi_session *s) {
+    sess = s;
+    uint64_t off;
+    if (!current_task_off && s->src.sym(s->src.ctx, "current_task", &off) == 0) {
+        /* A per-CPU offset: kallsyms gives it as is; a profile source slid it with the image. */
+        if (lib_streq(s->source, "profile") && s->kernel.kaslr_known)
+            off -= (uint64_t)s->kernel.kaslr;
+        current_task_off = off;
+    }
+    for (unsigned i = 0; i < HOOK_COUNT; i++) {
+        struct hook *h = &hooks[i];
+        if (h->armed || h->refused)
+            continue;
+        struct pagewalk_xlate x;
+        if (!h->va && s->src.sym(s->src.ctx, h->sym, &h->va) != 0) {
+            h->refused = true;
+            continue;
+        }
+        if (pagewalk_translate(&s->kernel.pw, h->va, &x) != 0 || (h->va & 4095) > 4096 - 5)
+            continue;
+        uint8_t code[5];
+        if (!read_phys(x.pa, code, sizeof(code)))
+            continue;
+        if (lib_memcmp(code, nop5, sizeof(nop5)) != 0)
+            continue; /* ftrace has not patched it yet (or traces it): try again later */
+        h->pa = x.pa;
+        *(volatile uint8_t *)(uintptr_t)h->pa = 0xCC;
+        h->armed = true;
+        __atomic_or_fetch(&armed_mask, 1u << i, __ATOMIC_SEQ_CST);
+        hv_report_lock();
+        if (report_is_json(&hv_rep)) {
+            report_begin(&hv_rep, "live_hook");
+            report_str(&hv_rep, "function", h->sym);
+            report_hex(&hv_rep, "va", h->va);
+            report_end(&hv_rep);
+        } else {
+            report_textf(&hv_rep, "live events: hooked %s at 0x%llx", h->sym,
+                         (unsigned long long)h->va);
+        }
+        hv_report_unlock();
+    }
+}
+
+void hv_live_sync(struct hv_cpu *c) {
+    if (!armed_mask || c->bp_intercepted)
+        return;
+    hw_vmwrite(VMCS_EXCEPTION_BITMAP, hw_vmread(VMCS_EXCEPTION_BITMAP) | (1u << 3));
+    c->bp_intercepted = true;
+}
+
+static void begin_event(const char *ev) {
+    report_begin(&hv_rep, ev);
+    report_u64(&hv_rep, "seq", ++seq);
+    report_u64(&hv_rep, "t", hv_uptime_ms());
+}
+
+static void event_start(uint64_t task) {
+    struct vmi_proc p;
+    if (vmi_linux_task_read(&sess->tasks, task, &p) != 0 || p.pid != p.tgid)
+        return; /* a new thread, not a new process */
+    hv_report_lock();
+    if (report_is_json(&hv_rep)) {
+        begin_event("proc_start");
+        report_u64(&hv_rep, "pid", (uint64_t)p.pid);
+        report_u64(&hv_rep, "ppid", (uint64_t)p.ppid);
+        report_str(&hv_rep, "comm", p.comm);
+        report_u64(&hv_rep, "uid", p.uid);
+        report_end(&hv_rep);
+    } else {
+        report_textf(&hv_rep, "+ start pid %d (%s) parent %d uid %u", p.pid, p.comm, p.ppid, p.uid);
+    }
+    hv_report_unlock();
+}
+
+static void event_exec(uint64_t task, uint64_t buf) {
+    struct vmi_proc p;
+    char comm[16];
+    if (vmi_linux_task_read(&sess->tasks, task, &p) != 0 ||
+        pagewalk_read_str(&sess->kernel.pw, buf, comm, sizeof(comm)) < 0)
+        return;
+    hv_report_lock();
+    if (report_is_json(&hv_rep)) {
+        begin_event("proc_exec");
+        report_u64(&hv_rep, "pid", (uint64_t)p.pid);
+        report_str(&hv_rep, "comm", comm);
+        report_end(&hv_rep);
+    } else {
+        report_textf(&hv_rep, "* exec  pid %d (%s)", p.pid, comm);
+    }
+    hv_report_unlock();
+}
+
+static void event_exit(uint64_t code) {
+    uint64_t task = 0;
+    struct vmi_proc p;
+    uint64_t gs = hw_vmread(VMCS_GUEST_GS_BASE);
+    if (!current_task_off ||
+        pagewalk_read(&sess->kernel.pw, gs + current_task_off, &task, sizeof(task)) != 0 ||
+        vmi_linux_task_read(&sess->tasks, task, &p) != 0 || p.pid != p.tgid || p.kthread)
+        return; /* threads other than the leader, and kernel threads, are not processes ending */
+    /* do_exit's code is what wait() will see: exit status in bits 15:8, or a signal in 6:0. */
+    uint32_t sig = (uint32_t)code & 0x7F;
+    hv_report_lock();
+    if (report_is_json(&hv_rep)) {
+        begin_event("proc_exit");
+        report_u64(&hv_rep, "pid", (uint64_t)p.pid);
+        report_str(&hv_rep, "comm", p.comm);
+        if (sig)
+            report_u64(&hv_rep, "signal", sig);
+        else
+            report_u64(&hv_rep, "code", ((uint32_t)code >> 8) & 0xFF);
+        report_end(&hv_rep);
+    } else if (sig) {
+        report_textf(&hv_rep, "- exit  pid %d (%s) killed by signal %u", p.pid, p.comm, sig);
+    } else {
+        report_textf(&hv_rep, "- exit  pid %d (%s) code %u", p.pid, p.comm,
+                     ((uint32_t)code >> 8) & 0xFF);
+    }
+    hv_report_unlock();
+}
+
+bool hv_live_breakpoint(struct hv_cpu *c, struct guest_regs *g) {
+    (void)c;
+    uint64_t rip = hw_vmread(VMCS_GUEST_RIP);
+    for (unsigned i = 0; i < HOOK_COUNT; i++) {
+        if (!hooks[i].armed || hooks[i].va != rip)
+            continue;
+        if (i == HOOK_START)
+            event_start(g->rdi);
+        else if (i == HOOK_EXEC && g->rdx)
+            event_exec(g->rdi, g->rsi);
+        else if (i == HOOK_EXIT)
+            event_exit(g->rdi);
+        /* Resume after the NOP the INT3 replaced. */
+        hw_vmwrite(VMCS_GUEST_RIP, rip + sizeof(nop5));
+        return true;
+    }
+    /* Not vigil's: deliver the #BP to the guest as the INT3 would have (SDM 26.6.1.1). */
+    hw_vmwrite(VMCS_ENTRY_INTR_INFO, INTR_INFO_VALID | (INTR_TYPE_SW_EXCEPTION << 8) | 3u);
+    hw_vmwrite(VMCS_ENTRY_INSTR_LEN, hw_vmread(VMCS_EXIT_INSTR_LEN));
+    return true;
+}

@@ -1,0 +1,45 @@
+#!/usr/bin/env bash
+# Issue 6 (live events), under Bochs: vigil reports, from underneath the guest and at the moment
+# they happen, the start, exec and exit of the scenario's processes with the right pids, names,
+# exit code and signal, in the order they happened. 1 CPU; 4-8 minutes.
+set -uo pipefail
+# shellcheck source=tests/e2e/lib.sh
+source "$(dirname "$0")/lib.sh"
+e2e_init hv_bochs_live
+e2e_need_vigil
+R=$E2E_WORK/report.log C=$E2E_WORK/console.log
+
+e2e_run bochs rc --cpus 1 --scenario "$E2E_TOP/tests/scenarios/hv-live.sh" \
+    --until '^VIGIL-GUEST-READY' --timeout "${E2E_BOCHS_TIMEOUT:-1500}" \
+    --fail 'Kernel panic - not syncing|"ev":"(hv_fault|cpu_fail|cpu_parked|guest_state)"'
+e2e_event_summary "$R"
+pid_of() { grep -a "^$1 " "$C" | awk '{print $2}' | tr -d '\r' | head -n1; }
+p1=$(pid_of LIVE-EXIT7) p2=$(pid_of LIVE-KILLED) p3=$(pid_of LIVE-PARENT) p4=$(pid_of LIVE-CHILD)
+# seq of the first event matching a jq filter
+seq_of() { e2e_events "$R" "$1" | jq -s -r "map(select($2)) | .[0].seq // empty"; }
+in_order() { # seq numbers strictly increasing
+    local prev=0 s
+    for s in "$@"; do
+        [ -n "$s" ] && [ "$s" -gt "$prev" ] || return 1
+        prev=$s
+    done
+}
+
+e2e_check "run-bochs.sh reached the sentinel (exit $rc, want 0)" test "$rc" = 0
+e2e_check "the three hooks were armed" \
+    bash -c "[ \$(grep -c '\"ev\":\"live_hook\"' '$R') -eq 3 ]"
+e2e_check "proc_start for $p1 (the exit-7 child)" e2e_has "$R" proc_start ".pid == ${p1:-0}"
+e2e_check "proc_exec of $p1 as sh" e2e_has "$R" proc_exec ".pid == ${p1:-0} and .comm == \"sh\""
+e2e_check "proc_exit of $p1 with code 7" e2e_has "$R" proc_exit ".pid == ${p1:-0} and .code == 7"
+e2e_check "proc_start, exec (sleep), exit by signal 9 for $p2" \
+    in_order "$(seq_of proc_start ".pid == ${p2:-0}")" \
+    "$(seq_of proc_exec ".pid == ${p2:-0} and .comm == \"sleep\"")" \
+    "$(seq_of proc_exit ".pid == ${p2:-0} and .signal == 9")"
+e2e_check "chain: child $p4 of $p3 started with ppid $p3" \
+    e2e_has "$R" proc_start ".pid == ${p4:-0} and .ppid == ${p3:-0}"
+e2e_check "events in the scenario's order ($p1 exit before $p2 start before $p3 start)" \
+    in_order "$(seq_of proc_exit ".pid == ${p1:-0}")" "$(seq_of proc_start ".pid == ${p2:-0}")" \
+    "$(seq_of proc_start ".pid == ${p3:-0}")"
+e2e_check "every live event carries consecutive seq numbers" \
+    bash -c "grep -E '\"ev\":\"proc_(start|exec|exit)\"' '$R' | tr -d '\r' | jq -s -e '[.[].seq] as \$s | all(range(1; \$s | length); \$s[.] == \$s[. - 1] + 1)' >/dev/null"
+e2e_done
