@@ -194,6 +194,7 @@ UINTN hv_load_and_start(EFI_HANDLE device, const struct vigil_config *cfg, struc
     params.heartbeat_s = cfg->heartbeat_s;
     params.stealth = cfg->stealth;
     params.rescan_s = cfg->rescan_s;
+    params.live = cfg->live;
     if (cfg->profile[0])
         load_profile(device, cfg->profile, rep, &params.profile_base, &params.profile_len);
     lib_strlcpy(params.version_str, version, sizeof(params.version_str));

@@ -14,6 +14,7 @@ void config_defaults(struct vigil_config *cfg) {
     cfg->heartbeat_s = 10;
     cfg->stealth = true;
     cfg->rescan_s = 30;
+    cfg->live = true;
 }
 
 const char *config_serial_name(uint16_t port, char *buf, size_t size) {
@@ -173,18 +174,27 @@ static bool set_rescan(struct parser *p, unsigned line, const char *key, const c
     return true;
 }
 
-static bool set_stealth(struct parser *p, unsigned line, const char *key, const char *v, size_t n) {
+static bool set_on_off(struct parser *p, unsigned line, const char *key, const char *v, size_t n,
+                       bool *out) {
     char q[64];
     if (n == 2 && lib_strncmp(v, "on", 2) == 0) {
-        p->cfg->stealth = true;
+        *out = true;
         return true;
     }
     if (n == 3 && lib_strncmp(v, "off", 3) == 0) {
-        p->cfg->stealth = false;
+        *out = false;
         return true;
     }
     problem(p, line, "%s: '%s' is not on or off", key, quote(v, n, q, sizeof(q)));
     return false;
+}
+
+static bool set_stealth(struct parser *p, unsigned line, const char *key, const char *v, size_t n) {
+    return set_on_off(p, line, key, v, n, &p->cfg->stealth);
+}
+
+static bool set_live(struct parser *p, unsigned line, const char *key, const char *v, size_t n) {
+    return set_on_off(p, line, key, v, n, &p->cfg->live);
 }
 
 static bool set_path(struct parser *p, unsigned line, const char *key, const char *v, size_t n,
@@ -245,6 +255,7 @@ static const struct {
     {"next_args", set_next_args, true},  {"on_no_vmx", set_on_no_vmx, false},
     {"heartbeat", set_heartbeat, false}, {"stealth", set_stealth, false},
     {"profile", set_profile, true},      {"rescan", set_rescan, false},
+    {"live", set_live, false},
 };
 
 static void parse_line(struct parser *p, unsigned line, const char *s, size_t n) {
@@ -312,7 +323,7 @@ static void parse_line(struct parser *p, unsigned line, const char *s, size_t n)
     }
     problem(p, line,
             "unknown key '%s' (known: serial, baud, report, next, next_args, on_no_vmx, "
-            "heartbeat, stealth, profile, rescan)",
+            "heartbeat, stealth, profile, rescan, live)",
             quote(s, klen, q, sizeof(q)));
 }
 

@@ -28,6 +28,7 @@ struct vigil_config {
     bool stealth;                  /* hide the hypervisor CPUID leaves and CPUID.1:ECX[31] */
     char profile[CONFIG_PATH_MAX]; /* ISF profile on the boot volume; "" = auto mode */
     uint32_t rescan_s;             /* full process re-scan interval; 0 = off */
+    bool live;                     /* live process events (INT3 hooks) */
 };
 
 /* Called once per problem. line is 1-based; 0 means the file as a whole. */

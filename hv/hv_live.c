@@ -90,6 +90,8 @@ static void begin_event(const char *ev) {
     report_begin(&hv_rep, ev);
     report_u64(&hv_rep, "seq", ++seq);
     report_u64(&hv_rep, "t", hv_uptime_ms());
+    /* The raw TSC at the hook: the guest reads the same counter, so latency can be measured. */
+    report_u64(&hv_rep, "tsc", hw_rdtsc());
 }
 
 static void event_start(uint64_t task) {

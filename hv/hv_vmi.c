@@ -144,7 +144,8 @@ void hv_vmi_tick(struct hv_cpu *c) {
         return;
     uint64_t now = hv_uptime_ms();
     if (detected) {
-        hv_live_arm(&sess);
+        if (hv.params.live)
+            hv_live_arm(&sess);
         if (hv.params.rescan_s && now >= next_rescan_ms) {
             next_rescan_ms = now + (uint64_t)hv.params.rescan_s * 1000;
             rescan(now);

@@ -71,6 +71,9 @@ static void profile_and_rescan(void **state) {
     assert_int_equal(c.rescan_s, 30);
     assert_string_equal(c.profile, "");
     assert_int_equal(errs[2].line, 3);
+    assert_true(c.live);
+    assert_int_equal(parse(&c, "live=off\nlive=maybe"), 1);
+    assert_false(c.live);
 }
 
 static void all_keys(void **state) {
