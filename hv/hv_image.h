@@ -44,10 +44,12 @@ struct hv_boot_params {
     uint16_t serial_port;
     uint16_t reserved1;
     uint32_t baud;
-    uint32_t report_mode;  /* enum report_mode */
-    uint32_t heartbeat_s;  /* 0 = off */
-    uint32_t stealth;      /* 1 = hide the hypervisor CPUID leaves */
-    uint32_t rescan_s;     /* process re-scan interval, 0 = off */
+    uint32_t report_mode; /* enum report_mode */
+    uint32_t heartbeat_s; /* 0 = off */
+    uint32_t stealth;     /* 1 = hide the hypervisor CPUID leaves */
+    uint32_t rescan_s;    /* process re-scan interval, 0 = off */
+    uint32_t live;        /* 1 = live process events (hv/hv_live.h) */
+    uint32_t reserved3;
     uint64_t profile_base; /* ISF profile (JSON) in EfiReservedMemoryType pages, or 0 */
     uint64_t profile_len;
     char version_str[48];
