@@ -5,6 +5,7 @@
 #include "hw.h"
 #include "lib.h"
 #include "pagewalk.h"
+#include "spinlock.h"
 #include "vmi_report.h"
 #include "vmx_defs.h"
 #include "vmx_guest.h"
@@ -28,6 +29,43 @@ static struct vmi_session *sess;
 static uint64_t current_task_off;
 static volatile uint32_t armed_mask;
 static uint64_t seq;
+
+#define LIVE_MAX 4096
+static struct live_entry live[LIVE_MAX];
+static uint32_t nlive;
+static struct spinlock live_lock;
+
+void hv_live_seed(const struct live_entry *e, uint32_t n) {
+    spin_lock(&live_lock);
+    nlive = n < LIVE_MAX ? n : LIVE_MAX;
+    lib_memcpy(live, e, nlive * sizeof(*e));
+    spin_unlock(&live_lock);
+}
+
+uint32_t hv_live_view(struct live_entry *out, uint32_t max) {
+    spin_lock(&live_lock);
+    uint32_t n = nlive < max ? nlive : max;
+    lib_memcpy(out, live, n * sizeof(*out));
+    spin_unlock(&live_lock);
+    return n;
+}
+
+void hv_live_set(int32_t pid, const char *comm, bool present) {
+    spin_lock(&live_lock);
+    uint32_t i = 0;
+    while (i < nlive && live[i].pid != pid)
+        i++;
+    if (!present) {
+        if (i < nlive)
+            live[i] = live[--nlive];
+    } else {
+        if (i == nlive && nlive < LIVE_MAX)
+            live[nlive++].pid = pid;
+        if (i < nlive)
+            lib_strlcpy(live[i].comm, comm, sizeof(live[i].comm));
+    }
+    spin_unlock(&live_lock);
+}
 
 static bool read_phys(uint64_t pa, void *buf, size_t n) {
     if (pa >= hv.env.mapped || n > hv.env.mapped - pa)
@@ -98,6 +136,7 @@ static void event_start(uint64_t task) {
     struct vmi_proc p;
     if (vmi_linux_task_read(&sess->tasks, task, &p) != 0 || p.pid != p.tgid)
         return; /* a new thread, not a new process */
+    hv_live_set(p.pid, p.comm, true);
     hv_report_lock();
     if (report_is_json(&hv_rep)) {
         begin_event("proc_start");
@@ -118,6 +157,7 @@ static void event_exec(uint64_t task, uint64_t buf) {
     if (vmi_linux_task_read(&sess->tasks, task, &p) != 0 ||
         pagewalk_read_str(&sess->kernel.pw, buf, comm, sizeof(comm)) < 0)
         return;
+    hv_live_set(p.pid, comm, true);
     hv_report_lock();
     if (report_is_json(&hv_rep)) {
         begin_event("proc_exec");
@@ -140,6 +180,7 @@ static void event_exit(uint64_t code) {
         return; /* threads other than the leader, and kernel threads, are not processes ending */
     /* do_exit's code is what wait() will see: exit status in bits 15:8, or a signal in 6:0. */
     uint32_t sig = (uint32_t)code & 0x7F;
+    hv_live_set(p.pid, p.comm, false);
     hv_report_lock();
     if (report_is_json(&hv_rep)) {
         begin_event("proc_exit");

@@ -20,6 +20,18 @@
 void hv_live_arm(struct vmi_session *s);
 /* Every exit: keeps this CPU's #BP interception in line with the armed hooks. */
 void hv_live_sync(struct hv_cpu *c);
+/* The live view: the processes the events say exist. Seeded from the first snapshot; re-scans
+ * compare the walked process list with it (hv/hv_vmi.c). */
+struct live_entry {
+    int32_t pid;
+    char comm[16];
+};
+void hv_live_seed(const struct live_entry *e, uint32_t n);
+/* Adds (present) or removes one process of the live view. */
+void hv_live_set(int32_t pid, const char *comm, bool present);
+/* Copies the live view into out (at most max); returns how many processes it holds. */
+uint32_t hv_live_view(struct live_entry *out, uint32_t max);
+
 /* Exception exit with vector 3: true when it was one of vigil's hooks (handled). */
 bool hv_live_breakpoint(struct hv_cpu *c, struct guest_regs *g);
 

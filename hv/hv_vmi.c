@@ -16,6 +16,7 @@
 struct snap_entry {
     int32_t pid;
     char comm[16];
+    bool exiting; /* zombie or dead: do_exit has run, the parent has not reaped it yet */
 };
 struct snapshot {
     struct snap_entry e[SNAP_MAX];
@@ -83,6 +84,7 @@ static int record(void *ctx, const struct vmi_proc *p) {
     if (s->n < SNAP_MAX) {
         s->e[s->n].pid = p->pid;
         lib_strlcpy(s->e[s->n].comm, p->comm, sizeof(s->e[0].comm));
+        s->e[s->n].exiting = p->state_letter == 'Z' || p->state_letter == 'X';
         s->n++;
     }
     return 0;
@@ -114,6 +116,52 @@ static void text_diff(const struct snapshot *a, const struct snapshot *b, const 
             report_textf(&hv_rep, "rescan: process %d (%s) %s", a->e[i].pid, a->e[i].comm, what);
 }
 
+static struct live_entry view[SNAP_MAX];
+
+static bool view_has(uint32_t n, int32_t pid) {
+    for (uint32_t i = 0; i < n; i++)
+        if (view[i].pid == pid)
+            return true;
+    return false;
+}
+
+/* The live view against the walk: processes no proc_start announced, and processes announced
+ * that are gone without a proc_exit. Exiting processes (zombies) are left out: their proc_exit
+ * came at do_exit, before the parent reaps them. Each difference is then applied to the live
+ * view (not a wholesale copy, which would race with events that came after the walk), so it is
+ * reported once. */
+static void cross_check(const struct snapshot *cur) {
+    uint32_t n = hv_live_view(view, SNAP_MAX);
+    report_arr_begin(&hv_rep, "live_missed_start");
+    for (uint32_t i = 0; i < cur->n; i++) {
+        if (!cur->e[i].exiting && !view_has(n, cur->e[i].pid)) {
+            report_u64(&hv_rep, NULL, (uint64_t)cur->e[i].pid);
+            hv_live_set(cur->e[i].pid, cur->e[i].comm, true);
+        }
+    }
+    report_arr_end(&hv_rep);
+    report_arr_begin(&hv_rep, "live_missed_exit");
+    for (uint32_t i = 0; i < n; i++) {
+        if (!has_pid(cur, view[i].pid)) {
+            report_u64(&hv_rep, NULL, (uint64_t)view[i].pid);
+            hv_live_set(view[i].pid, view[i].comm, false);
+        }
+    }
+    report_arr_end(&hv_rep);
+}
+
+static void seed_live(const struct snapshot *s) {
+    uint32_t k = 0;
+    for (uint32_t i = 0; i < s->n && k < SNAP_MAX; i++) {
+        if (s->e[i].exiting)
+            continue;
+        view[k].pid = s->e[i].pid;
+        lib_strlcpy(view[k].comm, s->e[i].comm, sizeof(view[k].comm));
+        k++;
+    }
+    hv_live_seed(view, k);
+}
+
 static void rescan(uint64_t now) {
     struct snapshot *prev = &snaps[cur_snap], *cur = &snaps[cur_snap ^ 1];
     cur->n = cur->total = 0;
@@ -127,6 +175,8 @@ static void rescan(uint64_t now) {
         report_u64(&hv_rep, "procs", cur->total);
         report_diff_list(cur, prev, "new");
         report_diff_list(prev, cur, "gone");
+        if (hv.params.live)
+            cross_check(cur);
         report_end(&hv_rep);
     } else {
         text_diff(cur, prev, "appeared");
@@ -193,5 +243,6 @@ void hv_vmi_tick(struct hv_cpu *c) {
     detected = true;
     snaps[cur_snap].n = snaps[cur_snap].total = 0;
     vmi_linux_tasks_foreach(&sess.tasks, record, &snaps[cur_snap]);
+    seed_live(&snaps[cur_snap]);
     next_rescan_ms = now + (uint64_t)hv.params.rescan_s * 1000;
 }

@@ -9,7 +9,7 @@ e2e_init hv_bochs_live
 e2e_need_vigil
 R=$E2E_WORK/report.log C=$E2E_WORK/console.log
 
-e2e_run bochs rc --cpus 1 --scenario "$E2E_TOP/tests/scenarios/hv-live.sh" \
+e2e_run bochs rc --cpus 1 --scenario "$E2E_TOP/tests/scenarios/hv-live.sh" --set rescan=5 \
     --until '^VIGIL-GUEST-READY' --timeout "${E2E_BOCHS_TIMEOUT:-1500}" \
     --fail 'Kernel panic - not syncing|"ev":"(hv_fault|cpu_fail|cpu_parked|guest_state)"'
 e2e_event_summary "$R"
@@ -42,4 +42,8 @@ e2e_check "events in the scenario's order ($p1 exit before $p2 start before $p3 
     "$(seq_of proc_start ".pid == ${p3:-0}")"
 e2e_check "every live event carries consecutive seq numbers" \
     bash -c "grep -E '\"ev\":\"proc_(start|exec|exit)\"' '$R' | tr -d '\r' | jq -s -e '[.[].seq] as \$s | all(range(1; \$s | length); \$s[.] == \$s[. - 1] + 1)' >/dev/null"
+e2e_check "re-scans ran and cross-checked the live view" \
+    e2e_has "$R" rescan '(.live_missed_start | type == "array") and (.live_missed_exit | type == "array")'
+e2e_check "no re-scan found a scenario process the live events had missed" \
+    e2e_not_has "$R" rescan "any(.live_missed_start[], .live_missed_exit[]; . == ${p1:-0} or . == ${p2:-0} or . == ${p3:-0} or . == ${p4:-0})"
 e2e_done
