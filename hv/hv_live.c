@@ -1,5 +1,7 @@
 #include "hv_live.h"
 
+#include "event_ring.h"
+
 #include "hv_report.h"
 #include "hv_state.h"
 #include "hw.h"
@@ -28,7 +30,6 @@ static const uint8_t nop5[5] = {0x0f, 0x1f, 0x44, 0x00, 0x00};
 static struct vmi_session *sess;
 static uint64_t current_task_off;
 static volatile uint32_t armed_mask;
-static uint64_t seq;
 
 #define LIVE_MAX 4096
 static struct live_entry live[LIVE_MAX];
@@ -124,53 +125,57 @@ void hv_live_sync(struct hv_cpu *c) {
     c->bp_intercepted = true;
 }
 
-static void begin_event(const char *ev) {
-    report_begin(&hv_rep, ev);
-    report_u64(&hv_rep, "seq", ++seq);
-    report_u64(&hv_rep, "t", hv_uptime_ms());
+static void begin_event(struct report *r, const char *ev) {
+    report_begin(r, ev);
+    report_u64(r, "seq", event_seq_next());
+    report_u64(r, "t", hv_uptime_ms());
     /* The raw TSC at the hook: the guest reads the same counter, so latency can be measured. */
-    report_u64(&hv_rep, "tsc", hw_rdtsc());
+    report_u64(r, "tsc", hw_rdtsc());
 }
 
-static void event_start(uint64_t task) {
+void hv_events_drain(struct hv_cpu *c, size_t max_bytes) {
+    if (!event_ring_has_work(&c->ring))
+        return;
+    hv_report_lock();
+    event_ring_drain(&c->ring, hv_rep.sink, hv_rep.sink_ctx, max_bytes);
+    hv_report_unlock();
+}
+
+static void event_start(struct report *r, uint64_t task) {
     struct vmi_proc p;
     if (vmi_linux_task_read(&sess->tasks, task, &p) != 0 || p.pid != p.tgid)
         return; /* a new thread, not a new process */
     hv_live_set(p.pid, p.comm, true);
-    hv_report_lock();
-    if (report_is_json(&hv_rep)) {
-        begin_event("proc_start");
-        report_u64(&hv_rep, "pid", (uint64_t)p.pid);
-        report_u64(&hv_rep, "ppid", (uint64_t)p.ppid);
-        report_str(&hv_rep, "comm", p.comm);
-        report_u64(&hv_rep, "uid", p.uid);
-        report_end(&hv_rep);
+    if (report_is_json(r)) {
+        begin_event(r, "proc_start");
+        report_u64(r, "pid", (uint64_t)p.pid);
+        report_u64(r, "ppid", (uint64_t)p.ppid);
+        report_str(r, "comm", p.comm);
+        report_u64(r, "uid", p.uid);
+        report_end(r);
     } else {
-        report_textf(&hv_rep, "+ start pid %d (%s) parent %d uid %u", p.pid, p.comm, p.ppid, p.uid);
+        report_textf(r, "+ start pid %d (%s) parent %d uid %u", p.pid, p.comm, p.ppid, p.uid);
     }
-    hv_report_unlock();
 }
 
-static void event_exec(uint64_t task, uint64_t buf) {
+static void event_exec(struct report *r, uint64_t task, uint64_t buf) {
     struct vmi_proc p;
     char comm[16];
     if (vmi_linux_task_read(&sess->tasks, task, &p) != 0 ||
         pagewalk_read_str(&sess->kernel.pw, buf, comm, sizeof(comm)) < 0)
         return;
     hv_live_set(p.pid, comm, true);
-    hv_report_lock();
-    if (report_is_json(&hv_rep)) {
-        begin_event("proc_exec");
-        report_u64(&hv_rep, "pid", (uint64_t)p.pid);
-        report_str(&hv_rep, "comm", comm);
-        report_end(&hv_rep);
+    if (report_is_json(r)) {
+        begin_event(r, "proc_exec");
+        report_u64(r, "pid", (uint64_t)p.pid);
+        report_str(r, "comm", comm);
+        report_end(r);
     } else {
-        report_textf(&hv_rep, "* exec  pid %d (%s)", p.pid, comm);
+        report_textf(r, "* exec  pid %d (%s)", p.pid, comm);
     }
-    hv_report_unlock();
 }
 
-static void event_exit(uint64_t code) {
+static void event_exit(struct report *r, uint64_t code) {
     uint64_t task = 0;
     struct vmi_proc p;
     uint64_t gs = hw_vmread(VMCS_GUEST_GS_BASE);
@@ -181,37 +186,33 @@ static void event_exit(uint64_t code) {
     /* do_exit's code is what wait() will see: exit status in bits 15:8, or a signal in 6:0. */
     uint32_t sig = (uint32_t)code & 0x7F;
     hv_live_set(p.pid, p.comm, false);
-    hv_report_lock();
-    if (report_is_json(&hv_rep)) {
-        begin_event("proc_exit");
-        report_u64(&hv_rep, "pid", (uint64_t)p.pid);
-        report_str(&hv_rep, "comm", p.comm);
+    if (report_is_json(r)) {
+        begin_event(r, "proc_exit");
+        report_u64(r, "pid", (uint64_t)p.pid);
+        report_str(r, "comm", p.comm);
         if (sig)
-            report_u64(&hv_rep, "signal", sig);
+            report_u64(r, "signal", sig);
         else
-            report_u64(&hv_rep, "code", ((uint32_t)code >> 8) & 0xFF);
-        report_end(&hv_rep);
+            report_u64(r, "code", ((uint32_t)code >> 8) & 0xFF);
+        report_end(r);
     } else if (sig) {
-        report_textf(&hv_rep, "- exit  pid %d (%s) killed by signal %u", p.pid, p.comm, sig);
+        report_textf(r, "- exit  pid %d (%s) killed by signal %u", p.pid, p.comm, sig);
     } else {
-        report_textf(&hv_rep, "- exit  pid %d (%s) code %u", p.pid, p.comm,
-                     ((uint32_t)code >> 8) & 0xFF);
+        report_textf(r, "- exit  pid %d (%s) code %u", p.pid, p.comm, ((uint32_t)code >> 8) & 0xFF);
     }
-    hv_report_unlock();
 }
 
 bool hv_live_breakpoint(struct hv_cpu *c, struct guest_regs *g) {
-    (void)c;
     uint64_t rip = hw_vmread(VMCS_GUEST_RIP);
     for (unsigned i = 0; i < HOOK_COUNT; i++) {
         if (!hooks[i].armed || hooks[i].va != rip)
             continue;
         if (i == HOOK_START)
-            event_start(g->rdi);
+            event_start(&c->ev_rep, g->rdi);
         else if (i == HOOK_EXEC && g->rdx)
-            event_exec(g->rdi, g->rsi);
+            event_exec(&c->ev_rep, g->rdi, g->rsi);
         else if (i == HOOK_EXIT)
-            event_exit(g->rdi);
+            event_exit(&c->ev_rep, g->rdi);
         /* Resume after the NOP the INT3 replaced. */
         hw_vmwrite(VMCS_GUEST_RIP, rip + sizeof(nop5));
         return true;

@@ -139,6 +139,11 @@ int hv_init(struct hv_boot_params *p) {
         c->stack_top = (uint64_t)(uintptr_t)(c->stack + HV_STACK_SIZE);
         if (ept_perm_add_vcpu(&hv.perm, &c->ept, i) != 0)
             return HV_ERR_EPT;
+        void *ring = hv_heap_alloc(&hv.heap, EVENT_RING_DEFAULT_SIZE, 64);
+        if (!ring || !event_ring_init(&c->ring, ring, EVENT_RING_DEFAULT_SIZE, i,
+                                      (enum report_mode)p->report_mode))
+            return HV_ERR_NOMEM;
+        report_init(&c->ev_rep, (enum report_mode)p->report_mode, event_ring_sink, &c->ring);
         hv.cpus[i] = c;
     }
     if (ept_hide_init(&hv.hide, &hv.perm, hv.ncpus, &hv_rep, hv_guest_insn, NULL) != 0)

@@ -31,6 +31,7 @@ static struct vmi_mem guest_mem;
 static struct vmi_vcpu guest_cpu;
 static struct vmi_run_opts run_opts;
 static bool detected;
+static bool opened; /* the kernel is identified; waiting for pid 1 before the first snapshot */
 static uint32_t attempts;
 static uint64_t next_try_ms, next_rescan_ms;
 static struct snapshot snaps[2];
@@ -205,10 +206,12 @@ void hv_vmi_tick(struct hv_cpu *c) {
     if (now < next_try_ms)
         return;
     next_try_ms = now + DETECT_EVERY_MS;
-    vcpu_state(&guest_cpu);
-    /* The kernel is up enough once it has its own system-call entry (syscall_init). */
-    if (!(guest_cpu.lstar >> 63))
-        return;
+    if (!opened) {
+        vcpu_state(&guest_cpu);
+        /* The kernel is up enough once it has its own system-call entry (syscall_init). */
+        if (!(guest_cpu.lstar >> 63))
+            return;
+    }
     guest_mem = (struct vmi_mem){NULL, read_guest_phys, hv.env.mapped};
     run_opts = (struct vmi_run_opts){
         .profile_json =
@@ -217,22 +220,26 @@ void hv_vmi_tick(struct hv_cpu *c) {
         .processes = true,
         .modules = true,
     };
-    arena.used = 0;
-    attempts++;
-    if (vmi_open(&sess, &guest_mem, &guest_cpu, 1, &run_opts, &arena, NULL) != 0) {
-        if (attempts == 30) {
-            hv_report_lock();
-            vmi_report_error(&hv_rep, "os_detect", -1, sess.kernel.error);
-            hv_report_unlock();
+    /* Identifying the kernel (locating kallsyms, BTF) is the expensive part: once only. */
+    if (!opened) {
+        arena.used = 0;
+        attempts++;
+        if (vmi_open(&sess, &guest_mem, &guest_cpu, 1, &run_opts, &arena, NULL) != 0 ||
+            vmi_linux_tasks_init(&sess.tasks, &sess.src, vmi_kernel_read, &sess.kernel,
+                                 &sess.kernel.pw) != 0) {
+            if (attempts == 30) {
+                hv_report_lock();
+                vmi_report_error(&hv_rep, "os_detect", -1, sess.kernel.error);
+                hv_report_unlock();
+            }
+            return;
         }
-        return;
+        opened = true;
     }
     /* The first snapshot waits for userspace: until init (pid 1) exists there is nothing but the
      * idle task to show. */
     bool init_seen = false;
-    if (vmi_linux_tasks_init(&sess.tasks, &sess.src, vmi_kernel_read, &sess.kernel,
-                             &sess.kernel.pw) != 0 ||
-        vmi_linux_tasks_foreach(&sess.tasks, find_init, &init_seen) < 0 || !init_seen)
+    if (vmi_linux_tasks_foreach(&sess.tasks, find_init, &init_seen) < 0 || !init_seen)
         return;
     arena.used = 0;
     hv_report_lock();

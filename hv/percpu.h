@@ -5,6 +5,8 @@
 
 #include "apic_mode.h"
 #include "ept_perm.h"
+#include "event_ring.h"
+#include "report.h"
 #include "vcpu.h"
 #include "vmx_defs.h"
 
@@ -56,6 +58,11 @@ struct hv_cpu {
     struct ept_vcpu ept;
 
     bool bp_intercepted; /* #BP in this CPU's exception bitmap (hv/hv_live.h) */
+
+    /* Live events are written into this CPU's ring, never straight to the UART from an exit
+     * handler; hv_events_drain moves them to the UART in bounded slices (hv/event_ring.h). */
+    struct event_ring ring;
+    struct report ev_rep;
 
     /* APIC mode vigil changed on this CPU during bring-up (hv/apic_mode.h). */
     struct apic_saved apic;

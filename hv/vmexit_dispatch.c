@@ -136,7 +136,13 @@ static bool try_hv_call(struct hv_cpu *c, struct guest_regs *g) {
 }
 
 void hv_heartbeat(struct vcpu *v) {
-    if (v->index != hv.params.bsp_index || hv.params.heartbeat_s == 0)
+    if (v->index != hv.params.bsp_index)
+        return;
+    /* The boot CPU's timer exit also drains every CPU's ring, so a CPU that rarely exits does not
+     * keep its events. */
+    for (uint32_t i = 0; i < hv.ncpus; i++)
+        hv_events_drain(hv.cpus[i], 4096);
+    if (hv.params.heartbeat_s == 0)
         return;
     uint64_t now = hv_uptime_ms();
     if (now - hv.last_heartbeat_ms < (uint64_t)hv.params.heartbeat_s * 1000)
@@ -338,6 +344,8 @@ void vmexit_main(struct guest_regs *g) {
         vmx_sipi_clear_smi_blocking();
     ept_perm_sync(&hv.perm, &c->ept);
     hv_live_sync(c);
+    /* A bounded slice of this CPU's queued events (~22 ms of UART at 115200 baud at most). */
+    hv_events_drain(c, 256);
     vmexit_nmi_prepare_entry(v);
 }
 
