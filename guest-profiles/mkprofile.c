@@ -63,6 +63,10 @@ static const char *const compact_symbols[] = {
     "nr_cpu_ids",
     "jiffies_64",
     "swapper_pg_dir",
+    /* The hypervisor's live-event hooks (hv/hv_live.c). */
+    "wake_up_new_task",
+    "__set_task_comm",
+    "do_exit",
 };
 
 struct gen {
