@@ -160,7 +160,7 @@ check_common() { # NAME: checks both boots share
     e2e_check "$n: a re-scan found vigil-waiter ($waiter) and vigil-napper ($napper)" all_of \
         e2e_has "$R" rescan "any(.new[]; .pid == ${waiter:-0} and .comm == \"vigil-waiter\")" -- \
         e2e_has "$R" rescan "any(.new[]; .pid == ${napper:-0} and .comm == \"vigil-napper\")"
-    e2e_check "$n: proc_start for vigil-waiter ($waiter), exec as vigil-waiter" \
+    e2e_check "$n: proc_exec of vigil-waiter ($waiter) under that name" \
         e2e_has "$R" proc_exec ".pid == ${waiter:-0} and .comm == \"vigil-waiter\""
     e2e_check "$n: proc_start for vigil-napper ($napper)" e2e_has "$R" proc_start ".pid == ${napper:-0}"
     e2e_check "$n: proc_start and proc_exit (as ps, code 0) for the guest's ps ($pspid)" all_of \
