@@ -175,14 +175,33 @@ static void event_exec(struct report *r, uint64_t task, uint64_t buf) {
     }
 }
 
+/* __set_task_comm without exec: a process renames itself (prctl PR_SET_NAME, as busybox does
+ * for its applets) or a new kernel thread gets its name. */
+static void event_rename(struct report *r, uint64_t task, uint64_t buf) {
+    struct vmi_proc p;
+    char comm[16];
+    if (vmi_linux_task_read(&sess->tasks, task, &p) != 0 || p.pid != p.tgid ||
+        pagewalk_read_str(&sess->kernel.pw, buf, comm, sizeof(comm)) < 0)
+        return;
+    hv_live_set(p.pid, comm, true);
+    if (report_is_json(r)) {
+        begin_event(r, "proc_rename");
+        report_u64(r, "pid", (uint64_t)p.pid);
+        report_str(r, "comm", comm);
+        report_end(r);
+    } else {
+        report_textf(r, "~ name  pid %d (%s)", p.pid, comm);
+    }
+}
+
 static void event_exit(struct report *r, uint64_t code) {
     uint64_t task = 0;
     struct vmi_proc p;
     uint64_t gs = hw_vmread(VMCS_GUEST_GS_BASE);
     if (!current_task_off ||
         pagewalk_read(&sess->kernel.pw, gs + current_task_off, &task, sizeof(task)) != 0 ||
-        vmi_linux_task_read(&sess->tasks, task, &p) != 0 || p.pid != p.tgid || p.kthread)
-        return; /* threads other than the leader, and kernel threads, are not processes ending */
+        vmi_linux_task_read(&sess->tasks, task, &p) != 0 || p.pid != p.tgid)
+        return; /* threads other than the leader are not processes ending */
     /* do_exit's code is what wait() will see: exit status in bits 15:8, or a signal in 6:0. */
     uint32_t sig = (uint32_t)code & 0x7F;
     hv_live_set(p.pid, p.comm, false);
@@ -209,8 +228,10 @@ bool hv_live_breakpoint(struct hv_cpu *c, struct guest_regs *g) {
             continue;
         if (i == HOOK_START)
             event_start(&c->ev_rep, g->rdi);
-        else if (i == HOOK_EXEC && g->rdx)
+        else if (i == HOOK_EXEC && (g->rdx & 0xFF))
             event_exec(&c->ev_rep, g->rdi, g->rsi);
+        else if (i == HOOK_EXEC)
+            event_rename(&c->ev_rep, g->rdi, g->rsi);
         else if (i == HOOK_EXIT)
             event_exit(&c->ev_rep, g->rdi);
         /* Resume after the NOP the INT3 replaced. */

@@ -73,8 +73,9 @@ static void vcpu_state(struct vmi_vcpu *v) {
     v->has_lstar = v->has_efer = v->has_idtr = v->has_cr = true;
 }
 
+/* Userspace has started once pid 1 is no longer the kernel thread that execs /init. */
 static int find_init(void *ctx, const struct vmi_proc *p) {
-    if (p->pid == 1)
+    if (p->pid == 1 && !p->kthread)
         *(bool *)ctx = true;
     return 0;
 }
@@ -111,6 +112,25 @@ static void report_diff_list(const struct snapshot *a, const struct snapshot *b,
     report_arr_end(&hv_rep);
 }
 
+/* Processes in both walks whose name changed (an exec or a rename the events did not carry). */
+static void report_renamed(const struct snapshot *cur, const struct snapshot *prev) {
+    report_arr_begin(&hv_rep, "renamed");
+    for (uint32_t i = 0; i < cur->n; i++) {
+        for (uint32_t j = 0; j < prev->n; j++) {
+            if (prev->e[j].pid != cur->e[i].pid)
+                continue;
+            if (!lib_streq(prev->e[j].comm, cur->e[i].comm)) {
+                report_obj_begin(&hv_rep, NULL);
+                report_u64(&hv_rep, "pid", (uint64_t)cur->e[i].pid);
+                report_str(&hv_rep, "comm", cur->e[i].comm);
+                report_obj_end(&hv_rep);
+            }
+            break;
+        }
+    }
+    report_arr_end(&hv_rep);
+}
+
 static void text_diff(const struct snapshot *a, const struct snapshot *b, const char *what) {
     for (uint32_t i = 0; i < a->n; i++)
         if (!has_pid(b, a->e[i].pid))
@@ -135,10 +155,11 @@ static void cross_check(const struct snapshot *cur) {
     uint32_t n = hv_live_view(view, SNAP_MAX);
     report_arr_begin(&hv_rep, "live_missed_start");
     for (uint32_t i = 0; i < cur->n; i++) {
-        if (!cur->e[i].exiting && !view_has(n, cur->e[i].pid)) {
+        if (cur->e[i].exiting)
+            continue;
+        if (!view_has(n, cur->e[i].pid))
             report_u64(&hv_rep, NULL, (uint64_t)cur->e[i].pid);
-            hv_live_set(cur->e[i].pid, cur->e[i].comm, true);
-        }
+        hv_live_set(cur->e[i].pid, cur->e[i].comm, true); /* also brings names up to date */
     }
     report_arr_end(&hv_rep);
     report_arr_begin(&hv_rep, "live_missed_exit");
@@ -176,6 +197,7 @@ static void rescan(uint64_t now) {
         report_u64(&hv_rep, "procs", cur->total);
         report_diff_list(cur, prev, "new");
         report_diff_list(prev, cur, "gone");
+        report_renamed(cur, prev);
         if (hv.params.live)
             cross_check(cur);
         report_end(&hv_rep);

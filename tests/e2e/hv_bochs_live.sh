@@ -41,7 +41,7 @@ e2e_check "events in the scenario's order ($p1 exit before $p2 start before $p3 
     in_order "$(seq_of proc_exit ".pid == ${p1:-0}")" "$(seq_of proc_start ".pid == ${p2:-0}")" \
     "$(seq_of proc_start ".pid == ${p3:-0}")"
 e2e_check "every live event carries consecutive seq numbers" \
-    bash -c "grep -E '\"ev\":\"proc_(start|exec|exit)\"' '$R' | tr -d '\r' | jq -s -e '[.[].seq] as \$s | all(range(1; \$s | length); \$s[.] == \$s[. - 1] + 1)' >/dev/null"
+    bash -c "grep -E '\"ev\":\"proc_(start|exec|exit|rename)\"' '$R' | tr -d '\r' | jq -s -e '[.[].seq] as \$s | all(range(1; \$s | length); \$s[.] == \$s[. - 1] + 1)' >/dev/null"
 e2e_check "re-scans ran and cross-checked the live view" \
     e2e_has "$R" rescan '(.live_missed_start | type == "array") and (.live_missed_exit | type == "array")'
 e2e_check "no re-scan found a scenario process the live events had missed" \

@@ -74,7 +74,7 @@ norm() { # "pid comm" -> the name as busybox ps shows it, without a workqueue wo
     awk '{ c = substr($2, 1, 15); if (c ~ /^kworker\//) sub(/[-+].*$/, "", c); print $1, c }'
 }
 # vigil's events in report order, compact, one per line (from its start event on).
-vlines() { e2e_vigil_lines "$1" | grep -E '^\{"ev":"(proc|proc_start|proc_exec|proc_exit|rescan)"'; }
+vlines() { e2e_vigil_lines "$1" | grep -E '^\{"ev":"(proc|proc_start|proc_exec|proc_rename|proc_exit|rescan)"'; }
 # Live view at the proc_start of the ps (the scenario's shell only waits from there until ps has
 # read /proc; busybox ash runs ps in the forked child without an exec, so no proc_exec comes):
 # "pid comm named" lines; the ps itself is named 0 (its start carries its parent's name), named = 0 for a
@@ -91,7 +91,7 @@ live_view() { # REPORT PS-PID
             elif $e.ev == "proc_start" and $e.pid == $ps then .v[$k] = [$e.comm, 0] | .done = true
             elif $e.ev == "proc_start" then .snap = false |
                 .v[$k] = [$e.comm, (if $e.ppid == 2 and $e.comm == "kthreadd" then 0 else 1 end)]
-            elif $e.ev == "proc_exec" then .snap = false | .v[$k] = [$e.comm, 1]
+            elif $e.ev == "proc_exec" or $e.ev == "proc_rename" then .snap = false | .v[$k] = [$e.comm, 1]
             elif $e.ev == "proc_exit" then .snap = false | del(.v[$k])
             else . end)
         | if .done then .v | to_entries[] | "\(.key) \(.value[0]) \(.value[1])" else "0 NO-PS-START 1" end' |
@@ -115,7 +115,8 @@ walk_view() { # REPORT PS-PID MARKER-PID
                 .t = $e.t_ms |
                 (if ($e.new | length) == 0 and ($e.gone | length) == 0 then .still += 1 else .still = 0 end) |
                 reduce $e.new[] as $n (.; .v[$n.pid | tostring] = $n.comm) |
-                reduce $e.gone[] as $g (.; del(.v[$g.pid | tostring]))
+                reduce $e.gone[] as $g (.; del(.v[$g.pid | tostring])) |
+                reduce ($e.renamed // [])[] as $n (.; .v[$n.pid | tostring] = $n.comm)
             elif $e.ev == "proc_exit" and $e.pid == $ps then .snap = false | .psexit = 1
             elif ($e.ev | startswith("proc_")) then .snap = false
             else . end)
