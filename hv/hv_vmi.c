@@ -263,6 +263,9 @@ void hv_vmi_tick(struct hv_cpu *c) {
     bool init_seen = false;
     if (vmi_linux_tasks_foreach(&sess.tasks, find_init, &init_seen) < 0 || !init_seen)
         return;
+    /* Hooks first, snapshot second: a process started in between is in both, never in neither. */
+    if (hv.params.live)
+        hv_live_arm(&sess);
     arena.used = 0;
     hv_report_lock();
     int rc = vmi_run(&sess, &guest_mem, &guest_cpu, 1, &run_opts, &arena, &hv_rep);
