@@ -31,7 +31,6 @@ struct elf64_rela {
 static EFI_MP_SERVICES_PROTOCOL *mp;
 static hv_cpu_fn hv_cpu_entry;
 static struct hv_boot_params params;
-static volatile int ap_results[HV_MAX_CPUS];
 
 static void fail(struct report *rep, const char *stage, const char *msg, EFI_STATUS st) {
     if (report_is_json(rep)) {
@@ -68,7 +67,8 @@ static EFIAPI VOID ap_procedure(VOID *arg) {
     UINTN n = 0;
     if (EFI_ERROR(uefi_call_wrapper(mp->WhoAmI, 2, mp, &n)) || n >= HV_MAX_CPUS)
         return;
-    ap_results[n] = hv_cpu_entry((uint32_t)n);
+    /* A CPU that cannot be virtualized reports cpu_fail itself. */
+    hv_cpu_entry((uint32_t)n);
 }
 
 static uint64_t measure_tsc_hz(void) {
@@ -225,8 +225,6 @@ UINTN hv_load_and_start(EFI_HANDLE device, const struct vigil_config *cfg, struc
         return 0;
     }
     if (mp && ncpus > 1) {
-        for (UINTN i = 0; i < ncpus; i++)
-            ap_results[i] = 1;
         st = uefi_call_wrapper(mp->StartupAllAPs, 7, mp, ap_procedure, FALSE, NULL, 0, NULL, NULL);
         if (EFI_ERROR(st) && st != EFI_NOT_STARTED)
             fail(rep, "mp", "StartupAllAPs failed; application processors stay unvirtualized", st);

@@ -1,6 +1,7 @@
 #include "hv_live.h"
 
 #include "event_ring.h"
+#include "guest_mem.h"
 
 #include "hv_report.h"
 #include "hv_state.h"
@@ -68,13 +69,6 @@ void hv_live_set(int32_t pid, const char *comm, bool present) {
     spin_unlock(&live_lock);
 }
 
-static bool read_phys(uint64_t pa, void *buf, size_t n) {
-    if (pa >= hv.env.mapped || n > hv.env.mapped - pa)
-        return false;
-    lib_memcpy(buf, (const void *)(uintptr_t)pa, n);
-    return true;
-}
-
 void hv_live_arm(struct vmi_session *s) {
     sess = s;
     uint64_t off;
@@ -96,7 +90,7 @@ void hv_live_arm(struct vmi_session *s) {
         if (pagewalk_translate(&s->kernel.pw, h->va, &x) != 0 || (h->va & 4095) > 4096 - 5)
             continue;
         uint8_t code[5];
-        if (!read_phys(x.pa, code, sizeof(code)))
+        if (hv_guest_read_phys(NULL, x.pa, code, sizeof(code)) != 0)
             continue;
         if (lib_memcmp(code, nop5, sizeof(nop5)) != 0)
             continue; /* ftrace has not patched it yet (or traces it): try again later */

@@ -21,9 +21,6 @@ int vmx_launch_here(struct hv_cpu *c); /* hv/vmx_entry.S */
 int hv_call(uint32_t fn);              /* hv/vmexit_dispatch.c */
 int hv_call_data(uint32_t fn, const void *data, uint64_t len);
 
-#ifndef VIGIL_X2APIC
-#define VIGIL_X2APIC 1
-#endif
 #define HVCALL_CPU_UP 1
 #define HVCALL_BRINGUP_DONE 2
 #define HVCALL_REPORT 3
@@ -185,7 +182,7 @@ int hv_cpu_start(uint32_t index) {
     hw_cpuid(1, 0, &r);
     c->vcpu.apic_id = r.ebx >> 24;
     /* Only the boot CPU sends INIT/SIPI: it alone goes to x2APIC mode (hv/apic_mode.h). */
-    if (VIGIL_X2APIC && index == hv.params.bsp_index)
+    if (index == hv.params.bsp_index)
         apic_mode_enter_x2apic(&c->apic);
     int err = vmx_launch_here(c);
     if (err) {
@@ -203,7 +200,6 @@ int hv_bringup_done(void) {
     if (!hv.initialised)
         return 0;
     /* The BSP is a guest by now when its launch worked; otherwise report from here. */
-    void hv_report_up_direct(void);
     if (hv.cpus[hv.params.bsp_index < hv.ncpus ? hv.params.bsp_index : 0]->up)
         hv_call(HVCALL_BRINGUP_DONE);
     else

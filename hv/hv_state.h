@@ -55,7 +55,9 @@ extern struct hv_state hv;
 
 const char *hv_strerror(int err);
 /* Emulated INIT of another vCPU (hv/apic_ipi.c). */
-struct hv_cpu *hv_cpu_by_apic_id(uint32_t apic_id);
+/* hv/vmexit_dispatch.c: the heartbeat (timer exits), and hv_up from an unvirtualized BSP. */
+void hv_heartbeat(struct vcpu *v);
+void hv_report_up_direct(void);
 /* Called on every VM exit of every CPU until the OS runs; see hv_state.os_running. */
 void hv_takeover_check(struct hv_cpu *c, uint64_t guest_rip);
 /* The instruction at the guest's RIP as text (hv_access reports). */

@@ -15,6 +15,7 @@
 #include "pagewalk.h"
 #include "vmi_mem.h"
 
+#include "guest_mem.h"
 #include "insn_decode.h"
 
 void hv_takeover_check(struct hv_cpu *c, uint64_t guest_rip) {
@@ -46,19 +47,9 @@ void hv_takeover_check(struct hv_cpu *c, uint64_t guest_rip) {
     ept_hide_report_ranges(&hv.hide);
 }
 
-/* Guest-physical memory as the hypervisor sees it: EPT is an identity map, so guest-physical
- * equals host-physical, which the host page tables map 1:1 up to hv.env.mapped. */
-static int read_guest_phys(void *ctx, uint64_t pa, void *buf, size_t len) {
-    (void)ctx;
-    if (pa >= hv.env.mapped || len > hv.env.mapped - pa)
-        return -2;
-    lib_memcpy(buf, (const void *)(uintptr_t)pa, len);
-    return 0;
-}
-
 /* Decodes the guest instruction at rip: its length, and its text into out (may be NULL). */
 static size_t decode_guest_insn(uint64_t rip, char *out, size_t size) {
-    struct vmi_mem mem = {NULL, read_guest_phys, hv.env.mapped};
+    struct vmi_mem mem = {NULL, hv_guest_read_phys, hv.env.mapped};
     struct pagewalk pw;
     uint64_t cr0 = hw_vmread(VMCS_GUEST_CR0);
     uint8_t code[16];
@@ -71,7 +62,7 @@ static size_t decode_guest_insn(uint64_t rip, char *out, size_t size) {
             n = sizeof(code);
         else if (pagewalk_read(&pw, rip, code, 4096 - (rip & 4095)) == 0)
             n = 4096 - (rip & 4095);
-    } else if (read_guest_phys(NULL, hw_vmread(VMCS_GUEST_CS_BASE) + rip, code, sizeof(code)) ==
+    } else if (hv_guest_read_phys(NULL, hw_vmread(VMCS_GUEST_CS_BASE) + rip, code, sizeof(code)) ==
                0) {
         n = sizeof(code);
     }

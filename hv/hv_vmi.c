@@ -1,5 +1,6 @@
 #include "hv_vmi.h"
 
+#include "guest_mem.h"
 #include "hv_live.h"
 #include "hv_report.h"
 #include "hv_state.h"
@@ -43,17 +44,6 @@ int hv_vmi_init(void) {
         return HV_ERR_NOMEM;
     arena = (struct vmi_arena){mem, VMI_ARENA_BYTES, 0};
     return HV_OK;
-}
-
-/* Guest-physical reads: EPT is an identity map, so guest-physical is host-physical, which the host
- * page tables map 1:1 (hv/host_env.c). Hostile pointers can only make vigil read memory it
- * reports to its own port, never give the guest anything. */
-static int read_guest_phys(void *ctx, uint64_t pa, void *buf, size_t len) {
-    (void)ctx;
-    if (pa >= hv.env.mapped || len > hv.env.mapped - pa)
-        return VMI_EREAD;
-    lib_memcpy(buf, (const void *)(uintptr_t)pa, len);
-    return VMI_OK;
 }
 
 static void vcpu_state(struct vmi_vcpu *v) {
@@ -234,16 +224,16 @@ void hv_vmi_tick(struct hv_cpu *c) {
         if (!(guest_cpu.lstar >> 63))
             return;
     }
-    guest_mem = (struct vmi_mem){NULL, read_guest_phys, hv.env.mapped};
-    run_opts = (struct vmi_run_opts){
-        .profile_json =
-            hv.params.profile_len ? (const char *)(uintptr_t)hv.params.profile_base : NULL,
-        .profile_len = hv.params.profile_len,
-        .processes = true,
-        .modules = true,
-    };
     /* Identifying the kernel (locating kallsyms, BTF) is the expensive part: once only. */
     if (!opened) {
+        guest_mem = (struct vmi_mem){NULL, hv_guest_read_phys, hv.env.mapped};
+        run_opts = (struct vmi_run_opts){
+            .profile_json =
+                hv.params.profile_len ? (const char *)(uintptr_t)hv.params.profile_base : NULL,
+            .profile_len = hv.params.profile_len,
+            .processes = true,
+            .modules = true,
+        };
         arena.used = 0;
         attempts++;
         if (vmi_open(&sess, &guest_mem, &guest_cpu, 1, &run_opts, &arena, NULL) != 0 ||

@@ -17,7 +17,6 @@
 void vmexit_main(struct guest_regs *g);
 void vmx_resume_failed(void);
 int hv_call(uint32_t fn);
-void hv_heartbeat(struct vcpu *v);
 __attribute__((noreturn)) void hv_park_cpu(void);
 
 /* CPUID leaf of a hypervisor call: honoured only when the CPUID instruction is vigil's own code
@@ -96,7 +95,6 @@ static void report_hv_up(void) {
 }
 
 /* hv_bringup_done on a BSP whose launch failed runs unvirtualized and reports directly. */
-void hv_report_up_direct(void);
 void hv_report_up_direct(void) {
     report_hv_up();
 }

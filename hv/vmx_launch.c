@@ -283,7 +283,6 @@ int vmx_launch_cpu(struct hv_cpu *c, uint64_t rsp, uint64_t rip) {
 
 /* VMX-preemption-timer exits on every CPU; the boot CPU writes the heartbeat. */
 static void heartbeat_hook(struct vcpu *v) {
-    void hv_heartbeat(struct vcpu * v);
     if (v->index == hv.params.bsp_index)
         hv_vmi_tick(hv.cpus[v->index]);
     hv_heartbeat(v);
