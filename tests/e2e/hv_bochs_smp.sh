@@ -74,7 +74,9 @@ watchme=$(probe HVPROBE-WATCHME-PID)
 e2e_check "os event from the hypervisor: kernel $uname_r, auto mode" \
     e2e_has "$R" os ".kernel == \"$uname_r\" and .source == \"auto\" and (.kaslr | startswith(\"0x\"))"
 e2e_check "process snapshot from the hypervisor includes PID 1" e2e_has "$R" proc '.pid == 1'
-e2e_check "a re-scan found vigil-watchme (pid $watchme) after it started" \
-    e2e_has "$R" rescan "any(.new[]; .pid == ${watchme:-0} and .comm == \"vigil-watchme\")"
+# A re-scan between fork and exec reports it new as "sh" and a later one the rename.
+e2e_check "a re-scan found vigil-watchme (pid $watchme) after it started, by name" all_of \
+    e2e_has "$R" rescan "any(.new[]; .pid == ${watchme:-0})" -- \
+    e2e_has "$R" rescan "any(.new[], (.renamed // [])[]; .pid == ${watchme:-0} and .comm == \"vigil-watchme\")"
 e2e_check "no hypervisor fault or parked CPU" bash -c "! grep -qE '\"ev\":\"(hv_fault|cpu_parked|guest_state)\"' '$R'"
 e2e_done

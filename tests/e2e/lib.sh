@@ -82,6 +82,17 @@ e2e_event_summary() {
         sort | uniq -c | awk '{ printf "%s%s x%s", (NR > 1 ? ", " : ""), $2, $1 }')"
 }
 
+# all_of CMD ARGS -- CMD ARGS ...: every command succeeds (all are run, so each shows its failure).
+all_of() {
+    local ok=0 cmd=()
+    while [ $# -gt 0 ]; do
+        if [ "$1" = -- ]; then "${cmd[@]}" || ok=1; cmd=(); else cmd+=("$1"); fi
+        shift
+    done
+    [ ${#cmd[@]} -eq 0 ] || "${cmd[@]}" || ok=1
+    return $ok
+}
+
 # e2e_has FILE EV JQ-FILTER: some EV event satisfies the filter; shows the events otherwise.
 e2e_has() {
     local evs
