@@ -73,8 +73,8 @@ $(B)/free/%.o: %.S
 # Fast part: build, unit tests, quick end-to-end runs on QEMU.
 check: all test-unit fuzz-smoke test-quick-e2e
 
-# Everything, as CI runs it.
-test: all
+# Everything, as CI runs it (a fresh clone: every binary the runner calls is a prerequisite).
+test: all $(UNIT_TESTS) $(FUZZ_TARGETS)
 	@bash tests/run-all.sh "$(UNIT_TESTS)" "$(FUZZ_TARGETS)" "$(E2E_TESTS)"
 
 test-unit: $(UNIT_TESTS)

@@ -73,7 +73,11 @@ e2e_reap() { # wait for one finished job and account for it
     done
 }
 # Each test runs in its own process group (setsid), so an interrupted run stops its emulators too.
-trap 'for p in "${e2e_pid[@]}"; do kill -TERM -- "-$p" 2>/dev/null; done' EXIT INT TERM
+# An interrupted run stops here (exit 130/143) instead of starting the next test.
+e2e_stop_all() { for p in "${e2e_pid[@]}"; do kill -TERM -- "-$p" 2>/dev/null; done; }
+trap e2e_stop_all EXIT
+trap 'e2e_stop_all; exit 130' INT
+trap 'e2e_stop_all; exit 143' TERM
 for e in $3; do
     while [ "${#e2e_pid[@]}" -ge "$e2e_jobs" ]; do e2e_reap; done
     name=$(basename "$e" .sh)
