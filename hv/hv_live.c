@@ -95,7 +95,15 @@ void hv_live_arm(struct vmi_session *s) {
         if (lib_memcmp(code, nop5, sizeof(nop5)) != 0)
             continue; /* ftrace has not patched it yet (or traces it): try again later */
         h->pa = x.pa;
-        *(volatile uint8_t *)(uintptr_t)h->pa = 0xCC;
+        /* The INT3 replaces the NOP's first byte; the guard keeps all five bytes as they are now
+         * (hv/ept_guard.h): a guest writing the NOP back cannot switch the events off. */
+        uint8_t patch[sizeof(nop5)];
+        lib_memcpy(patch, nop5, sizeof(nop5));
+        patch[0] = 0xCC;
+        bool guarded = ept_guard_add(&hv.guard, &this_cpu()->ept, h->pa, patch, sizeof(patch),
+                                     h->sym) == EPT_OK;
+        if (!guarded)
+            *(volatile uint8_t *)(uintptr_t)h->pa = 0xCC;
         h->armed = true;
         __atomic_or_fetch(&armed_mask, 1u << i, __ATOMIC_SEQ_CST);
         hv_report_lock();
@@ -103,10 +111,11 @@ void hv_live_arm(struct vmi_session *s) {
             report_begin(&hv_rep, "live_hook");
             report_str(&hv_rep, "function", h->sym);
             report_hex(&hv_rep, "va", h->va);
+            report_bool(&hv_rep, "guarded", guarded);
             report_end(&hv_rep);
         } else {
-            report_textf(&hv_rep, "live events: hooked %s at 0x%llx", h->sym,
-                         (unsigned long long)h->va);
+            report_textf(&hv_rep, "live events: hooked %s at 0x%llx%s", h->sym,
+                         (unsigned long long)h->va, guarded ? "" : " (not guarded)");
         }
         hv_report_unlock();
     }

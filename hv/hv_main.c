@@ -63,6 +63,11 @@ static uint64_t identity_v2p(void *ctx, const void *virt) {
 
 #define EPT_POOL_PAGES 2048
 
+static uint8_t *identity_map(void *ctx, uint64_t pa) {
+    (void)ctx;
+    return (uint8_t *)(uintptr_t)pa;
+}
+
 static void hide_report_lock(bool lock) {
     if (lock)
         hv_report_lock();
@@ -149,6 +154,10 @@ int hv_init(struct hv_boot_params *p) {
     if (hv_vmi_init() != HV_OK)
         return HV_ERR_NOMEM;
     hv.hide.insn_len = hv_guest_insn_len;
+    ept_guard_init(&hv.guard, &hv.perm, &hv_rep, identity_map, NULL);
+    hv.guard.report_lock_fn = hide_report_lock;
+    hv.guard.insn = hv_guest_insn;
+    hv.guard.insn_len = hv_guest_insn_len;
     /* Monitor trap flag: allowed-1 bit 27 of the (TRUE_)PROCBASED_CTLS (SDM A.3.2). */
     uint64_t procs = (hv.caps.basic >> 55) & 1 ? hv.caps.true_proc : hv.caps.proc;
     hv.perm.mtf = ((procs >> 32) & (1u << 27)) != 0;

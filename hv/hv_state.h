@@ -4,6 +4,7 @@
 
 #include "alloc.h"
 #include "ept.h"
+#include "ept_guard.h"
 #include "ept_hide.h"
 #include "ept_perm.h"
 #include "host_env.h"
@@ -38,6 +39,7 @@ struct hv_state {
     uint64_t eptp;
     struct ept_perm perm;
     struct ept_hide hide;
+    struct ept_guard guard; /* the live hooks' bytes (hv/ept_guard.h) */
     /* The OS kernel runs (first VM exit from the upper half of the address space): vigil's
      * bring-up calls are sealed and its memory is hidden from the guest (hv/hv_takeover.c). */
     volatile uint32_t os_running;

@@ -140,6 +140,9 @@ void hv_heartbeat(struct vcpu *v) {
      * keep its events. */
     for (uint32_t i = 0; i < hv.ncpus; i++)
         hv_events_drain(hv.cpus[i], 4096);
+    /* The hooks' bytes, checked on every tick too: EPT does not see device writes, and another
+     * CPU may write through a translation cached before its page lost the write right. */
+    ept_guard_check(&hv.guard, &hv.cpus[v->index]->ept);
     if (hv.params.heartbeat_s == 0)
         return;
     uint64_t now = hv_uptime_ms();
@@ -189,6 +192,7 @@ void hv_heartbeat(struct vcpu *v) {
     }
     hv_report_unlock();
     ept_hide_report_summary(&hv.hide);
+    ept_guard_report_summary(&hv.guard);
 }
 
 static void reset_platform(void) {

@@ -15,6 +15,7 @@ e2e_run bochs rc --cpus 1 --scenario "$E2E_TOP/tests/scenarios/hv-live.sh" --set
 e2e_event_summary "$R"
 pid_of() { grep -a "^$1 " "$C" | awk '{print $2}' | tr -d '\r' | head -n1; }
 p1=$(pid_of LIVE-EXIT7) p2=$(pid_of LIVE-KILLED) p3=$(pid_of LIVE-PARENT) p4=$(pid_of LIVE-CHILD)
+p5=$(pid_of LIVE-KPROBE) hits=$(grep -a "^LIVE-KPROBE " "$C" | awk '{print $3}' | tr -d '\r' | head -n1)
 # seq of the first event matching a jq filter
 seq_of() { e2e_events "$R" "$1" | jq -s -r "map(select($2)) | .[0].seq // empty"; }
 in_order() { # seq numbers strictly increasing
@@ -28,6 +29,8 @@ in_order() { # seq numbers strictly increasing
 e2e_check "run-bochs.sh reached the sentinel (exit $rc, want 0)" test "$rc" = 0
 e2e_check "the three hooks were armed" \
     bash -c "[ \$(grep -c '\"ev\":\"live_hook\"' '$R') -eq 3 ]"
+guarded_hooks() { [ "$(e2e_events "$R" live_hook | jq -s 'map(select(.guarded == true)) | length')" = 3 ]; }
+e2e_check "and guarded (their pages write-protected in EPT)" guarded_hooks
 e2e_check "proc_start for $p1 (the exit-7 child)" e2e_has "$R" proc_start ".pid == ${p1:-0}"
 e2e_check "proc_exec of $p1 as sh" e2e_has "$R" proc_exec ".pid == ${p1:-0} and .comm == \"sh\""
 e2e_check "proc_exit of $p1 with code 7" e2e_has "$R" proc_exit ".pid == ${p1:-0} and .code == 7"
@@ -42,6 +45,14 @@ e2e_check "events in the scenario's order ($p1 exit before $p2 start before $p3 
     "$(seq_of proc_start ".pid == ${p3:-0}")"
 e2e_check "every live event carries consecutive seq numbers" \
     bash -c "grep -E '\"ev\":\"proc_(start|exec|exit|rename)\"' '$R' | tr -d '\r' | jq -s -e '[.[].seq] as \$s | all(range(1; \$s | length); \$s[.] == \$s[. - 1] + 1)' >/dev/null"
+# The kernel writing its own code on a guarded page (a kprobe at do_exit+5, next to vigil's INT3):
+# the write goes through (the probe fires), vigil's hook stays (the exit is still reported).
+e2e_check "the guest's kprobe at do_exit+5 went in and fired (hits: ${hits:-none}, pid $p5)" \
+    test "${hits:-0}" -ge 1 2>/dev/null
+e2e_check "proc_exit of $p5 with code 3 after the kprobe went in" \
+    e2e_has "$R" proc_exit ".pid == ${p5:-0} and .code == 3"
+e2e_check "the kernel's own code patching was not taken for tampering (no hook_tamper)" \
+    e2e_not_has "$R" hook_tamper 'true'
 e2e_check "re-scans ran and cross-checked the live view" \
     e2e_has "$R" rescan '(.live_missed_start | type == "array") and (.live_missed_exit | type == "array")'
 e2e_check "no re-scan found a scenario process the live events had missed" \

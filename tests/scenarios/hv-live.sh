@@ -20,5 +20,21 @@ echo "LIVE-KILLED $p2 $?"
 p3=$!
 wait $p3
 echo "LIVE-PARENT $p3"
+# 4. the kernel patches its own code next to a hook: a kprobe at do_exit+5, right after vigil's
+#    INT3 on the same page, whose write vigil must let through while keeping its own bytes. A
+#    process that exits with 3 afterwards must hit both: vigil's event and the kprobe's count.
+t=/sys/kernel/tracing
+mount -t tracefs nodev $t 2>/dev/null
+if echo 'p:vigil_probe do_exit+5' >$t/kprobe_events && echo 1 >$t/events/kprobes/vigil_probe/enable
+then
+    /bin/sh -c 'exit 3' &
+    p5=$!
+    wait $p5
+    echo "LIVE-KPROBE $p5 $(awk '$1 == "vigil_probe" { print $2 }' $t/kprobe_profile)"
+    echo 0 >$t/events/kprobes/vigil_probe/enable
+    echo '-:vigil_probe' >>$t/kprobe_events
+else
+    echo "LIVE-KPROBE failed"
+fi
 ps -o pid,ppid,comm
 echo VIGIL-GUEST-READY

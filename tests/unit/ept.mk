@@ -4,6 +4,7 @@ $(eval $(call unit_test,test_mtrr,hv/mtrr.c $(EPT_TEST_LIB)))
 $(eval $(call unit_test,test_ept,hv/ept.c hv/mtrr.c $(EPT_TEST_LIB)))
 $(eval $(call unit_test,test_ept_perm,hv/ept_perm.c hv/ept.c hv/mtrr.c $(EPT_TEST_LIB)))
 $(eval $(call unit_test,test_ept_hide,hv/ept_hide.c hv/ept_perm.c hv/ept.c hv/mtrr.c $(EPT_TEST_LIB)))
+$(eval $(call unit_test,test_ept_guard,hv/ept_guard.c hv/ept_hide.c hv/ept_perm.c hv/ept.c hv/mtrr.c $(EPT_TEST_LIB)))
 # hv/insn_decode.c against Debian's libcapstone.a (capstone 4.0.2, as the hypervisor build).
 CAPSTONE_HOST_LIB := $(wildcard /usr/lib/x86_64-linux-gnu/libcapstone.a)
 ifneq ($(CAPSTONE_HOST_LIB),)

@@ -1,0 +1,207 @@
+#include "ept_guard.h"
+
+#include "lib.h"
+
+#define GUARD_INSN_MAX 64
+
+/* The instruction text of the write each CPU's open window belongs to (decoded at the violation,
+ * while the guest's context is the one that wrote). */
+static char last_insn[EPT_MAX_VCPUS][GUARD_INSN_MAX];
+
+void ept_guard_init(struct ept_guard *g, struct ept_perm *perm, struct report *report,
+                    ept_guard_map_fn map, void *map_ctx) {
+    lib_memset(g, 0, sizeof(*g));
+    g->perm = perm;
+    g->report = report;
+    g->map = map;
+    g->map_ctx = map_ctx;
+}
+
+static void rlock(struct ept_guard *g, bool on) {
+    if (g->report_lock_fn)
+        g->report_lock_fn(on);
+}
+
+static void report_tamper(struct ept_guard *g, const struct ept_guard_patch *p, uint64_t rip,
+                          const char *insn, const char *action, unsigned cpu) {
+    uint64_t nth = __atomic_add_fetch(&g->attempts, 1, __ATOMIC_RELAXED);
+    if (!g->report || nth > EPT_GUARD_REPORT_FIRST)
+        return;
+    __atomic_add_fetch(&g->reported, 1, __ATOMIC_RELAXED);
+    struct report *r = g->report;
+    rlock(g, true);
+    if (report_is_json(r)) {
+        report_begin(r, "hook_tamper");
+        report_str(r, "function", p->name ? p->name : "?");
+        report_hex(r, "gpa", p->pa);
+        report_hex(r, "rip", rip);
+        if (insn && insn[0])
+            report_str(r, "insn", insn);
+        else
+            report_null(r, "insn");
+        report_str(r, "action", action);
+        report_u64(r, "cpu", cpu);
+        report_end(r);
+    } else {
+        report_textf(r, "ALERT: the guest changed vigil's hook on %s (gpa 0x%llx), rip 0x%llx%s%s: %s",
+                     p->name ? p->name : "?", (unsigned long long)p->pa,
+                     (unsigned long long)rip, insn && insn[0] ? ": " : "", insn ? insn : "", action);
+    }
+    rlock(g, false);
+}
+
+static const struct ept_guard_patch *patch_at(struct ept_guard *g, uint64_t gpa) {
+    for (unsigned i = 0; i < g->npatches; i++)
+        if (gpa >= g->patches[i].pa && gpa < g->patches[i].pa + g->patches[i].len)
+            return &g->patches[i];
+    return NULL;
+}
+
+static bool page_guarded(struct ept_guard *g, uint64_t page) {
+    for (unsigned i = 0; i < g->npatches; i++)
+        if ((g->patches[i].pa & ~(uint64_t)(EPT_PAGE_SIZE - 1)) == page)
+            return true;
+    return false;
+}
+
+static bool intact(struct ept_guard *g, const struct ept_guard_patch *p) {
+    const volatile uint8_t *m = g->map(g->map_ctx, p->pa);
+    for (unsigned i = 0; i < p->len; i++)
+        if (m[i] != p->bytes[i])
+            return false;
+    return true;
+}
+
+static void write_patch(struct ept_guard *g, const struct ept_guard_patch *p) {
+    volatile uint8_t *m = g->map(g->map_ctx, p->pa);
+    /* The first byte last: a CPU running the code sees either the old first byte or the whole
+     * patch's, and for an INT3 patch the first byte is the one that matters. */
+    for (unsigned i = 1; i < p->len; i++)
+        m[i] = p->bytes[i];
+    __atomic_thread_fence(__ATOMIC_SEQ_CST);
+    m[0] = p->bytes[0];
+}
+
+/* Undoes every changed patch; reports each with the write that is blamed for it. */
+static unsigned check(struct ept_guard *g, uint64_t rip, const char *insn, unsigned cpu) {
+    const struct ept_guard_patch *changed[EPT_GUARD_MAX];
+    unsigned n = 0;
+    spin_lock(&g->lock);
+    for (unsigned i = 0; i < g->npatches; i++) {
+        if (!intact(g, &g->patches[i])) {
+            write_patch(g, &g->patches[i]);
+            changed[n++] = &g->patches[i];
+        }
+    }
+    spin_unlock(&g->lock);
+    for (unsigned i = 0; i < n; i++) {
+        __atomic_add_fetch(&g->undone, 1, __ATOMIC_RELAXED);
+        report_tamper(g, changed[i], rip, insn, "undone", cpu);
+    }
+    return n;
+}
+
+static void window_closed(void *ctx, struct ept_vcpu *v) {
+    struct ept_guard *g = ctx;
+    unsigned idx = v && v->index < EPT_MAX_VCPUS ? v->index : 0;
+    check(g, g->last_rip[idx], last_insn[idx], idx);
+}
+
+static enum ept_verdict guard_violation(void *ctx, const struct ept_violation *v,
+                                        struct ept_reply *reply) {
+    struct ept_guard *g = ctx;
+    uint64_t page = v->gpa & ~(uint64_t)(EPT_PAGE_SIZE - 1);
+    unsigned have = 0;
+    if (ept_perm_get(g->perm, page, &have) != EPT_OK)
+        return EPT_VERDICT_UNHANDLED;
+    if (!(v->access & EPT_PERM_W) || !v->vcpu || v->vcpu->index >= EPT_MAX_VCPUS)
+        return EPT_VERDICT_ALLOW_ONCE; /* only writes are restricted here */
+    unsigned idx = v->vcpu->index;
+    spin_lock(&g->lock);
+    const struct ept_guard_patch *hit = patch_at(g, v->gpa);
+    spin_unlock(&g->lock);
+    char *insn = last_insn[idx];
+    insn[0] = 0;
+    if (g->insn) {
+        size_t n = g->insn(g->insn_ctx, v->vcpu, v->rip, insn, GUARD_INSN_MAX);
+        insn[n < GUARD_INSN_MAX ? n : GUARD_INSN_MAX - 1] = 0;
+    }
+    if (hit && g->insn_len) {
+        size_t len = g->insn_len(g->insn_ctx, v->vcpu, v->rip);
+        if (len) {
+            __atomic_add_fetch(&g->dropped, 1, __ATOMIC_RELAXED);
+            report_tamper(g, hit, v->rip, insn, "dropped", idx);
+            reply->skip_len = len;
+            return EPT_VERDICT_SKIP;
+        }
+    }
+    /* Any other write runs once on the page itself; what it did to a patch is undone after. */
+    __atomic_add_fetch(&g->writes, 1, __ATOMIC_RELAXED);
+    g->last_rip[idx] = v->rip;
+    *reply = (struct ept_reply){.phys = page,
+                                .perms = (uint8_t)(have | EPT_PERM_R | EPT_PERM_W),
+                                .done = window_closed,
+                                .done_ctx = g};
+    return EPT_VERDICT_REDIRECT_ONCE;
+}
+
+int ept_guard_add(struct ept_guard *g, struct ept_vcpu *self, uint64_t pa, const uint8_t *bytes,
+                  unsigned len, const char *name) {
+    if (!bytes || len == 0 || len > EPT_GUARD_MAX_LEN ||
+        (pa & (EPT_PAGE_SIZE - 1)) + len > EPT_PAGE_SIZE)
+        return EPT_ERR_ARG;
+    uint64_t page = pa & ~(uint64_t)(EPT_PAGE_SIZE - 1);
+    int err = EPT_OK;
+    spin_lock(&g->lock);
+    if (g->npatches == EPT_GUARD_MAX) {
+        err = EPT_ERR_NOMEM;
+    } else if (patch_at(g, pa) || patch_at(g, pa + len - 1)) {
+        err = EPT_ERR_EXISTS;
+    } else if (!page_guarded(g, page)) {
+        unsigned have;
+        if (ept_perm_find_handler(g->perm, page))
+            err = EPT_ERR_EXISTS;
+        else if ((err = ept_perm_get(g->perm, page, &have)) == EPT_OK &&
+                 (err = ept_perm_register(g->perm, page, EPT_PAGE_SIZE, guard_violation, g)) ==
+                     EPT_OK &&
+                 (err = ept_perm_set(g->perm, self, page, have & ~EPT_PERM_W)) != EPT_OK)
+            ept_perm_unregister(g->perm, page);
+    }
+    if (err == EPT_OK) {
+        struct ept_guard_patch *p = &g->patches[g->npatches];
+        p->pa = pa;
+        p->len = (uint8_t)len;
+        p->name = name;
+        lib_memcpy(p->bytes, bytes, len);
+        write_patch(g, p);
+        g->npatches++;
+    }
+    spin_unlock(&g->lock);
+    return err;
+}
+
+unsigned ept_guard_check(struct ept_guard *g, struct ept_vcpu *self) {
+    return check(g, 0, NULL, self && self->index < EPT_MAX_VCPUS ? self->index : 0);
+}
+
+void ept_guard_report_summary(struct ept_guard *g) {
+    uint64_t a = __atomic_load_n(&g->attempts, __ATOMIC_RELAXED);
+    if (!g->report || a == g->summarised)
+        return;
+    g->summarised = a;
+    uint64_t unreported = a - __atomic_load_n(&g->reported, __ATOMIC_RELAXED);
+    struct report *r = g->report;
+    rlock(g, true);
+    if (report_is_json(r)) {
+        report_begin(r, "hook_tamper_count");
+        report_u64(r, "attempts", a);
+        report_u64(r, "dropped", __atomic_load_n(&g->dropped, __ATOMIC_RELAXED));
+        report_u64(r, "undone", __atomic_load_n(&g->undone, __ATOMIC_RELAXED));
+        report_u64(r, "unreported", unreported);
+        report_end(r);
+    } else {
+        report_textf(r, "ALERT: %llu attempts to change vigil's hooks so far (%llu not itemised)",
+                     (unsigned long long)a, (unsigned long long)unreported);
+    }
+    rlock(g, false);
+}
