@@ -3,6 +3,7 @@
  * other exception is a hypervisor bug: it is reported with the faulting state and the CPU is
  * parked; the handler never returns into the state that faulted. */
 #include "hv_report.h"
+#include "ept_kick.h"
 #include "hv_state.h"
 #include "hw.h"
 #include "percpu.h"
@@ -40,6 +41,12 @@ void host_exception(struct hv_exc_frame *f) {
             /* vigil's own INIT kick (hv/apic_ipi.c) reached us in root mode: make sure the
              * next entry exits at once so the INIT is applied even if this exit's path already
              * looked (VMX-preemption timer 0 exits before any guest instruction, SDM 26.7.4). */
+            hw_vmwrite(VMCS_PREEMPTION_TIMER_VALUE, 0);
+            return;
+        }
+        if (hv_ept_kick_take(c)) {
+            /* An EPT kick in root mode: this exit may have synced before the change, so the
+             * next entry exits at once and syncs again. */
             hw_vmwrite(VMCS_PREEMPTION_TIMER_VALUE, 0);
             return;
         }

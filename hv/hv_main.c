@@ -2,6 +2,7 @@
  * hv_cpu_start on every CPU (through EFI_MP_SERVICES_PROTOCOL for the APs), hv_bringup_done on
  * the BSP at the end. Everything is allocated here, before any CPU is virtualized; afterwards
  * the hypervisor only runs on VM exits. */
+#include "ept_kick.h"
 #include "hv_state.h"
 
 #include "fmt.h"
@@ -111,9 +112,8 @@ int hv_init(struct hv_boot_params *p) {
     if (ept_build(&hv.ept, &hv.ept_pool, &ecaps, &hv.mtrr, 0) != 0)
         return HV_ERR_EPT;
     hv.eptp = ept_eptp(&hv.ept);
-    /* No kick: a CPU behind the current EPT generation syncs on its next exit, at the latest on
-     * its VMX-preemption timer (about 1 s); see docs/ept.md. */
-    ept_perm_init(&hv.perm, &hv.ept, &hv.mtrr, NULL, NULL);
+    /* A CPU behind the current EPT generation is sent an NMI (hv/ept_kick.h). */
+    ept_perm_init(&hv.perm, &hv.ept, &hv.mtrr, hv_ept_kick, NULL);
 
     hv.msr_bitmap = hv_heap_pages(&hv.heap, 1);
     hv.io_bitmap_a = hv_heap_pages(&hv.heap, 1);

@@ -50,6 +50,7 @@ struct hv_state {
     uint32_t ncpus;
     volatile uint32_t cpus_up, cpus_failed;
     uint64_t last_heartbeat_ms;
+    uint64_t ept_kicks_sent, ept_kicks_failed; /* hv/ept_kick.h */
     bool initialised;
 };
 

@@ -51,4 +51,9 @@ bool hw_vmwrite(uint64_t field, uint64_t value);
 bool hw_invept(uint64_t type, const uint64_t desc[2]);
 bool hw_invvpid(uint64_t type, const uint64_t desc[2]);
 
+/* 32-bit uncached device registers at a physical address (identity-mapped in VMX root), e.g. the
+ * xAPIC page. */
+uint32_t hw_mmio_read32(uint64_t phys);
+void hw_mmio_write32(uint64_t phys, uint32_t v);
+
 #endif

@@ -173,3 +173,11 @@ bool hw_invvpid(uint64_t type, const uint64_t desc[2]) {
                      : "cc", "memory");
     return !bad;
 }
+
+uint32_t hw_mmio_read32(uint64_t phys) {
+    return *(volatile uint32_t *)(uintptr_t)phys;
+}
+
+void hw_mmio_write32(uint64_t phys, uint32_t v) {
+    *(volatile uint32_t *)(uintptr_t)phys = v;
+}

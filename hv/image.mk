@@ -2,7 +2,7 @@
 # loop and host environment, linked at 0 as a static PIE, flattened to build/hv.bin and embedded
 # into vigil.efi (efi/hv_blob.S).
 HV_IMAGE_C = $(sort $(HV_SRCS) hv/hw_x86.c hv/alloc.c hv/host_env.c hv/host_exception.c \
-	hv/hv_report.c hv/hv_main.c hv/vmx_launch.c hv/vmexit_dispatch.c hv/apic_ipi.c hv/apic_ipi_exec.c hv/apic_mode.c hv/hv_takeover.c hv/hv_vmi.c hv/hv_live.c hv/guest_mem.c $(VMI_SRCS) \
+	hv/hv_report.c hv/hv_main.c hv/vmx_launch.c hv/vmexit_dispatch.c hv/apic_ipi.c hv/apic_ipi_exec.c hv/apic_mode.c hv/apic_nmi.c hv/ept_kick.c hv/hv_takeover.c hv/hv_vmi.c hv/hv_live.c hv/guest_mem.c $(VMI_SRCS) \
 	hv/libc_shim.c)
 HV_IMAGE_S := hv/host_isr.S hv/hw_safe_x86.S hv/vmx_entry.S
 # capstone (x86 only, built freestanding from Debian's source package: hv/capstone.mk) decodes

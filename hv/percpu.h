@@ -69,6 +69,10 @@ struct hv_cpu {
 
     /* Emulated INIT delivered by another CPU's ICR write (hv/apic_ipi.c). */
     volatile uint32_t init_request;
+
+    /* An NMI from another CPU asking this one to pick up an EPT change (hv/ept_kick.h). */
+    volatile uint32_t ept_kick;
+    uint64_t ept_kicks_taken;
 };
 
 static inline struct hv_cpu *this_cpu(void) {

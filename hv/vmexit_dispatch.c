@@ -3,6 +3,7 @@
  * the next entry. Also: hypervisor calls from vigil's own code running as the guest during
  * bring-up, and the heartbeat. */
 #include "apic_ipi.h"
+#include "ept_kick.h"
 #include "fmt.h"
 #include "hv_live.h"
 #include "hv_report.h"
@@ -151,13 +152,14 @@ void hv_heartbeat(struct vcpu *v) {
     hv.last_heartbeat_ms = now;
     uint64_t totals[EXIT_REASON_MAX + 1];
     lib_memset(totals, 0, sizeof(totals));
-    uint64_t all = 0, inits = 0, sipis = 0;
+    uint64_t all = 0, inits = 0, sipis = 0, kicks_taken = 0;
     for (uint32_t i = 0; i < hv.ncpus; i++) {
         for (unsigned r = 0; r <= EXIT_REASON_MAX; r++)
             totals[r] += hv.cpus[i]->exit_counts[r];
         all += hv.cpus[i]->vcpu.exits;
         inits += hv.cpus[i]->vcpu.init_count;
         sipis += hv.cpus[i]->vcpu.sipi_count;
+        kicks_taken += __atomic_load_n(&hv.cpus[i]->ept_kicks_taken, __ATOMIC_RELAXED);
     }
     hv_report_lock();
     if (report_is_json(&hv_rep)) {
@@ -174,6 +176,11 @@ void hv_heartbeat(struct vcpu *v) {
         report_obj_begin(&hv_rep, "init_sipi");
         report_u64(&hv_rep, "inits", inits);
         report_u64(&hv_rep, "sipis", sipis);
+        report_obj_end(&hv_rep);
+        report_obj_begin(&hv_rep, "ept_kicks");
+        report_u64(&hv_rep, "sent", __atomic_load_n(&hv.ept_kicks_sent, __ATOMIC_RELAXED));
+        report_u64(&hv_rep, "taken", kicks_taken);
+        report_u64(&hv_rep, "failed", __atomic_load_n(&hv.ept_kicks_failed, __ATOMIC_RELAXED));
         report_obj_end(&hv_rep);
         report_end(&hv_rep);
     } else {
@@ -216,8 +223,9 @@ static enum vmexit_action dispatch(struct hv_cpu *c, struct guest_regs *g, uint3
     case EXIT_REASON_EXCEPTION_NMI: {
         uint32_t info = (uint32_t)hw_vmread(VMCS_EXIT_INTR_INFO);
         bool is_nmi = ((info >> 8) & 7) == 2 && (info & 0xFF) == 2;
-        if (is_nmi && c->init_request)
-            return VMEXIT_RESUME; /* vigil's own kick: the INIT is applied below */
+        /* vigil's own kicks: the INIT is applied below, the EPT sync runs before the entry. */
+        if (is_nmi && (hv_ept_kick_take(c) | (c->init_request != 0)))
+            return VMEXIT_RESUME;
         if (((info >> 8) & 7) == INTR_TYPE_SW_EXCEPTION && (info & 0xFF) == 3 &&
             hv_live_breakpoint(c, g))
             return VMEXIT_RESUME;

@@ -44,6 +44,13 @@ heartbeats_after_userspace() {
     echo "    heartbeats after userspace: $n"
     [ "$n" -ge 2 ]
 }
+# EPT changes reach the other CPU by an NMI kick (hv/ept_kick.h): the last heartbeat's counters.
+ept_kicks() {
+    local k
+    k=$(e2e_events "$R" heartbeat | tail -n1 | jq -c '.ept_kicks')
+    echo "    last heartbeat's ept_kicks: $k"
+    jq -e '.sent >= 1 and .taken >= 1 and .failed == 0' <<<"$k" >/dev/null
+}
 
 e2e_check "run-bochs.sh reached the end of the scenario (exit $rc, want 0)" test "$rc" = 0
 e2e_check "every report line from vigil's start on is a JSON event" e2e_jsonl_ok "$R"
@@ -57,6 +64,8 @@ e2e_check "chainload of \\vmlinuz reported through the hypervisor" \
     e2e_has "$R" chainload '.status == "starting"'
 e2e_check "Linux reached userspace (sentinel on the console)" e2e_console_has "$C" '^VIGIL-GUEST-READY'
 e2e_check "heartbeats keep coming after Linux is up" heartbeats_after_userspace
+e2e_check "EPT changes kicked the other CPU (NMI sent and taken, none failed)" ept_kicks
+e2e_check "the guest saw no stray NMI" e2e_console_lacks "$C" 'NMI received for unknown reason|Dazed and confused'
 e2e_check "guest /proc/cpuinfo has no vmx flag" test "$(probe HVPROBE-CPUINFO-VMX)" = 0
 e2e_check "guest /proc/cpuinfo has no hypervisor flag (stealth=on)" \
     test "$(probe HVPROBE-CPUINFO-HYPERVISOR)" = 0

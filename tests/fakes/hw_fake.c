@@ -24,12 +24,17 @@ static struct kv vmcs[FAKE_MAX];
 static size_t n_vmcs;
 static struct cpuid_entry cpuids[FAKE_MAX];
 static size_t n_cpuids;
+static struct kv mmio[FAKE_MAX];
+static size_t n_mmio;
+struct fake_mmio fake_mmio_log[256];
+size_t fake_mmio_count;
 
 void fake_reset(void) {
     fake_inb_handler = NULL;
     fake_outb_handler = NULL;
     fake_out_count = 0;
-    n_msrs = n_vmcs = n_cpuids = 0;
+    n_msrs = n_vmcs = n_cpuids = n_mmio = 0;
+    fake_mmio_count = 0;
     fake_cr0 = fake_cr3 = fake_cr4 = 0;
     fake_vmx_fail = false;
 }
@@ -186,4 +191,18 @@ uint16_t hw_sldt(void) {
 }
 uint64_t hw_rdtsc(void) {
     return fake_tsc;
+}
+
+void fake_set_mmio(uint64_t phys, uint32_t v) {
+    kv_set(mmio, &n_mmio, phys, v);
+}
+uint32_t hw_mmio_read32(uint64_t phys) {
+    uint64_t v = 0;
+    kv_get(mmio, n_mmio, phys, &v);
+    return (uint32_t)v;
+}
+void hw_mmio_write32(uint64_t phys, uint32_t v) {
+    if (fake_mmio_count < sizeof(fake_mmio_log) / sizeof(fake_mmio_log[0]))
+        fake_mmio_log[fake_mmio_count++] = (struct fake_mmio){phys, v};
+    kv_set(mmio, &n_mmio, phys, v);
 }

@@ -22,6 +22,15 @@ struct fake_out {
 extern struct fake_out fake_out_log[4096];
 extern size_t fake_out_count;
 
+/* MMIO: reads come from values a test set (0 otherwise); writes are logged and then read back. */
+struct fake_mmio {
+    uint64_t phys;
+    uint32_t v;
+};
+extern struct fake_mmio fake_mmio_log[256];
+extern size_t fake_mmio_count;
+void fake_set_mmio(uint64_t phys, uint32_t v);
+
 void fake_reset(void);
 void fake_set_cpuid(uint32_t leaf, uint32_t subleaf, uint32_t eax, uint32_t ebx, uint32_t ecx,
                     uint32_t edx);

@@ -1,0 +1,38 @@
+#include "apic_nmi.h"
+
+#include "apic_mode.h"
+#include "hw.h"
+
+/* SDM vol. 3A 10.6.1 (ICR: delivery mode 100b = NMI in bits 10:8, vector ignored, delivery
+ * status bit 12) and 10.12.9 (x2APIC: the ICR is one 64-bit MSR, destination in bits 63:32). */
+#define ICR_NMI (4u << 8)
+
+static bool wait_idle(uint64_t icr_lo) {
+    for (uint32_t i = 0; i < APIC_NMI_SPINS; i++) {
+        if (!(hw_mmio_read32(icr_lo) & APIC_ICR_PENDING))
+            return true;
+        hw_pause();
+    }
+    return false;
+}
+
+bool apic_send_nmi(uint32_t apic_id) {
+    uint64_t base = hw_rdmsr(MSR_APIC_BASE);
+    if (!(base & APIC_BASE_EN))
+        return false;
+    if (base & APIC_BASE_EXTD) {
+        hw_wrmsr(X2APIC_ICR_MSR, ((uint64_t)apic_id << 32) | ICR_NMI);
+        return true;
+    }
+    if (apic_id > 0xFF)
+        return false;
+    uint64_t page = base & 0x000FFFFFFFFFF000ull;
+    if (!wait_idle(page + XAPIC_ICR_LO))
+        return false;
+    uint32_t hi = hw_mmio_read32(page + XAPIC_ICR_HI);
+    hw_mmio_write32(page + XAPIC_ICR_HI, apic_id << 24);
+    hw_mmio_write32(page + XAPIC_ICR_LO, ICR_NMI);
+    bool sent = wait_idle(page + XAPIC_ICR_LO);
+    hw_mmio_write32(page + XAPIC_ICR_HI, hi);
+    return sent;
+}

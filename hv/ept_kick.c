@@ -1,0 +1,32 @@
+#include "ept_kick.h"
+
+#include "apic_nmi.h"
+#include "hv_state.h"
+
+void hv_ept_kick(void *ctx) {
+    (void)ctx;
+    uint64_t gen = __atomic_load_n(&hv.perm.gen, __ATOMIC_ACQUIRE);
+    for (uint32_t i = 0; i < hv.ncpus; i++) {
+        struct hv_cpu *t = hv.cpus[i];
+        /* The caller synced itself before kicking, so it is skipped here with every CPU that
+         * is already current. */
+        if (!t || !t->up || !__atomic_load_n(&t->ept.running, __ATOMIC_ACQUIRE) ||
+            __atomic_load_n(&t->ept.seen_gen, __ATOMIC_ACQUIRE) >= gen)
+            continue;
+        if (__atomic_exchange_n(&t->ept_kick, 1, __ATOMIC_SEQ_CST))
+            continue; /* a kick is on its way: it will see the newest generation */
+        if (apic_send_nmi(t->vcpu.apic_id)) {
+            __atomic_add_fetch(&hv.ept_kicks_sent, 1, __ATOMIC_RELAXED);
+        } else {
+            __atomic_store_n(&t->ept_kick, 0, __ATOMIC_SEQ_CST);
+            __atomic_add_fetch(&hv.ept_kicks_failed, 1, __ATOMIC_RELAXED);
+        }
+    }
+}
+
+bool hv_ept_kick_take(struct hv_cpu *c) {
+    if (!__atomic_exchange_n(&c->ept_kick, 0, __ATOMIC_SEQ_CST))
+        return false;
+    __atomic_add_fetch(&c->ept_kicks_taken, 1, __ATOMIC_RELAXED);
+    return true;
+}
