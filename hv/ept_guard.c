@@ -43,9 +43,10 @@ static void report_tamper(struct ept_guard *g, const struct ept_guard_patch *p, 
         report_u64(r, "cpu", cpu);
         report_end(r);
     } else {
-        report_textf(r, "ALERT: the guest changed vigil's hook on %s (gpa 0x%llx), rip 0x%llx%s%s: %s",
-                     p->name ? p->name : "?", (unsigned long long)p->pa,
-                     (unsigned long long)rip, insn && insn[0] ? ": " : "", insn ? insn : "", action);
+        report_textf(r,
+                     "ALERT: the guest changed vigil's hook on %s (gpa 0x%llx), rip 0x%llx%s%s: %s",
+                     p->name ? p->name : "?", (unsigned long long)p->pa, (unsigned long long)rip,
+                     insn && insn[0] ? ": " : "", insn ? insn : "", action);
     }
     rlock(g, false);
 }

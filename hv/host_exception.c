@@ -2,8 +2,8 @@
  * the guest), and #GP/#UD on the few instructions registered in .hv_fixup (hv/hw_safe.h). Any
  * other exception is a hypervisor bug: it is reported with the faulting state and the CPU is
  * parked; the handler never returns into the state that faulted. */
-#include "hv_report.h"
 #include "ept_kick.h"
+#include "hv_report.h"
 #include "hv_state.h"
 #include "hw.h"
 #include "percpu.h"

@@ -131,12 +131,10 @@ static void test_add_writes_and_protects(void **state) {
     assert_int_equal(ept_guard_add(&f->g, &f->cpu0, TEXT_GPA + HOOK_OFF + 4, patch, 5, "x"),
                      EPT_ERR_EXISTS);
     /* Refusals: no length, too long, across a page end. */
-    assert_int_equal(ept_guard_add(&f->g, &f->cpu0, TEXT_GPA + 0x1000, patch, 0, "x"),
-                     EPT_ERR_ARG);
+    assert_int_equal(ept_guard_add(&f->g, &f->cpu0, TEXT_GPA + 0x1000, patch, 0, "x"), EPT_ERR_ARG);
     assert_int_equal(ept_guard_add(&f->g, &f->cpu0, TEXT_GPA + 0x1000, patch, 17, "x"),
                      EPT_ERR_ARG);
-    assert_int_equal(ept_guard_add(&f->g, &f->cpu0, TEXT_GPA + 0x1FFE, patch, 5, "x"),
-                     EPT_ERR_ARG);
+    assert_int_equal(ept_guard_add(&f->g, &f->cpu0, TEXT_GPA + 0x1FFE, patch, 5, "x"), EPT_ERR_ARG);
     assert_int_equal(f->mem[0x1FFE], 0x90); /* nothing written for a refused patch */
     assert_string_equal(test_out, "");
     teardown(f);
@@ -166,7 +164,7 @@ static void test_write_beside_the_patch_goes_through(void **state) {
     assert_int_equal(e & EPTE_ADDR_MASK, TEXT_GPA);
     assert_int_equal(e & 7, EPT_PERM_RWX); /* open for this one instruction */
     assert_int_equal(vmcs(VMCS_GUEST_RIP), 0xFFFFFFFF81111111ull); /* not skipped */
-    f->mem[HOOK_OFF + 5] = 0xCC;                                    /* the write lands */
+    f->mem[HOOK_OFF + 5] = 0xCC;                                   /* the write lands */
     assert_int_equal(ept_handle_mtf(&f->p, &f->cpu1), EPT_EXIT_RESUME);
     assert_int_equal(leaf_of(f, TEXT_GPA) & 7, EPT_PERM_R | EPT_PERM_X);
     assert_int_equal(f->mem[HOOK_OFF + 5], 0xCC);
@@ -182,7 +180,7 @@ static void test_write_into_the_patch_dropped(void **state) {
     struct fixture *f = setup(REPORT_JSONL, true);
     add_hook(f);
     write_violation(f, &f->cpu0, TEXT_GPA + HOOK_OFF, 0xFFFFFFFFC0DE0000ull);
-    assert_int_equal(vmcs(VMCS_GUEST_RIP), 0xFFFFFFFFC0DE0003ull); /* past the 3-byte write */
+    assert_int_equal(vmcs(VMCS_GUEST_RIP), 0xFFFFFFFFC0DE0003ull);       /* past the 3-byte write */
     assert_int_equal(leaf_of(f, TEXT_GPA) & 7, EPT_PERM_R | EPT_PERM_X); /* never opened */
     assert_memory_equal(f->mem + HOOK_OFF, patch, 5);
     assert_string_equal(test_out,
