@@ -16,23 +16,39 @@ static bool wait_idle(uint64_t icr_lo) {
     return false;
 }
 
-bool apic_send_nmi(uint32_t apic_id) {
+const char *apic_nmi_result_name(enum apic_nmi_result r) {
+    switch (r) {
+    case APIC_NMI_SENT:
+        return "sent";
+    case APIC_NMI_DISABLED:
+        return "apic disabled";
+    case APIC_NMI_BAD_DEST:
+        return "destination beyond xAPIC";
+    case APIC_NMI_BUSY:
+        return "icr busy";
+    case APIC_NMI_UNCONFIRMED:
+        return "icr busy after send";
+    }
+    return "?";
+}
+
+enum apic_nmi_result apic_send_nmi(uint32_t apic_id) {
     uint64_t base = hw_rdmsr(MSR_APIC_BASE);
     if (!(base & APIC_BASE_EN))
-        return false;
+        return APIC_NMI_DISABLED;
     if (base & APIC_BASE_EXTD) {
         hw_wrmsr(X2APIC_ICR_MSR, ((uint64_t)apic_id << 32) | ICR_NMI);
-        return true;
+        return APIC_NMI_SENT;
     }
     if (apic_id > 0xFF)
-        return false;
+        return APIC_NMI_BAD_DEST;
     uint64_t page = base & 0x000FFFFFFFFFF000ull;
     if (!wait_idle(page + XAPIC_ICR_LO))
-        return false;
+        return APIC_NMI_BUSY;
     uint32_t hi = hw_mmio_read32(page + XAPIC_ICR_HI);
     hw_mmio_write32(page + XAPIC_ICR_HI, apic_id << 24);
     hw_mmio_write32(page + XAPIC_ICR_LO, ICR_NMI);
-    bool sent = wait_idle(page + XAPIC_ICR_LO);
+    bool idle = wait_idle(page + XAPIC_ICR_LO);
     hw_mmio_write32(page + XAPIC_ICR_HI, hi);
-    return sent;
+    return idle ? APIC_NMI_SENT : APIC_NMI_UNCONFIRMED;
 }

@@ -15,8 +15,15 @@
 /* Physical destination apic_id, delivery mode NMI, no shorthand. x2APIC: one WRMSR. xAPIC: waits
  * (bounded) for an IPI in flight to leave, writes ICR high then low, waits for it to leave, and
  * puts the guest's ICR high back, since this CPU's guest may have been stopped between its own
- * two ICR writes. False when the APIC is disabled, the destination does not fit xAPIC's 8 bits,
- * or the ICR stayed busy (nothing is sent then, or the send is not confirmed). */
-bool apic_send_nmi(uint32_t apic_id);
+ * two ICR writes. */
+enum apic_nmi_result {
+    APIC_NMI_SENT = 0,
+    APIC_NMI_DISABLED,    /* IA32_APIC_BASE.EN clear */
+    APIC_NMI_BAD_DEST,    /* xAPIC mode, destination above 255 */
+    APIC_NMI_BUSY,        /* the ICR stayed busy before the send: nothing sent */
+    APIC_NMI_UNCONFIRMED, /* sent, but the ICR stayed busy after it */
+};
+enum apic_nmi_result apic_send_nmi(uint32_t apic_id);
+const char *apic_nmi_result_name(enum apic_nmi_result r);
 
 #endif

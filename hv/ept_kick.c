@@ -15,11 +15,13 @@ void hv_ept_kick(void *ctx) {
             continue;
         if (__atomic_exchange_n(&t->ept_kick, 1, __ATOMIC_SEQ_CST))
             continue; /* a kick is on its way: it will see the newest generation */
-        if (apic_send_nmi(t->vcpu.apic_id)) {
+        enum apic_nmi_result r = apic_send_nmi(t->vcpu.apic_id);
+        if (r == APIC_NMI_SENT || r == APIC_NMI_UNCONFIRMED) {
             __atomic_add_fetch(&hv.ept_kicks_sent, 1, __ATOMIC_RELAXED);
         } else {
             __atomic_store_n(&t->ept_kick, 0, __ATOMIC_SEQ_CST);
             __atomic_add_fetch(&hv.ept_kicks_failed, 1, __ATOMIC_RELAXED);
+            hv.ept_kick_error = apic_nmi_result_name(r);
         }
     }
 }

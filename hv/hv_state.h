@@ -51,6 +51,7 @@ struct hv_state {
     volatile uint32_t cpus_up, cpus_failed;
     uint64_t last_heartbeat_ms;
     uint64_t ept_kicks_sent, ept_kicks_failed; /* hv/ept_kick.h */
+    const char *ept_kick_error;                /* why the last failed kick failed */
     bool initialised;
 };
 

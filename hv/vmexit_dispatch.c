@@ -181,6 +181,8 @@ void hv_heartbeat(struct vcpu *v) {
         report_u64(&hv_rep, "sent", __atomic_load_n(&hv.ept_kicks_sent, __ATOMIC_RELAXED));
         report_u64(&hv_rep, "taken", kicks_taken);
         report_u64(&hv_rep, "failed", __atomic_load_n(&hv.ept_kicks_failed, __ATOMIC_RELAXED));
+        if (hv.ept_kick_error)
+            report_str(&hv_rep, "error", hv.ept_kick_error);
         report_obj_end(&hv_rep);
         report_end(&hv_rep);
     } else {

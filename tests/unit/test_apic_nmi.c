@@ -19,7 +19,7 @@ static void test_x2apic_one_msr_write(void **state) {
     (void)state;
     fake_reset();
     fake_set_msr(MSR_APIC_BASE, XAPIC_PAGE | APIC_BASE_EN | APIC_BASE_EXTD | (1u << 8));
-    assert_true(apic_send_nmi(0x105));
+    assert_int_equal(apic_send_nmi(0x105), APIC_NMI_SENT);
     uint64_t icr = 0;
     assert_true(fake_get_msr(X2APIC_ICR_MSR, &icr));
     assert_int_equal(icr, (0x105ull << 32) | (4u << 8)); /* destination, delivery mode NMI */
@@ -32,7 +32,7 @@ static void test_xapic_keeps_the_guests_icr_high(void **state) {
     fake_set_msr(MSR_APIC_BASE, XAPIC_PAGE | APIC_BASE_EN);
     /* The guest had written ICR high for its own IPI when its CPU exited. */
     fake_set_mmio(XAPIC_PAGE + XAPIC_ICR_HI, 0x03000000);
-    assert_true(apic_send_nmi(1));
+    assert_int_equal(apic_send_nmi(1), APIC_NMI_SENT);
     assert_int_equal(fake_mmio_count, 3);
     assert_int_equal(fake_mmio_log[0].phys, XAPIC_PAGE + XAPIC_ICR_HI);
     assert_int_equal(fake_mmio_log[0].v, 0x01000000);
@@ -48,7 +48,7 @@ static void test_xapic_relocated_base(void **state) {
     (void)state;
     fake_reset();
     fake_set_msr(MSR_APIC_BASE, 0xFED00000ull | APIC_BASE_EN | (1u << 8));
-    assert_true(apic_send_nmi(7));
+    assert_int_equal(apic_send_nmi(7), APIC_NMI_SENT);
     assert_int_equal(fake_mmio_log[1].phys, 0xFED00000ull + XAPIC_ICR_LO);
 }
 
@@ -56,13 +56,13 @@ static void test_refusals(void **state) {
     (void)state;
     fake_reset();
     fake_set_msr(MSR_APIC_BASE, XAPIC_PAGE); /* disabled */
-    assert_false(apic_send_nmi(1));
+    assert_int_equal(apic_send_nmi(1), APIC_NMI_DISABLED);
     fake_set_msr(MSR_APIC_BASE, XAPIC_PAGE | APIC_BASE_EN);
-    assert_false(apic_send_nmi(0x100)); /* does not fit the xAPIC destination field */
+    assert_int_equal(apic_send_nmi(0x100), APIC_NMI_BAD_DEST); /* beyond the 8-bit field */
     assert_int_equal(fake_mmio_count, 0);
     /* An IPI of the guest's that never leaves: nothing is written over it. */
     fake_set_mmio(XAPIC_PAGE + XAPIC_ICR_LO, APIC_ICR_PENDING | 0x4FD);
-    assert_false(apic_send_nmi(1));
+    assert_int_equal(apic_send_nmi(1), APIC_NMI_BUSY);
     assert_int_equal(fake_mmio_count, 0);
 }
 
