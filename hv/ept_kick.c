@@ -1,7 +1,9 @@
 #include "ept_kick.h"
 
 #include "apic_nmi.h"
+#include "hv_report.h"
 #include "hv_state.h"
+#include "hw.h"
 
 void hv_ept_kick(void *ctx) {
     (void)ctx;
@@ -31,4 +33,14 @@ bool hv_ept_kick_take(struct hv_cpu *c) {
         return false;
     __atomic_add_fetch(&c->ept_kicks_taken, 1, __ATOMIC_RELAXED);
     return true;
+}
+
+bool hv_ept_kick_selftest(struct hv_cpu *c, uint64_t *us) {
+    uint64_t hz = hv_tsc_hz(), t0 = hw_rdtsc(), deadline = t0 + hz / 10; /* 100 ms */
+    int err = ept_perm_invalidate_all(&hv.perm, &c->ept);
+    while (err == EPT_OK && (err = ept_perm_wait_all(&hv.perm, &c->ept, 1000)) == EPT_ERR_TIMEOUT &&
+           hw_rdtsc() < deadline)
+        ;
+    *us = (hw_rdtsc() - t0) / (hz / 1000000 ? hz / 1000000 : 1);
+    return err == EPT_OK;
 }

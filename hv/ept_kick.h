@@ -20,4 +20,9 @@ void hv_ept_kick(void *ctx);
 /* On an NMI (exit or root-mode): true when it was vigil's kick (the flag is cleared). */
 bool hv_ept_kick_take(struct hv_cpu *c);
 
+/* At the end of bring-up (boot CPU, VMX root, every CPU running a guest): a new EPT generation,
+ * then a wait (at most 100 ms) until every running CPU has synced, which the others only do that
+ * soon when the kick reached them. True when they all did; *us: how long it took. */
+bool hv_ept_kick_selftest(struct hv_cpu *c, uint64_t *us);
+
 #endif

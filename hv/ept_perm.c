@@ -65,6 +65,10 @@ static int publish(struct ept_perm *p, struct ept_vcpu *self) {
     return err;
 }
 
+int ept_perm_invalidate_all(struct ept_perm *p, struct ept_vcpu *self) {
+    return publish(p, self);
+}
+
 int ept_perm_wait_all(struct ept_perm *p, struct ept_vcpu *self, uint64_t max_spins) {
     uint64_t g = __atomic_load_n(&p->gen, __ATOMIC_ACQUIRE);
     for (uint64_t spin = 0;; spin++) {

@@ -151,6 +151,9 @@ int ept_perm_map_hv(struct ept_perm *p, struct ept_vcpu *self, uint64_t gpa, uin
                     uint64_t target, unsigned perms);
 const struct ept_handler *ept_perm_find_handler(const struct ept_perm *p, uint64_t gpa);
 
+/* A new generation without any change: INVEPT here, the kick for the others (a self-test of the
+ * invalidation path, followed by ept_perm_wait_all). */
+int ept_perm_invalidate_all(struct ept_perm *p, struct ept_vcpu *self);
 /* Right before every VM entry: INVEPT when this CPU is behind. */
 int ept_perm_sync(struct ept_perm *p, struct ept_vcpu *self);
 /* Waits (spins at most max_spins times, syncing self meanwhile) until every running CPU has

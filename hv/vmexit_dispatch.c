@@ -70,7 +70,7 @@ static void report_cpu_up(struct hv_cpu *c) {
     hv_report_unlock();
 }
 
-static void report_hv_up(void) {
+static void report_hv_up(bool sync_tested, bool sync_ok, uint64_t sync_us) {
     hv_report_lock();
     if (report_is_json(&hv_rep)) {
         report_begin(&hv_rep, "hv_up");
@@ -87,6 +87,13 @@ static void report_hv_up(void) {
         report_u64(&hv_rep, "4k", hv.ept.stats.pages_4k);
         report_u64(&hv_rep, "tables", hv.ept.stats.tables);
         report_obj_end(&hv_rep);
+        if (sync_tested) {
+            /* Every CPU picked up a new EPT generation within that time (hv/ept_kick.h). */
+            report_obj_begin(&hv_rep, "ept_sync");
+            report_bool(&hv_rep, "ok", sync_ok);
+            report_u64(&hv_rep, "us", sync_us);
+            report_obj_end(&hv_rep);
+        }
         report_end(&hv_rep);
     } else {
         report_textf(&hv_rep, "hypervisor up on %u cpu(s)%s; heartbeat every %u s", hv.cpus_up,
@@ -97,7 +104,7 @@ static void report_hv_up(void) {
 
 /* hv_bringup_done on a BSP whose launch failed runs unvirtualized and reports directly. */
 void hv_report_up_direct(void) {
-    report_hv_up();
+    report_hv_up(false, false, 0);
 }
 
 static bool try_hv_call(struct hv_cpu *c, struct guest_regs *g) {
@@ -112,10 +119,13 @@ static bool try_hv_call(struct hv_cpu *c, struct guest_regs *g) {
         __atomic_add_fetch(&hv.cpus_up, 1, __ATOMIC_SEQ_CST);
         report_cpu_up(c);
         break;
-    case HVCALL_BRINGUP_DONE:
-        report_hv_up();
+    case HVCALL_BRINGUP_DONE: {
+        uint64_t us = 0;
+        bool tested = hv.cpus_up > 1, ok = tested && hv_ept_kick_selftest(c, &us);
+        report_hv_up(tested, ok, us);
         hv.last_heartbeat_ms = hv_uptime_ms();
         break;
+    }
     case HVCALL_REPORT: {
         /* Only vigil's loader calls this, during bring-up, while guest linear addresses are the
          * firmware's identity map; still, the range is checked against what the host maps. */

@@ -44,12 +44,15 @@ heartbeats_after_userspace() {
     echo "    heartbeats after userspace: $n"
     [ "$n" -ge 2 ]
 }
-# EPT changes reach the other CPU by an NMI kick (hv/ept_kick.h): the last heartbeat's counters.
+# EPT changes reach the other CPU by an NMI kick (hv/ept_kick.h): the self-test at the end of
+# bring-up (firmware phase) and the last heartbeat's counters. Linux under Bochs boots with
+# acpi=off and turns its local APIC off, so later kicks from the boot CPU cannot be sent and are
+# counted as failed ("apic disabled"); the AP then syncs on its preemption timer.
 ept_kicks() {
     local k
     k=$(e2e_events "$R" heartbeat | tail -n1 | jq -c '.ept_kicks')
-    echo "    last heartbeat's ept_kicks: $k"
-    jq -e '.sent >= 1 and .taken >= 1 and .failed == 0' <<<"$k" >/dev/null
+    echo "    hv_up's ept_sync: $(e2e_events "$R" hv_up | jq -c '.ept_sync'); last heartbeat's ept_kicks: $k"
+    jq -e '.sent >= 1 and .taken >= 1 and .taken <= .sent' <<<"$k" >/dev/null
 }
 
 e2e_check "run-bochs.sh reached the end of the scenario (exit $rc, want 0)" test "$rc" = 0
@@ -64,7 +67,9 @@ e2e_check "chainload of \\vmlinuz reported through the hypervisor" \
     e2e_has "$R" chainload '.status == "starting"'
 e2e_check "Linux reached userspace (sentinel on the console)" e2e_console_has "$C" '^VIGIL-GUEST-READY'
 e2e_check "heartbeats keep coming after Linux is up" heartbeats_after_userspace
-e2e_check "EPT changes kicked the other CPU (NMI sent and taken, none failed)" ept_kicks
+e2e_check "bring-up: both CPUs synced to a new EPT generation at once (NMI kick)" \
+    e2e_has "$R" hv_up '.ept_sync.ok == true and .ept_sync.us < 100000'
+e2e_check "EPT kicks sent and taken by the other CPU (heartbeat counters)" ept_kicks
 e2e_check "the guest saw no stray NMI" e2e_console_lacks "$C" 'NMI received for unknown reason|Dazed and confused'
 e2e_check "guest /proc/cpuinfo has no vmx flag" test "$(probe HVPROBE-CPUINFO-VMX)" = 0
 e2e_check "guest /proc/cpuinfo has no hypervisor flag (stealth=on)" \
