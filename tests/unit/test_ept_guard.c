@@ -36,7 +36,6 @@ struct fixture {
     size_t insn_len; /* what the decoder answers (0: cannot decode) */
 };
 
-static struct fixture *cur;
 
 static uint8_t *map(void *ctx, uint64_t pa) {
     struct fixture *f = ctx;
@@ -73,7 +72,6 @@ static struct fixture *setup(enum report_mode mode, bool with_len) {
     f->g.insn_len = with_len ? insn_len : NULL;
     f->g.insn_ctx = f;
     f->insn_len = 3;
-    cur = f;
     return f;
 }
 
@@ -83,10 +81,7 @@ static void teardown(struct fixture *f) {
 }
 
 static uint64_t leaf_of(struct fixture *f, uint64_t gpa) {
-    unsigned l = 0;
-    uint64_t e = test_walk(&f->tp, ept_eptp(&f->e), gpa, &l);
-    assert_true(l >= 1 && l <= 3);
-    return e;
+    return test_leaf(&f->tp, &f->e, gpa);
 }
 
 static void write_violation(struct fixture *f, struct ept_vcpu *v, uint64_t gpa, uint64_t rip) {

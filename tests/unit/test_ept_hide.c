@@ -66,10 +66,7 @@ static void teardown(struct fixture *f) {
 }
 
 static uint64_t leaf_of(struct fixture *f, uint64_t gpa) {
-    unsigned l = 0;
-    uint64_t e = test_walk(&f->tp, ept_eptp(&f->e), gpa, &l);
-    assert_true(l >= 1 && l <= 3);
-    return e;
+    return test_leaf(&f->tp, &f->e, gpa);
 }
 
 static void violation(struct fixture *f, struct ept_vcpu *v, uint64_t qual, uint64_t gpa) {

@@ -133,6 +133,14 @@ static inline uint64_t test_walk(struct test_pool *tp, uint64_t eptp, uint64_t g
     return 0;
 }
 
+/* The leaf entry mapping gpa in e's tables (fails the test when the walk finds none). */
+static inline uint64_t test_leaf(struct test_pool *tp, const struct ept *e, uint64_t gpa) {
+    unsigned l = 0;
+    uint64_t leaf = test_walk(tp, ept_eptp(e), gpa, &l);
+    assert_true(l >= 1 && l <= 3);
+    return leaf;
+}
+
 /* The host-physical address the walk maps gpa to. */
 static inline uint64_t test_target(uint64_t leaf, unsigned level, uint64_t gpa) {
     uint64_t size = 1ull << (12 + 9 * (level - 1));
