@@ -36,7 +36,6 @@ struct fixture {
     size_t insn_len; /* what the decoder answers (0: cannot decode) */
 };
 
-
 static uint8_t *map(void *ctx, uint64_t pa) {
     struct fixture *f = ctx;
     assert_true(pa >= TEXT_GPA && pa < TEXT_GPA + sizeof(f->mem));
