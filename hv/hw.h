@@ -18,6 +18,11 @@ void hw_cpuid(uint32_t leaf, uint32_t subleaf, struct cpuid_regs *out);
 uint64_t hw_rdmsr(uint32_t msr);
 void hw_wrmsr(uint32_t msr, uint64_t v);
 void hw_pause(void);
+/* IRET to the next instruction: ends the NMI blocking that a VM exit caused by an NMI leaves in
+ * VMX root (SDM vol. 3C, VM exits caused by NMIs; vol. 3A 6.7.1 "Handling Multiple NMIs": only
+ * IRET ends it; with "virtual NMIs" VM entry leaves physical NMI blocking alone). A pending NMI
+ * is taken at once, by the host's NMI handler. */
+void hw_nmi_unblock(void);
 
 uint64_t hw_read_cr0(void);
 uint64_t hw_read_cr3(void);

@@ -28,6 +28,23 @@ void hw_wrmsr(uint32_t msr, uint64_t v) {
     __asm__ volatile("wrmsr" : : "c"(msr), "a"((uint32_t)v), "d"((uint32_t)(v >> 32)) : "memory");
 }
 
+void hw_nmi_unblock(void) {
+    __asm__ volatile("mov %%rsp, %%rax\n\t"
+                     "mov %%ss, %%ecx\n\t"
+                     "push %%rcx\n\t"
+                     "push %%rax\n\t"
+                     "pushfq\n\t"
+                     "mov %%cs, %%ecx\n\t"
+                     "push %%rcx\n\t"
+                     "lea 1f(%%rip), %%rcx\n\t"
+                     "push %%rcx\n\t"
+                     "iretq\n"
+                     "1:"
+                     :
+                     :
+                     : "rax", "rcx", "memory", "cc");
+}
+
 void hw_pause(void) {
     __asm__ volatile("pause");
 }

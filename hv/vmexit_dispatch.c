@@ -235,9 +235,15 @@ static enum vmexit_action dispatch(struct hv_cpu *c, struct guest_regs *g, uint3
     case EXIT_REASON_EXCEPTION_NMI: {
         uint32_t info = (uint32_t)hw_vmread(VMCS_EXIT_INTR_INFO);
         bool is_nmi = ((info >> 8) & 7) == 2 && (info & 0xFF) == 2;
-        /* vigil's own kicks: the INIT is applied below, the EPT sync runs before the entry. */
-        if (is_nmi && (hv_ept_kick_take(c) | (c->init_request != 0)))
-            return VMEXIT_RESUME;
+        if (is_nmi) {
+            /* vigil's own kicks: the INIT is applied below, the EPT sync runs before the entry.
+             * Any NMI exit leaves NMIs blocked in root until an IRET: without one this CPU would
+             * never see another NMI (the next kick, the next guest NMI). */
+            bool mine = hv_ept_kick_take(c) | (c->init_request != 0);
+            hw_nmi_unblock();
+            if (mine)
+                return VMEXIT_RESUME;
+        }
         if (((info >> 8) & 7) == INTR_TYPE_SW_EXCEPTION && (info & 0xFF) == 3 &&
             hv_live_breakpoint(c, g))
             return VMEXIT_RESUME;

@@ -115,6 +115,10 @@ void hw_wrmsr(uint32_t msr, uint64_t v) {
     kv_set(msrs, &n_msrs, msr, v);
 }
 void hw_pause(void) {}
+unsigned fake_nmi_unblocks;
+void hw_nmi_unblock(void) {
+    fake_nmi_unblocks++;
+}
 uint64_t hw_read_cr0(void) {
     return fake_cr0;
 }

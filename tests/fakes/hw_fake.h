@@ -31,6 +31,8 @@ extern struct fake_mmio fake_mmio_log[256];
 extern size_t fake_mmio_count;
 void fake_set_mmio(uint64_t phys, uint32_t v);
 
+extern unsigned fake_nmi_unblocks; /* hw_nmi_unblock calls */
+
 void fake_reset(void);
 void fake_set_cpuid(uint32_t leaf, uint32_t subleaf, uint32_t eax, uint32_t ebx, uint32_t ecx,
                     uint32_t edx);
