@@ -58,11 +58,25 @@ static const struct ept_guard_patch *patch_at(struct ept_guard *g, uint64_t gpa)
     return NULL;
 }
 
-static bool page_guarded(struct ept_guard *g, uint64_t page) {
-    for (unsigned i = 0; i < g->npatches; i++)
-        if ((g->patches[i].pa & ~(uint64_t)(EPT_PAGE_SIZE - 1)) == page)
-            return true;
-    return false;
+static struct ept_guard_page *page_of(struct ept_guard *g, uint64_t page) {
+    for (unsigned i = 0; i < g->npages; i++)
+        if (g->pages[i].page == page)
+            return &g->pages[i];
+    return NULL;
+}
+
+/* The shadow: the page as it is, with each patch's original bytes. */
+static void refresh_shadow(struct ept_guard *g, const struct ept_guard_page *gp) {
+    if (!gp->shadow)
+        return;
+    const volatile uint8_t *m = g->map(g->map_ctx, gp->page);
+    for (unsigned i = 0; i < EPT_PAGE_SIZE; i++)
+        gp->shadow[i] = m[i];
+    for (unsigned i = 0; i < g->npatches; i++) {
+        const struct ept_guard_patch *p = &g->patches[i];
+        if ((p->pa & ~(uint64_t)(EPT_PAGE_SIZE - 1)) == gp->page)
+            lib_memcpy(gp->shadow + (p->pa - gp->page), p->orig, p->len);
+    }
 }
 
 static bool intact(struct ept_guard *g, const struct ept_guard_patch *p) {
@@ -94,6 +108,8 @@ static unsigned check(struct ept_guard *g, uint64_t rip, const char *insn, unsig
             changed[n++] = &g->patches[i];
         }
     }
+    for (unsigned i = 0; i < g->npages; i++)
+        refresh_shadow(g, &g->pages[i]);
     spin_unlock(&g->lock);
     for (unsigned i = 0; i < n; i++) {
         __atomic_add_fetch(&g->undone, 1, __ATOMIC_RELAXED);
@@ -115,8 +131,25 @@ static enum ept_verdict guard_violation(void *ctx, const struct ept_violation *v
     unsigned have = 0;
     if (ept_perm_get(g->perm, page, &have) != EPT_OK)
         return EPT_VERDICT_UNHANDLED;
-    if (!(v->access & EPT_PERM_W) || !v->vcpu || v->vcpu->index >= EPT_MAX_VCPUS)
-        return EPT_VERDICT_ALLOW_ONCE; /* only writes are restricted here */
+    if (!v->vcpu || v->vcpu->index >= EPT_MAX_VCPUS)
+        return EPT_VERDICT_ALLOW_ONCE;
+    if (!(v->access & EPT_PERM_W)) {
+        if (!(v->access & EPT_PERM_R))
+            return EPT_VERDICT_ALLOW_ONCE; /* a fetch while this CPU's read saw the shadow */
+        __atomic_add_fetch(&g->reads, 1, __ATOMIC_RELAXED);
+        spin_lock(&g->lock);
+        const struct ept_guard_page *gp = page_of(g, page);
+        uint64_t shadow = gp && gp->shadow ? gp->shadow_phys : 0;
+        spin_unlock(&g->lock);
+        /* An instruction reading its own page needs it readable and executable at once: it
+         * reads the real page (switching between the two would fault forever). */
+        bool own_page = !v->gla_valid || (v->gla >> 12) == (v->rip >> 12);
+        if (!shadow || own_page)
+            return EPT_VERDICT_ALLOW_ONCE;
+        __atomic_add_fetch(&g->shadow_reads, 1, __ATOMIC_RELAXED);
+        *reply = (struct ept_reply){.phys = shadow, .perms = EPT_PERM_R};
+        return EPT_VERDICT_REDIRECT_ONCE;
+    }
     unsigned idx = v->vcpu->index;
     spin_lock(&g->lock);
     const struct ept_guard_patch *hit = patch_at(g, v->gpa);
@@ -158,24 +191,39 @@ int ept_guard_add(struct ept_guard *g, struct ept_vcpu *self, uint64_t pa, const
         err = EPT_ERR_NOMEM;
     } else if (patch_at(g, pa) || patch_at(g, pa + len - 1)) {
         err = EPT_ERR_EXISTS;
-    } else if (!page_guarded(g, page)) {
+    } else if (!page_of(g, page)) {
         unsigned have;
+        struct ept_guard_page *gp = &g->pages[g->npages];
+        *gp = (struct ept_guard_page){.page = page};
         if (ept_perm_find_handler(g->perm, page))
             err = EPT_ERR_EXISTS;
         else if ((err = ept_perm_get(g->perm, page, &have)) == EPT_OK &&
                  (err = ept_perm_register(g->perm, page, EPT_PAGE_SIZE, guard_violation, g)) ==
-                     EPT_OK &&
-                 (err = ept_perm_set(g->perm, self, page, have & ~EPT_PERM_W)) != EPT_OK)
-            ept_perm_unregister(g->perm, page);
+                     EPT_OK) {
+            /* Execute-only with a shadow for reads when EPT can (cap bit 0), else read+execute. */
+            if ((have & EPT_PERM_X) && g->shadow_page && g->perm->ept->caps.exec_only &&
+                (gp->shadow = g->shadow_page(g->shadow_ctx, &gp->shadow_phys)) != NULL &&
+                ept_perm_set(g->perm, self, page, EPT_PERM_X) != EPT_OK)
+                gp->shadow = NULL;
+            if (!gp->shadow &&
+                (err = ept_perm_set(g->perm, self, page, have & ~EPT_PERM_W)) != EPT_OK)
+                ept_perm_unregister(g->perm, page);
+        }
+        if (err == EPT_OK)
+            g->npages++;
     }
     if (err == EPT_OK) {
         struct ept_guard_patch *p = &g->patches[g->npatches];
+        const volatile uint8_t *m = g->map(g->map_ctx, pa);
         p->pa = pa;
         p->len = (uint8_t)len;
         p->name = name;
         lib_memcpy(p->bytes, bytes, len);
-        write_patch(g, p);
+        for (unsigned i = 0; i < len; i++)
+            p->orig[i] = m[i];
         g->npatches++;
+        refresh_shadow(g, page_of(g, page)); /* before the patch goes in */
+        write_patch(g, p);
     }
     spin_unlock(&g->lock);
     return err;
@@ -205,4 +253,12 @@ void ept_guard_report_summary(struct ept_guard *g) {
                      (unsigned long long)a, (unsigned long long)unreported);
     }
     rlock(g, false);
+}
+
+bool ept_guard_hidden(struct ept_guard *g, uint64_t pa) {
+    spin_lock(&g->lock);
+    const struct ept_guard_page *gp = page_of(g, pa & ~(uint64_t)(EPT_PAGE_SIZE - 1));
+    bool hidden = gp && gp->shadow && patch_at(g, pa);
+    spin_unlock(&g->lock);
+    return hidden;
 }

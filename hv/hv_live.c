@@ -112,6 +112,7 @@ void hv_live_arm(struct vmi_session *s) {
             report_str(&hv_rep, "function", h->sym);
             report_hex(&hv_rep, "va", h->va);
             report_bool(&hv_rep, "guarded", guarded);
+            report_bool(&hv_rep, "hidden", guarded && ept_guard_hidden(&hv.guard, h->pa));
             report_end(&hv_rep);
         } else {
             report_textf(&hv_rep, "live events: hooked %s at 0x%llx%s", h->sym,

@@ -69,6 +69,14 @@ static uint8_t *identity_map(void *ctx, uint64_t pa) {
     return (uint8_t *)(uintptr_t)pa;
 }
 
+/* Shadow pages for the guard come from the heap, which is hidden from the guest. */
+static uint8_t *guard_shadow_page(void *ctx, uint64_t *phys) {
+    (void)ctx;
+    uint8_t *p = hv_heap_pages(&hv.heap, 1);
+    *phys = (uint64_t)(uintptr_t)p;
+    return p;
+}
+
 static void hide_report_lock(bool lock) {
     if (lock)
         hv_report_lock();
@@ -158,6 +166,7 @@ int hv_init(struct hv_boot_params *p) {
     hv.guard.report_lock_fn = hide_report_lock;
     hv.guard.insn = hv_guest_insn;
     hv.guard.insn_len = hv_guest_insn_len;
+    hv.guard.shadow_page = guard_shadow_page;
     /* Monitor trap flag: allowed-1 bit 27 of the (TRUE_)PROCBASED_CTLS (SDM A.3.2). */
     uint64_t procs = (hv.caps.basic >> 55) & 1 ? hv.caps.true_proc : hv.caps.proc;
     hv.perm.mtf = ((procs >> 32) & (1u << 27)) != 0;

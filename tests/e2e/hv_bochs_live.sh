@@ -29,8 +29,12 @@ in_order() { # seq numbers strictly increasing
 e2e_check "run-bochs.sh reached the sentinel (exit $rc, want 0)" test "$rc" = 0
 e2e_check "the three hooks were armed" \
     bash -c "[ \$(grep -c '\"ev\":\"live_hook\"' '$R') -eq 3 ]"
-guarded_hooks() { [ "$(e2e_events "$R" live_hook | jq -s 'map(select(.guarded == true)) | length')" = 3 ]; }
-e2e_check "and guarded (their pages write-protected in EPT)" guarded_hooks
+guarded_hooks() { [ "$(e2e_events "$R" live_hook | jq -s "map(select(.$1 == true)) | length")" = 3 ]; }
+e2e_check "and guarded (their pages write-protected in EPT)" guarded_hooks guarded
+e2e_check "and hidden (execute-only pages, reads see a shadow copy)" guarded_hooks hidden
+kread=$(grep -a "^KREAD do_exit " "$C" | awk '{print $3}' | tr -d '\r' | head -n1)
+e2e_check "the guest reads ftrace's NOP at do_exit, not vigil's INT3 (/proc/kcore: ${kread:-none})" \
+    test "$kread" = 0f1f440000
 e2e_check "proc_start for $p1 (the exit-7 child)" e2e_has "$R" proc_start ".pid == ${p1:-0}"
 e2e_check "proc_exec of $p1 as sh" e2e_has "$R" proc_exec ".pid == ${p1:-0} and .comm == \"sh\""
 e2e_check "proc_exit of $p1 with code 7" e2e_has "$R" proc_exit ".pid == ${p1:-0} and .code == 7"

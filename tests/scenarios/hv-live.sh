@@ -1,4 +1,5 @@
 #!/bin/sh
+# vigil-static-c: tests/scenarios/src/kread.c
 # Guest scenario for the live-events test (tests/e2e/hv_bochs_live.sh): processes start, exec,
 # exit with a code and get killed by a signal in a known order; the pids are printed so the test
 # can match vigil's proc_start / proc_exec / proc_exit events against them.
@@ -20,7 +21,9 @@ echo "LIVE-KILLED $p2 $?"
 p3=$!
 wait $p3
 echo "LIVE-PARENT $p3"
-# 4. the kernel patches its own code next to a hook: a kprobe at do_exit+5, right after vigil's
+# 4. what the guest reads where vigil hooked do_exit (through /proc/kcore): ftrace's NOP
+kread do_exit 5 || echo "KREAD do_exit failed"
+# 5. the kernel patches its own code next to a hook: a kprobe at do_exit+5, right after vigil's
 #    INT3 on the same page, whose write vigil must let through while keeping its own bytes. A
 #    process that exits with 3 afterwards must hit both: vigil's event and the kprobe's count.
 t=/sys/kernel/tracing

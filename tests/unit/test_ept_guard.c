@@ -34,7 +34,15 @@ struct fixture {
     struct report r;
     uint8_t mem[3 * 4096];
     size_t insn_len; /* what the decoder answers (0: cannot decode) */
+    uint8_t shadow[4096] __attribute__((aligned(4096)));
 };
+
+#define SHADOW_PHYS 0x7000000ull
+
+static uint8_t *shadow_page(void *ctx, uint64_t *phys) {
+    *phys = SHADOW_PHYS;
+    return ((struct fixture *)ctx)->shadow;
+}
 
 static uint8_t *map(void *ctx, uint64_t pa) {
     struct fixture *f = ctx;
@@ -106,6 +114,110 @@ static unsigned count(const char *needle) {
 static void add_hook(struct fixture *f) {
     assert_int_equal(ept_guard_add(&f->g, &f->cpu0, TEXT_GPA + HOOK_OFF, patch, 5, "do_exit"),
                      EPT_OK);
+}
+
+static void read_violation(struct fixture *f, struct ept_vcpu *v, uint64_t gpa, uint64_t rip) {
+    fake_set_vmcs(VMCS_EXIT_QUALIFICATION, EPT_QUAL_READ | EPT_QUAL_GLA_VALID |
+                                               EPT_QUAL_GLA_TRANSLATION |
+                                               (4ull << EPT_QUAL_ALLOWED_SHIFT));
+    fake_set_vmcs(VMCS_GUEST_PHYS_ADDR, gpa);
+    fake_set_vmcs(VMCS_GUEST_LINEAR_ADDR, 0xFFFFFFFF81000000ull | (gpa & 0xFFFFF));
+    fake_set_vmcs(VMCS_GUEST_RIP, rip);
+    assert_int_equal(ept_handle_violation(&f->p, v, NULL), EPT_EXIT_RESUME);
+}
+
+static void fetch_violation(struct fixture *f, struct ept_vcpu *v, uint64_t gpa) {
+    fake_set_vmcs(VMCS_EXIT_QUALIFICATION, EPT_QUAL_FETCH | (1ull << EPT_QUAL_ALLOWED_SHIFT));
+    fake_set_vmcs(VMCS_GUEST_PHYS_ADDR, gpa);
+    fake_set_vmcs(VMCS_GUEST_RIP, 0xFFFFFFFF81000000ull | (gpa & 0xFFFFF));
+    assert_int_equal(ept_handle_violation(&f->p, v, NULL), EPT_EXIT_RESUME);
+}
+
+static struct fixture *setup_hidden(void) {
+    struct fixture *f = setup(REPORT_JSONL, true);
+    f->g.shadow_page = shadow_page;
+    f->g.shadow_ctx = f;
+    f->mem[0x123] = 0x5A; /* something that is not a patch, for the shadow to copy */
+    add_hook(f);
+    return f;
+}
+
+static void test_hidden_reads_see_the_original_bytes(void **state) {
+    (void)state;
+    struct fixture *f = setup_hidden();
+    assert_true(ept_guard_hidden(&f->g, TEXT_GPA + HOOK_OFF + 2));
+    assert_false(ept_guard_hidden(&f->g, TEXT_GPA + HOOK_OFF + 5));
+    uint64_t e = leaf_of(f, TEXT_GPA);
+    assert_int_equal(e & 7, EPT_PERM_X); /* execute-only: every read faults */
+    assert_int_equal(e & EPTE_ADDR_MASK, TEXT_GPA);
+    assert_memory_equal(f->mem + HOOK_OFF, patch, 5);   /* the guest runs the INT3 */
+    assert_memory_equal(f->shadow + HOOK_OFF, nop5, 5); /* and reads the NOP */
+    assert_memory_equal(f->shadow, f->mem, HOOK_OFF);
+    assert_int_equal(f->shadow[0x123], 0x5A);
+    /* A read from code elsewhere (/proc/kcore, a rootkit's scan) gets the shadow, read-only. */
+    read_violation(f, &f->cpu1, TEXT_GPA + HOOK_OFF, 0xFFFFFFFFC0000000ull);
+    e = leaf_of(f, TEXT_GPA);
+    assert_int_equal(e & EPTE_ADDR_MASK, SHADOW_PHYS);
+    assert_int_equal(e & 7, EPT_PERM_R);
+    assert_int_equal(ept_handle_mtf(&f->p, &f->cpu1), EPT_EXIT_RESUME);
+    e = leaf_of(f, TEXT_GPA);
+    assert_int_equal(e & EPTE_ADDR_MASK, TEXT_GPA);
+    assert_int_equal(e & 7, EPT_PERM_X);
+    assert_int_equal(f->g.shadow_reads, 1);
+    assert_string_equal(test_out, "");
+    teardown(f);
+}
+
+static void test_hidden_own_page_read_and_fetch(void **state) {
+    (void)state;
+    struct fixture *f = setup_hidden();
+    f->p.mtf = false;
+    /* Code on the page reading the page: the real page, readable and executable. */
+    read_violation(f, &f->cpu0, TEXT_GPA + 0x800, 0xFFFFFFFF81000000ull | (TEXT_GPA & 0xFFFFF));
+    uint64_t e = leaf_of(f, TEXT_GPA);
+    assert_int_equal(e & EPTE_ADDR_MASK, TEXT_GPA);
+    assert_int_equal(e & 7, EPT_PERM_R | EPT_PERM_X);
+    ept_perm_close_windows(&f->p, &f->cpu0);
+    /* Without MTF a read window stays open to the next exit: a fetch from the page meanwhile
+     * goes back to the real page, execute-only. */
+    read_violation(f, &f->cpu0, TEXT_GPA + 0x10, 0xFFFFFFFFC0000000ull);
+    assert_int_equal(leaf_of(f, TEXT_GPA) & EPTE_ADDR_MASK, SHADOW_PHYS);
+    fetch_violation(f, &f->cpu0, TEXT_GPA + HOOK_OFF);
+    e = leaf_of(f, TEXT_GPA);
+    assert_int_equal(e & EPTE_ADDR_MASK, TEXT_GPA);
+    assert_int_equal(e & 7, EPT_PERM_X);
+    ept_perm_close_windows(&f->p, &f->cpu0);
+    assert_int_equal(leaf_of(f, TEXT_GPA) & 7, EPT_PERM_X);
+    teardown(f);
+}
+
+static void test_hidden_shadow_follows_writes(void **state) {
+    (void)state;
+    struct fixture *f = setup_hidden();
+    write_violation(f, &f->cpu0, TEXT_GPA + HOOK_OFF + 5, 0xFFFFFFFF81111111ull);
+    assert_int_equal(leaf_of(f, TEXT_GPA) & 7, EPT_PERM_RWX);
+    f->mem[HOOK_OFF + 5] = 0xCC; /* the kernel's kprobe */
+    assert_int_equal(ept_handle_mtf(&f->p, &f->cpu0), EPT_EXIT_RESUME);
+    assert_int_equal(leaf_of(f, TEXT_GPA) & 7, EPT_PERM_X);
+    assert_int_equal(f->shadow[HOOK_OFF + 5], 0xCC);    /* the guest reads its own change */
+    assert_memory_equal(f->shadow + HOOK_OFF, nop5, 5); /* but still not vigil's */
+    /* A change EPT did not see shows up in the shadow at the next check. */
+    f->mem[0x200] = 0x77;
+    assert_int_equal(ept_guard_check(&f->g, &f->cpu0), 0);
+    assert_int_equal(f->shadow[0x200], 0x77);
+    teardown(f);
+}
+
+static void test_not_hidden_without_execute_only(void **state) {
+    (void)state;
+    struct fixture *f = setup(REPORT_JSONL, true);
+    f->g.shadow_page = shadow_page;
+    f->g.shadow_ctx = f;
+    f->e.caps.exec_only = false;
+    add_hook(f);
+    assert_false(ept_guard_hidden(&f->g, TEXT_GPA + HOOK_OFF));
+    assert_int_equal(leaf_of(f, TEXT_GPA) & 7, EPT_PERM_R | EPT_PERM_X);
+    teardown(f);
 }
 
 static void test_add_writes_and_protects(void **state) {
@@ -278,6 +390,10 @@ int main(void) {
         cmocka_unit_test(test_undecodable_tamper_undone),
         cmocka_unit_test(test_check_catches_unseen_changes),
         cmocka_unit_test(test_report_limit_then_count),
+        cmocka_unit_test(test_hidden_reads_see_the_original_bytes),
+        cmocka_unit_test(test_hidden_own_page_read_and_fetch),
+        cmocka_unit_test(test_hidden_shadow_follows_writes),
+        cmocka_unit_test(test_not_hidden_without_execute_only),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
