@@ -143,6 +143,9 @@ h_prepare() {
     mkdir -p "$H_TOP/build/harness"
     H_WORK=$(mktemp -d "$H_TOP/build/harness/$H_ENGINE-$(date +%H%M%S)-$$-XXXX")
     trap h_cleanup EXIT
+    # A caller killed together with us (the tee of our output) must not make a log line kill us
+    # by SIGPIPE before h_cleanup stops the emulator and removes its lock files.
+    trap '' PIPE
     trap 'h_log "interrupted"; exit 130' INT
     trap 'h_log "terminated"; exit 143' TERM
 
