@@ -4,10 +4,6 @@
 
 #define GUARD_INSN_MAX 64
 
-/* The instruction text of the write each CPU's open window belongs to (decoded at the violation,
- * while the guest's context is the one that wrote). */
-static char last_insn[EPT_MAX_VCPUS][GUARD_INSN_MAX];
-
 void ept_guard_init(struct ept_guard *g, struct ept_perm *perm, struct report *report,
                     ept_guard_map_fn map, void *map_ctx) {
     lib_memset(g, 0, sizeof(*g));
@@ -22,12 +18,22 @@ static void rlock(struct ept_guard *g, bool on) {
         g->report_lock_fn(on);
 }
 
+/* The write blamed is at rip on CPU v (rip 0: unknown). The instruction is decoded only for an
+ * itemised report, so legitimate writes and counted-only attempts never pay for the decoder. An
+ * undone write is decoded when its window closes: with MTF right after it, without MTF at that
+ * CPU's next exit, where kernel text is still mapped at the same address. */
 static void report_tamper(struct ept_guard *g, const struct ept_guard_patch *p, uint64_t rip,
-                          const char *insn, const char *action, unsigned cpu) {
+                          struct ept_vcpu *v, const char *action) {
     uint64_t nth = __atomic_add_fetch(&g->attempts, 1, __ATOMIC_RELAXED);
     if (!g->report || nth > EPT_GUARD_REPORT_FIRST)
         return;
     __atomic_add_fetch(&g->reported, 1, __ATOMIC_RELAXED);
+    char insn[GUARD_INSN_MAX] = "";
+    if (rip && g->insn) {
+        size_t n = g->insn(g->insn_ctx, v, rip, insn, sizeof(insn));
+        insn[n < sizeof(insn) ? n : sizeof(insn) - 1] = 0;
+    }
+    unsigned cpu = v ? v->index : 0;
     struct report *r = g->report;
     rlock(g, true);
     if (report_is_json(r)) {
@@ -35,7 +41,7 @@ static void report_tamper(struct ept_guard *g, const struct ept_guard_patch *p, 
         report_str(r, "function", p->name ? p->name : "?");
         report_hex(r, "gpa", p->pa);
         report_hex(r, "rip", rip);
-        if (insn && insn[0])
+        if (insn[0])
             report_str(r, "insn", insn);
         else
             report_null(r, "insn");
@@ -46,7 +52,7 @@ static void report_tamper(struct ept_guard *g, const struct ept_guard_patch *p, 
         report_textf(r,
                      "ALERT: the guest changed vigil's hook on %s (gpa 0x%llx), rip 0x%llx%s%s: %s",
                      p->name ? p->name : "?", (unsigned long long)p->pa, (unsigned long long)rip,
-                     insn && insn[0] ? ": " : "", insn ? insn : "", action);
+                     insn[0] ? ": " : "", insn, action);
     }
     rlock(g, false);
 }
@@ -56,6 +62,13 @@ static const struct ept_guard_patch *patch_at(struct ept_guard *g, uint64_t gpa)
         if (gpa >= g->patches[i].pa && gpa < g->patches[i].pa + g->patches[i].len)
             return &g->patches[i];
     return NULL;
+}
+
+static bool overlaps(struct ept_guard *g, uint64_t pa, unsigned len) {
+    for (unsigned i = 0; i < g->npatches; i++)
+        if (pa < g->patches[i].pa + g->patches[i].len && g->patches[i].pa < pa + len)
+            return true;
+    return false;
 }
 
 static struct ept_guard_page *page_of(struct ept_guard *g, uint64_t page) {
@@ -69,9 +82,7 @@ static struct ept_guard_page *page_of(struct ept_guard *g, uint64_t page) {
 static void refresh_shadow(struct ept_guard *g, const struct ept_guard_page *gp) {
     if (!gp->shadow)
         return;
-    const volatile uint8_t *m = g->map(g->map_ctx, gp->page);
-    for (unsigned i = 0; i < EPT_PAGE_SIZE; i++)
-        gp->shadow[i] = m[i];
+    lib_memcpy(gp->shadow, g->map(g->map_ctx, gp->page), EPT_PAGE_SIZE);
     for (unsigned i = 0; i < g->npatches; i++) {
         const struct ept_guard_patch *p = &g->patches[i];
         if ((p->pa & ~(uint64_t)(EPT_PAGE_SIZE - 1)) == gp->page)
@@ -98,7 +109,7 @@ static void write_patch(struct ept_guard *g, const struct ept_guard_patch *p) {
 }
 
 /* Undoes every changed patch; reports each with the write that is blamed for it. */
-static unsigned check(struct ept_guard *g, uint64_t rip, const char *insn, unsigned cpu) {
+static unsigned check(struct ept_guard *g, uint64_t rip, struct ept_vcpu *v) {
     const struct ept_guard_patch *changed[EPT_GUARD_MAX];
     unsigned n = 0;
     spin_lock(&g->lock);
@@ -113,24 +124,20 @@ static unsigned check(struct ept_guard *g, uint64_t rip, const char *insn, unsig
     spin_unlock(&g->lock);
     for (unsigned i = 0; i < n; i++) {
         __atomic_add_fetch(&g->undone, 1, __ATOMIC_RELAXED);
-        report_tamper(g, changed[i], rip, insn, "undone", cpu);
+        report_tamper(g, changed[i], rip, v, "undone");
     }
     return n;
 }
 
 static void window_closed(void *ctx, struct ept_vcpu *v) {
     struct ept_guard *g = ctx;
-    unsigned idx = v && v->index < EPT_MAX_VCPUS ? v->index : 0;
-    check(g, g->last_rip[idx], last_insn[idx], idx);
+    check(g, v && v->index < EPT_MAX_VCPUS ? g->last_rip[v->index] : 0, v);
 }
 
 static enum ept_verdict guard_violation(void *ctx, const struct ept_violation *v,
                                         struct ept_reply *reply) {
     struct ept_guard *g = ctx;
     uint64_t page = v->gpa & ~(uint64_t)(EPT_PAGE_SIZE - 1);
-    unsigned have = 0;
-    if (ept_perm_get(g->perm, page, &have) != EPT_OK)
-        return EPT_VERDICT_UNHANDLED;
     if (!v->vcpu || v->vcpu->index >= EPT_MAX_VCPUS)
         return EPT_VERDICT_ALLOW_ONCE;
     if (!(v->access & EPT_PERM_W)) {
@@ -150,28 +157,24 @@ static enum ept_verdict guard_violation(void *ctx, const struct ept_violation *v
         *reply = (struct ept_reply){.phys = shadow, .perms = EPT_PERM_R};
         return EPT_VERDICT_REDIRECT_ONCE;
     }
-    unsigned idx = v->vcpu->index;
     spin_lock(&g->lock);
     const struct ept_guard_patch *hit = patch_at(g, v->gpa);
     spin_unlock(&g->lock);
-    char *insn = last_insn[idx];
-    insn[0] = 0;
-    if (g->insn) {
-        size_t n = g->insn(g->insn_ctx, v->vcpu, v->rip, insn, GUARD_INSN_MAX);
-        insn[n < GUARD_INSN_MAX ? n : GUARD_INSN_MAX - 1] = 0;
-    }
     if (hit && g->insn_len) {
         size_t len = g->insn_len(g->insn_ctx, v->vcpu, v->rip);
         if (len) {
             __atomic_add_fetch(&g->dropped, 1, __ATOMIC_RELAXED);
-            report_tamper(g, hit, v->rip, insn, "dropped", idx);
+            report_tamper(g, hit, v->rip, v->vcpu, "dropped");
             reply->skip_len = len;
             return EPT_VERDICT_SKIP;
         }
     }
     /* Any other write runs once on the page itself; what it did to a patch is undone after. */
+    unsigned have = 0;
+    if (ept_perm_get(g->perm, page, &have) != EPT_OK)
+        return EPT_VERDICT_UNHANDLED;
     __atomic_add_fetch(&g->writes, 1, __ATOMIC_RELAXED);
-    g->last_rip[idx] = v->rip;
+    g->last_rip[v->vcpu->index] = v->rip;
     *reply = (struct ept_reply){.phys = page,
                                 .perms = (uint8_t)(have | EPT_PERM_R | EPT_PERM_W),
                                 .done = window_closed,
@@ -189,7 +192,7 @@ int ept_guard_add(struct ept_guard *g, struct ept_vcpu *self, uint64_t pa, const
     spin_lock(&g->lock);
     if (g->npatches == EPT_GUARD_MAX) {
         err = EPT_ERR_NOMEM;
-    } else if (patch_at(g, pa) || patch_at(g, pa + len - 1)) {
+    } else if (overlaps(g, pa, len)) {
         err = EPT_ERR_EXISTS;
     } else if (!page_of(g, page)) {
         unsigned have;
@@ -230,7 +233,7 @@ int ept_guard_add(struct ept_guard *g, struct ept_vcpu *self, uint64_t pa, const
 }
 
 unsigned ept_guard_check(struct ept_guard *g, struct ept_vcpu *self) {
-    return check(g, 0, NULL, self && self->index < EPT_MAX_VCPUS ? self->index : 0);
+    return check(g, 0, self);
 }
 
 void ept_guard_report_summary(struct ept_guard *g) {
