@@ -2,8 +2,8 @@
 
 #include "hw.h"
 
-static volatile uint32_t *xapic_reg(uint64_t base, uint32_t off) {
-    return (volatile uint32_t *)(uintptr_t)((base & ~0xFFFull) + off);
+static uint64_t xapic_reg(uint64_t base, uint32_t off) {
+    return (base & ~0xFFFull) + off;
 }
 
 bool apic_mode_enter_x2apic(struct apic_saved *s) {
@@ -15,8 +15,8 @@ bool apic_mode_enter_x2apic(struct apic_saved *s) {
         return false;
     /* LDR and DFR have no x2APIC equivalent that keeps them (the x2APIC LDR is derived from the
      * ID): keep the firmware's values for the way back. */
-    s->ldr = *xapic_reg(s->base, XAPIC_LDR);
-    s->dfr = *xapic_reg(s->base, XAPIC_DFR);
+    s->ldr = hw_mmio_read32(xapic_reg(s->base, XAPIC_LDR));
+    s->dfr = hw_mmio_read32(xapic_reg(s->base, XAPIC_DFR));
     hw_wrmsr(MSR_APIC_BASE, s->base | APIC_BASE_EXTD);
     s->switched = true;
     return true;
@@ -35,9 +35,9 @@ void apic_mode_restore_xapic(struct apic_saved *s) {
      * resets the APIC's registers: hence the copy above. */
     hw_wrmsr(MSR_APIC_BASE, s->base & ~(APIC_BASE_EN | APIC_BASE_EXTD));
     hw_wrmsr(MSR_APIC_BASE, s->base);
-    *xapic_reg(s->base, XAPIC_DFR) = s->dfr;
-    *xapic_reg(s->base, XAPIC_LDR) = s->ldr;
+    hw_mmio_write32(xapic_reg(s->base, XAPIC_DFR), s->dfr);
+    hw_mmio_write32(xapic_reg(s->base, XAPIC_LDR), s->ldr);
     for (unsigned i = 0; i < sizeof(regs) / sizeof(regs[0]); i++)
-        *xapic_reg(s->base, regs[i]) = val[i];
+        hw_mmio_write32(xapic_reg(s->base, regs[i]), val[i]);
     s->switched = false;
 }

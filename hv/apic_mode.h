@@ -32,6 +32,8 @@ enum {
     XAPIC_LVT_ERROR = 0x370,
     XAPIC_TIMER_ICR = 0x380,
     XAPIC_TIMER_DCR = 0x3E0,
+    XAPIC_ICR_LO = 0x300, /* used by hv/apic_nmi.c */
+    XAPIC_ICR_HI = 0x310,
 };
 
 struct apic_saved {

@@ -1,11 +1,13 @@
 #include "apic_nmi.h"
 
+#include "apic_ipi.h"
 #include "apic_mode.h"
 #include "hw.h"
+#include "vmx_defs.h"
 
 /* SDM vol. 3A 10.6.1 (ICR: delivery mode 100b = NMI in bits 10:8, vector ignored, delivery
  * status bit 12) and 10.12.9 (x2APIC: the ICR is one 64-bit MSR, destination in bits 63:32). */
-#define ICR_NMI (4u << 8)
+#define ICR_NMI ((uint32_t)ICR_DM_NMI << 8)
 
 static bool wait_idle(uint64_t icr_lo) {
     for (uint32_t i = 0; i < APIC_NMI_SPINS; i++) {
@@ -37,7 +39,7 @@ enum apic_nmi_result apic_send_nmi(uint32_t apic_id) {
     if (!(base & APIC_BASE_EN))
         return APIC_NMI_DISABLED;
     if (base & APIC_BASE_EXTD) {
-        hw_wrmsr(X2APIC_ICR_MSR, ((uint64_t)apic_id << 32) | ICR_NMI);
+        hw_wrmsr(MSR_X2APIC_ICR, ((uint64_t)apic_id << 32) | ICR_NMI);
         return APIC_NMI_SENT;
     }
     if (apic_id > 0xFF)

@@ -6,9 +6,6 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-#define XAPIC_ICR_LO 0x300
-#define XAPIC_ICR_HI 0x310
-#define X2APIC_ICR_MSR 0x830
 #define APIC_ICR_PENDING (1u << 12) /* xAPIC delivery status: send pending */
 #define APIC_NMI_SPINS 100000u
 

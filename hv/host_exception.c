@@ -37,16 +37,12 @@ void host_exception(struct hv_exc_frame *f) {
         struct hv_cpu *c = this_cpu();
         if (!c)
             return;
-        if (c->init_request) {
-            /* vigil's own INIT kick (hv/apic_ipi.c) reached us in root mode: make sure the
-             * next entry exits at once so the INIT is applied even if this exit's path already
-             * looked (VMX-preemption timer 0 exits before any guest instruction, SDM 26.7.4). */
-            hw_vmwrite(VMCS_PREEMPTION_TIMER_VALUE, 0);
-            return;
-        }
-        if (hv_ept_kick_take(c)) {
-            /* An EPT kick in root mode: this exit may have synced before the change, so the
-             * next entry exits at once and syncs again. */
+        bool ept_kick = hv_ept_kick_take(c);
+        if (c->init_request || ept_kick) {
+            /* vigil's own kick (an INIT, hv/apic_ipi.c, or an EPT change, hv/ept_kick.h) reached
+             * us in root mode: this exit's path may already have looked, so the next entry exits
+             * at once (VMX-preemption timer 0 exits before any guest instruction, SDM 26.7.4)
+             * and the INIT is applied / the EPT synced then. */
             hw_vmwrite(VMCS_PREEMPTION_TIMER_VALUE, 0);
             return;
         }

@@ -12,6 +12,7 @@
 
 #include "apic_mode.h"
 #include "apic_nmi.h"
+#include "vmx_defs.h"
 
 #define XAPIC_PAGE 0xFEE00000ull
 
@@ -21,7 +22,7 @@ static void test_x2apic_one_msr_write(void **state) {
     fake_set_msr(MSR_APIC_BASE, XAPIC_PAGE | APIC_BASE_EN | APIC_BASE_EXTD | (1u << 8));
     assert_int_equal(apic_send_nmi(0x105), APIC_NMI_SENT);
     uint64_t icr = 0;
-    assert_true(fake_get_msr(X2APIC_ICR_MSR, &icr));
+    assert_true(fake_get_msr(MSR_X2APIC_ICR, &icr));
     assert_int_equal(icr, (0x105ull << 32) | (4u << 8)); /* destination, delivery mode NMI */
     assert_int_equal(fake_mmio_count, 0);
 }
@@ -41,7 +42,7 @@ static void test_xapic_keeps_the_guests_icr_high(void **state) {
     assert_int_equal(fake_mmio_log[2].phys, XAPIC_PAGE + XAPIC_ICR_HI);
     assert_int_equal(fake_mmio_log[2].v, 0x03000000);
     uint64_t v = 0;
-    assert_false(fake_get_msr(X2APIC_ICR_MSR, &v));
+    assert_false(fake_get_msr(MSR_X2APIC_ICR, &v));
 }
 
 static void test_xapic_relocated_base(void **state) {
