@@ -13,23 +13,24 @@ passed=0
 failed=0
 failures=()
 
-run() { # kind name cmd...
-    local kind=$1 name=$2
-    shift 2
-    local start=$SECONDS
-    echo "=== $kind: $name"
-    if "$@" 2>&1 | tee "$logs/$name.log"; then
-        [ "${PIPESTATUS[0]}" = 0 ] || false
-    fi
-    local rc=${PIPESTATUS[0]}
-    if [ "$rc" = 0 ]; then
+account() { # kind name rc start: count one result and print its line
+    if [ "$3" = 0 ]; then
         passed=$((passed + 1))
-        echo "--- ok: $name ($((SECONDS - start)) s)"
+        echo "--- ok: $2 ($((SECONDS - $4)) s)"
     else
         failed=$((failed + 1))
-        failures+=("$kind $name (exit $rc, log $logs/$name.log)")
-        echo "--- FAILED: $name (exit $rc, $((SECONDS - start)) s)"
+        failures+=("$1 $2 (exit $3, log $logs/$2.log)")
+        echo "--- FAILED: $2 (exit $3, $((SECONDS - $4)) s)"
     fi
+}
+
+run() { # kind name cmd...
+    local kind=$1 name=$2 start=$SECONDS rc
+    shift 2
+    echo "=== $kind: $name"
+    "$@" 2>&1 | tee "$logs/$name.log"
+    rc=${PIPESTATUS[0]}
+    account "$kind" "$name" "$rc" "$start"
 }
 
 for t in $1; do
@@ -57,14 +58,7 @@ e2e_reap() { # wait for one finished job and account for it
                 rc=$?
                 echo "=== e2e: $name (finished)"
                 cat "$logs/$name.log"
-                if [ "$rc" = 0 ]; then
-                    passed=$((passed + 1))
-                    echo "--- ok: $name ($((SECONDS - e2e_start[$name])) s)"
-                else
-                    failed=$((failed + 1))
-                    failures+=("e2e $name (exit $rc, log $logs/$name.log)")
-                    echo "--- FAILED: $name (exit $rc, $((SECONDS - e2e_start[$name])) s)"
-                fi
+                account e2e "$name" "$rc" "${e2e_start[$name]}"
                 unset "e2e_pid[$name]"
                 return
             fi

@@ -15,6 +15,8 @@
 set -uo pipefail
 top=$(cd "$(dirname "$0")/.." && pwd)
 cd "$top"
+# shellcheck source=tests/e2e/lib.sh
+source "$top/tests/e2e/lib.sh" # e2e_events, E2E_HV_FAIL_RE
 out=$top/build/bench-live/$(date -u +%Y%m%d-%H%M%S)-$$
 mkdir -p "$out"
 echo "bench-live: logs in $out"
@@ -23,14 +25,13 @@ echo "bench-live: logs in $out"
     exit 1
 }
 scen=$top/tests/scenarios/live-workload.sh
-fail_re='Kernel panic - not syncing|"ev":"(hv_fault|cpu_fail|cpu_parked|guest_state)"'
 
 boot() { # NAME ARGS...
     local name=$1 rc
     shift
     echo "bench-live: boot '$name' ($*)"
     bash qemu-scripts/run-bochs.sh --cpus 1 --scenario "$scen" --until '^VIGIL-GUEST-READY' \
-        --timeout "${BENCH_LIVE_TIMEOUT:-1500}" --fail "$fail_re" \
+        --timeout "${BENCH_LIVE_TIMEOUT:-1500}" --fail "$E2E_HV_FAIL_RE" \
         --report-log "$out/$name-report.log" --console-log "$out/$name-console.log" "$@" \
         2>"$out/$name-run.log"
     rc=$?
@@ -43,13 +44,7 @@ boot() { # NAME ARGS...
 }
 con() { tr -d '\r' <"$out/$1-console.log" | sed -n "s/^$2 //p" | head -n1; }
 cpu_s() { sed -n 's/^run-bochs: emulator CPU time \([0-9.]*\) s.*/\1/p' "$out/$1-run.log" | head -n1; }
-# vigil's JSON lines (from its start event on), CRs removed
-vigil_lines() {
-    tr -d '\r' <"$out/$1-report.log" | awk '
-        !on { i = index($0, "{\"ev\":\"start\""); if (i) { on = 1; $0 = substr($0, i) } }
-        on { print }'
-}
-events() { vigil_lines "$1" | grep -F "\"ev\":\"$2\"" | jq -c 'select(type == "object")' 2>/dev/null; }
+events() { e2e_events "$out/$1-report.log" "$2"; } # BOOT EV
 
 boot live --set live=on
 boot nolive --set live=off

@@ -11,7 +11,7 @@ R=$E2E_WORK/report.log C=$E2E_WORK/console.log
 
 e2e_run bochs rc --cpus 1 --scenario "$E2E_TOP/tests/scenarios/hv-live.sh" --set rescan=5 \
     --until '^VIGIL-GUEST-READY' --timeout "${E2E_BOCHS_TIMEOUT:-1500}" \
-    --fail 'Kernel panic - not syncing|"ev":"(hv_fault|cpu_fail|cpu_parked|guest_state)"'
+    --fail "$E2E_HV_FAIL_RE"
 e2e_event_summary "$R"
 pid_of() { grep -a "^$1 " "$C" | awk '{print $2}' | tr -d '\r' | head -n1; }
 p1=$(pid_of LIVE-EXIT7) p2=$(pid_of LIVE-KILLED) p3=$(pid_of LIVE-PARENT) p4=$(pid_of LIVE-CHILD)

@@ -8,6 +8,8 @@
 # COM1 and COM2 until vigil takes the UART): e2e_vigil_lines keeps vigil's part only.
 
 E2E_TOP=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
+# What stops a hypervisor boot at once as failed (--fail of run-bochs.sh).
+E2E_HV_FAIL_RE='Kernel panic - not syncing|"ev":"(hv_fault|cpu_fail|cpu_parked|guest_state)"'
 
 e2e_init() {
     E2E_NAME=$1
@@ -74,10 +76,16 @@ e2e_jsonl_ok() {
 }
 
 # e2e_events FILE EV: vigil's events of type EV, one compact JSON object per line (lines that
-# are not one JSON object are skipped; e2e_jsonl_ok reports them).
+# are not one JSON object are skipped; e2e_jsonl_ok reports them). grep first: jq only parses
+# the lines that can be such an event.
 e2e_events() {
-    e2e_vigil_lines "$1" | jq -R -c --arg ev "$2" \
-        'try fromjson catch null | select(type == "object" and .ev == $ev)'
+    e2e_vigil_lines "$1" | grep -F "\"ev\":\"$2\"" |
+        jq -R -c --arg ev "$2" 'try fromjson catch null | select(type == "object" and .ev == $ev)'
+}
+
+# e2e_no_hv_fault REPORT: no hypervisor fault, parked CPU or guest-state dump in the report.
+e2e_no_hv_fault() {
+    e2e_console_lacks "$1" '"ev":"(hv_fault|cpu_parked|guest_state)"'
 }
 
 # e2e_event_summary FILE: how many events of each type vigil wrote (diagnostics, no check).
