@@ -122,11 +122,20 @@ static size_t first_child(const struct proc_ref *v, size_t n, int32_t ppid) {
     }
     return lo;
 }
-static bool has_pid(const struct proc_ref *v, size_t n, int32_t pid) {
-    for (size_t i = 0; i < n; i++)
-        if (v[i].pid == pid)
-            return true;
-    return false;
+/* parented[k] = 1 when v[k]'s parent is a listed process other than itself. v is sorted by ppid,
+ * so each pid's children are one range: O(n log n) even for a hostile list (every range is
+ * visited once, however many tasks share a pid). */
+static void mark_parented(const struct proc_ref *v, size_t n, uint8_t *parented,
+                          uint8_t *range_seen) {
+    for (size_t j = 0; j < n; j++) {
+        size_t f = first_child(v, n, v[j].pid);
+        if (f >= n || v[f].ppid != v[j].pid || range_seen[f])
+            continue;
+        range_seen[f] = 1;
+        for (size_t k = f; k < n && v[k].ppid == v[j].pid; k++)
+            if (v[k].ppid != v[k].pid)
+                parented[k] = 1;
+    }
 }
 
 static int print_tree(struct vmi_session *s, struct collect *c, struct vmi_arena *arena) {
@@ -136,13 +145,16 @@ static int print_tree(struct vmi_session *s, struct collect *c, struct vmi_arena
     uint8_t *done = vmi_arena_alloc(arena, n ? n : 1);
     size_t *stack = vmi_arena_alloc(arena, sizeof(size_t) * (n ? n : 1));
     unsigned *depth = vmi_arena_alloc(arena, sizeof(unsigned) * (n ? n : 1));
-    if (!done || !stack || !depth)
+    uint8_t *parented = vmi_arena_alloc(arena, n ? n : 1);
+    uint8_t *range_seen = vmi_arena_alloc(arena, n ? n : 1);
+    if (!done || !stack || !depth || !parented || !range_seen)
         return VMI_ENOMEM;
+    mark_parented(v, n, parented, range_seen);
     /* Roots: processes whose parent is not a listed process (pid 1, kthreadd, orphans of a
      * hostile ppid). Then anything left (ppid cycles) as roots too. */
     for (int pass = 0; pass < 2; pass++) {
         for (size_t i = 0; i < n; i++) {
-            if (done[i] || (pass == 0 && has_pid(v, n, v[i].ppid) && v[i].ppid != v[i].pid))
+            if (done[i] || (pass == 0 && parented[i]))
                 continue;
             size_t sp = 0;
             stack[sp] = i;
