@@ -443,7 +443,9 @@ int vmi_kernel_identify(struct vmi_kernel *k, const struct vmi_symsrc *src,
                          "profile's linux_banner (slid by 0x%llx) does not hold %s",
                          (unsigned long long)k->kaslr,
                          rc ? "a kernel banner" : "the profile's banner");
-            if (vmi_kernel_scan_banner(k, running, sizeof(running)) != 0)
+            /* The banner reported is the profile's symbol's when it held one, else the running
+             * kernel's (scanned only then: the scan reads the whole image). */
+            if (rc && vmi_kernel_scan_banner(k, running, sizeof(running)) != 0)
                 running[0] = 0;
             lib_strlcpy(k->banner, rc ? running : mine, sizeof(k->banner));
             set_release(k);

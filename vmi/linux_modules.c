@@ -79,7 +79,6 @@ long vmi_linux_modules_foreach(const struct vmi_linux_modules *m, vmi_module_cb 
         if (state == MODULE_STATE_UNFORMED)
             continue;
         mod.name[m->name_len] = 0;
-        mod.name[lib_strnlen(mod.name, m->name_len)] = 0;
         /* m_show: init_layout.size + core_layout.size (+ data_layout.size), as unsigned int. */
         mod.size = (uint32_t)(core + init + data);
         n++;

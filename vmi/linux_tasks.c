@@ -4,12 +4,6 @@
 #include "lib.h"
 #include "vmi_listwalk.h"
 
-bool vmi_kernel_ptr_ok(uint64_t va) {
-    /* Upper canonical half under 4-level (bits 63:47 set) or 5-level paging (bits 63:56 set);
-     * the page walker then rejects what its own mode finds non-canonical. */
-    return (va >> 56) == 0xff && (va & 7) == 0;
-}
-
 static int member(struct vmi_linux_tasks *t, const struct vmi_symsrc *s, const char *st,
                   const char *path, uint32_t *off, uint32_t *size) {
     struct vmi_member m;
@@ -145,7 +139,6 @@ int vmi_linux_task_read(const struct vmi_linux_tasks *t, uint64_t task, struct v
     if (t->rd(t->rd_ctx, task + t->o_comm, p->comm, t->o_comm_len))
         return VMI_EREAD;
     p->comm[t->o_comm_len] = 0;
-    p->comm[lib_strnlen(p->comm, 16)] = 0;
     if (p->kthread && t->has_kthread_name && !(flags & VMI_PF_WQ_WORKER)) {
         /* get_kthread_comm(): kthread->full_name when set (names longer than 15 bytes). */
         uint64_t kt, fn;

@@ -11,6 +11,7 @@
 #define VIGIL_VMI_LINUX_TASKS_H
 
 #include "pagewalk.h"
+#include "vmi_listwalk.h" /* vmi_kernel_ptr_ok */
 #include "vmi_symsrc.h"
 #include <stdbool.h>
 #include <stdint.h>
@@ -92,8 +93,5 @@ long vmi_linux_threads_foreach(const struct vmi_linux_tasks *t, uint64_t leader,
 
 /* The /proc state name for __state / exit_state (fs/proc/array.c, include/linux/sched.h). */
 const char *vmi_linux_task_state_name(uint32_t state, uint32_t exit_state, char *letter);
-
-/* true for an address in the upper (kernel) half, canonical for 4- or 5-level paging. */
-bool vmi_kernel_ptr_ok(uint64_t va);
 
 #endif

@@ -1,7 +1,9 @@
 /* Bounded list_head walk. See vmi_listwalk.h. */
 #include "vmi_listwalk.h"
 
-static bool kptr_ok(uint64_t va) {
+bool vmi_kernel_ptr_ok(uint64_t va) {
+    /* Upper canonical half under 4-level (bits 63:47 set) or 5-level paging (bits 63:56 set);
+     * the page walker then rejects what its own mode finds non-canonical. */
     return (va >> 56) == 0xff && (va & 7) == 0;
 }
 
@@ -19,14 +21,14 @@ void vmi_listwalk_init(struct vmi_listwalk *w, vmi_read_kva_fn rd, void *rd_ctx,
 }
 
 int vmi_listwalk_next(struct vmi_listwalk *w, uint64_t *node) {
-    if (!kptr_ok(w->cur))
+    if (!vmi_kernel_ptr_ok(w->cur))
         return VMI_EFORMAT;
     uint64_t next;
     if (w->rd(w->rd_ctx, w->cur, &next, sizeof(next)))
         return VMI_EREAD;
     if (next == w->head)
         return 0;
-    if (!kptr_ok(next))
+    if (!vmi_kernel_ptr_ok(next))
         return VMI_EFORMAT;
     if (++w->count > w->limit)
         return VMI_ELIMIT;

@@ -6,6 +6,7 @@
 #define VIGIL_VMI_LISTWALK_H
 
 #include "vmi_symsrc.h"
+#include <stdbool.h>
 #include <stdint.h>
 
 struct vmi_listwalk {
@@ -15,6 +16,10 @@ struct vmi_listwalk {
     uint64_t count, limit;
     uint64_t tortoise, power, lam; /* Brent */
 };
+
+/* true for an address in the upper (kernel) half, canonical for 4- or 5-level paging, 8-aligned
+ * (every pointer these walkers follow is). */
+bool vmi_kernel_ptr_ok(uint64_t va);
 
 void vmi_listwalk_init(struct vmi_listwalk *w, vmi_read_kva_fn rd, void *rd_ctx, uint64_t head,
                        uint64_t limit);
