@@ -26,6 +26,7 @@ struct snapshot {
 };
 
 static struct vmi_arena arena;
+static size_t arena_session; /* arena bytes the open session owns (symbol source) */
 static struct vmi_session sess;
 /* The session keeps pointers to these: they must outlive the call that opened it. */
 static struct vmi_mem guest_mem;
@@ -247,6 +248,7 @@ void hv_vmi_tick(struct hv_cpu *c) {
             return;
         }
         opened = true;
+        arena_session = arena.used;
     }
     /* The first snapshot waits for userspace: until init (pid 1) exists there is nothing but the
      * idle task to show. */
@@ -256,9 +258,11 @@ void hv_vmi_tick(struct hv_cpu *c) {
     /* Hooks first, snapshot second: a process started in between is in both, never in neither. */
     if (hv.params.live)
         hv_live_arm(&sess);
-    arena.used = 0;
+    /* The session stays open: only the report's scratch space is taken back. */
+    arena.used = arena_session;
     hv_report_lock();
-    int rc = vmi_run(&sess, &guest_mem, &guest_cpu, 1, &run_opts, &arena, &hv_rep);
+    vmi_report_open(&sess, &hv_rep);
+    int rc = vmi_report_session(&sess, &run_opts, &arena, &hv_rep);
     hv_report_unlock();
     if (rc != 0)
         return;

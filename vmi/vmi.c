@@ -18,18 +18,24 @@ int vmi_open(struct vmi_session *s, const struct vmi_mem *mem, const struct vmi_
     if (o && o->profile_json) {
         rc = vmi_symsrc_isf_init(&s->src, o->profile_json, o->profile_len, arena);
         if (rc) {
-            if (r)
-                vmi_report_error(r, "profile", rc, vmi_symsrc_error(&s->src));
+            s->profile = VMI_PROFILE_BAD;
+            s->profile_rc = rc;
+            lib_strlcpy(s->profile_error, vmi_symsrc_error(&s->src), sizeof(s->profile_error));
         } else {
-            char pb[256];
-            if (vmi_symsrc_banner(&s->src, pb, sizeof(pb)) != 0)
-                pb[0] = 0;
-            rc = vmi_kernel_identify(k, &s->src, pb);
-            if (rc == 0)
+            if (vmi_symsrc_banner(&s->src, s->profile_banner, sizeof(s->profile_banner)) != 0)
+                s->profile_banner[0] = 0;
+            rc = vmi_kernel_identify(k, &s->src, s->profile_banner);
+            if (rc == 0) {
+                s->profile = VMI_PROFILE_USED;
                 s->source = "profile";
-            else if (r)
-                vmi_report_profile_mismatch(r, pb, k->banner, k->error);
+            } else {
+                s->profile = VMI_PROFILE_MISMATCH;
+                lib_strlcpy(s->profile_running, k->banner, sizeof(s->profile_running));
+                lib_strlcpy(s->profile_error, k->error, sizeof(s->profile_error));
+            }
         }
+        if (r)
+            vmi_report_open(s, r);
     }
     if (!s->source) {
         lib_memset(&s->src, 0, sizeof(s->src));
@@ -193,11 +199,22 @@ static int mod_emit(void *ctx, const struct vmi_module *m) {
     return 0;
 }
 
+void vmi_report_open(const struct vmi_session *s, struct report *r) {
+    if (s->profile == VMI_PROFILE_BAD)
+        vmi_report_error(r, "profile", s->profile_rc, s->profile_error);
+    else if (s->profile == VMI_PROFILE_MISMATCH)
+        vmi_report_profile_mismatch(r, s->profile_banner, s->profile_running, s->profile_error);
+}
+
 int vmi_run(struct vmi_session *s, const struct vmi_mem *mem, const struct vmi_vcpu *cpus,
             size_t ncpus, const struct vmi_run_opts *o, struct vmi_arena *arena, struct report *r) {
     int rc = vmi_open(s, mem, cpus, ncpus, o, arena, r);
-    if (rc)
-        return rc;
+    return rc ? rc : vmi_report_session(s, o, arena, r);
+}
+
+int vmi_report_session(struct vmi_session *s, const struct vmi_run_opts *o, struct vmi_arena *arena,
+                       struct report *r) {
+    int rc;
     struct vmi_kernel *k = &s->kernel;
     vmi_report_os(r, k, s->source);
     vmi_report_kernel(r, k);

@@ -8,9 +8,11 @@
  *   linux_tasks.h    processes and threads;  linux_modules.h  modules
  *   vmi_report.h     the os/kernel/proc/module events
  *
- * vmi_run() below strings them together the way the hypervisor and tools/vigil-vmi do: find
- * the kernel, pick the symbol source (a profile when given and matching the running kernel's
- * banner, else auto), then report os, kernel, every process and every module. */
+ * vmi_run() below strings them together the way tools/vigil-vmi does: find the kernel, pick the
+ * symbol source (a profile when given and matching the running kernel's banner, else auto), then
+ * report os, kernel, every process and every module. The hypervisor, which opens the session
+ * silently until the kernel is ready, calls the two halves itself (vmi_open, then
+ * vmi_report_open and vmi_report_session). */
 #ifndef VIGIL_VMI_H
 #define VIGIL_VMI_H
 
@@ -36,6 +38,10 @@ struct vmi_session {
     struct vmi_linux_tasks tasks;
     struct vmi_linux_modules modules;
     long nprocs, nmodules;
+    /* What vmi_open found of a given profile, for vmi_report_open. */
+    enum { VMI_PROFILE_NONE, VMI_PROFILE_USED, VMI_PROFILE_BAD, VMI_PROFILE_MISMATCH } profile;
+    int profile_rc;
+    char profile_banner[256], profile_running[256], profile_error[128];
 };
 
 /* Finds the kernel and its symbols into s (no reporting). Reports only a profile mismatch (to r
@@ -44,9 +50,17 @@ struct vmi_session {
 int vmi_open(struct vmi_session *s, const struct vmi_mem *mem, const struct vmi_vcpu *cpus,
              size_t ncpus, const struct vmi_run_opts *o, struct vmi_arena *arena, struct report *r);
 
-/* vmi_open, then the os and kernel events, then proc and module events. In text mode processes
- * come as a tree (needs arena space: about 32 bytes per process). Returns 0 or the first
- * error (also reported as a vmi_error event). */
+/* The events vmi_open reports when given a report: an unusable profile (vmi_error "profile") or
+ * one that does not match the running kernel (profile_mismatch); nothing otherwise. */
+void vmi_report_open(const struct vmi_session *s, struct report *r);
+
+/* After vmi_open: the os and kernel events, then proc and module events. In text mode processes
+ * come as a tree (needs arena space: about 32 bytes per process). Returns 0 or the first error
+ * (also reported as a vmi_error event). */
+int vmi_report_session(struct vmi_session *s, const struct vmi_run_opts *o, struct vmi_arena *arena,
+                       struct report *r);
+
+/* vmi_open, then vmi_report_session. */
 int vmi_run(struct vmi_session *s, const struct vmi_mem *mem, const struct vmi_vcpu *cpus,
             size_t ncpus, const struct vmi_run_opts *o, struct vmi_arena *arena, struct report *r);
 
