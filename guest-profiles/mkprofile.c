@@ -517,8 +517,6 @@ static void emit_symbols(struct gen *g, char *banner, size_t banner_cap) {
     if (vmi_kallsyms_foreach(&g->ks, collect_cb, &l) != 0)
         die(g->ks.why);
     /* Sort by name keeping table order among equals, so duplicates are adjacent. */
-    for (size_t i = 0; i < l.n; i++)
-        (void)i;
     qsort(l.v, l.n, sizeof(*l.v), cmp_name);
     printf("\"symbols\":{");
     bool first = true;
@@ -610,16 +608,8 @@ int main(int argc, char **argv) {
     assign_names(&g);
     select_types(&g);
 
-    char banner[512] = "";
+    char banner[512] = ""; /* filled by emit_symbols when it meets linux_banner */
     printf("{");
-    /* Symbols are written last but the banner goes into metadata's producer notes too; so
-     * first fill `banner` by a dry lookup. */
-    uint64_t banner_addr;
-    if (vmi_kallsyms_lookup(&g.ks, "linux_banner", &banner_addr, NULL) == 0) {
-        uint8_t buf[512] = {0};
-        if (elf_image_read_kva(&img, banner_addr, buf, sizeof(buf) - 1) == 0)
-            snprintf(banner, sizeof(banner), "%s", (char *)buf);
-    }
     const char *base = strrchr(path, '/') ? strrchr(path, '/') + 1 : path;
     /* Volatility's schema (6.2.0) only knows dwarf/symtab/system-map sources: kallsyms is the
      * kernel's symbol table ("symtab"); where the types came from is said in producer. */

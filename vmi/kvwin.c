@@ -78,14 +78,6 @@ int vmi_kvwin_read(struct vmi_kvwin *w, uint64_t va, void *dst, size_t n) {
     return VMI_OK;
 }
 
-int vmi_kvwin_u16(struct vmi_kvwin *w, uint64_t va, uint16_t *v) {
-    const uint8_t *p = vmi_kvwin_ptr(w, va, 2);
-    if (p == NULL)
-        return VMI_EREAD;
-    *v = (uint16_t)(p[0] | (p[1] << 8));
-    return VMI_OK;
-}
-
 int vmi_kvwin_u32(struct vmi_kvwin *w, uint64_t va, uint32_t *v) {
     const uint8_t *p = vmi_kvwin_ptr(w, va, 4);
     if (p == NULL)

@@ -30,7 +30,6 @@ int vmi_kvwin_read(struct vmi_kvwin *w, uint64_t va, void *dst, size_t n);
 const uint8_t *vmi_kvwin_ptr(struct vmi_kvwin *w, uint64_t va, size_t n);
 
 /* Little-endian loads through the window; VMI_EREAD on failure. */
-int vmi_kvwin_u16(struct vmi_kvwin *w, uint64_t va, uint16_t *v);
 int vmi_kvwin_u32(struct vmi_kvwin *w, uint64_t va, uint32_t *v);
 int vmi_kvwin_u64(struct vmi_kvwin *w, uint64_t va, uint64_t *v);
 
