@@ -32,6 +32,20 @@ FREE_CFLAGS := -std=gnu11 $(WARN) -O2 -g -ffreestanding -fno-stack-protector -fn
 
 VERSION := $(shell git describe --always --dirty 2>/dev/null || echo unknown)
 
+# Set-up before anything is built: every goal but these needs vigil's Debian packages, and
+# qemu-scripts/install-deps.sh (the one list) installs what is missing as root, or stops with one
+# message naming the command to run. It runs while make reads this file, so nothing (not even a
+# parallel job) starts compiling first; VIGIL_DEPS_OK carries the result into sub-makes.
+NO_DEPS_GOALS := clean deps format format-check
+ifeq ($(VIGIL_DEPS_OK),)
+ifneq ($(filter-out $(NO_DEPS_GOALS),$(or $(MAKECMDGOALS),all)),)
+ifneq ($(shell bash qemu-scripts/install-deps.sh >&2 && echo ok),ok)
+$(error Debian packages missing (see above))
+endif
+export VIGIL_DEPS_OK := 1
+endif
+endif
+
 HV_SRCS :=
 VMI_SRCS :=
 UNIT_TESTS :=

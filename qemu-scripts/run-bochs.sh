@@ -71,7 +71,12 @@ com_line() { # comN file
     echo "vgaromimage: file=\"$vgarom\""
     echo "pci: enabled=1, chipset=i440fx"
     echo "cpu: model=${VIGIL_BOCHS_CPU:-corei7_haswell_4770}, count=$H_CPUS, reset_on_triple_fault=0, ignore_bad_msrs=1"
-    echo "clock: sync=none, time0=local"
+    echo "clock: sync=none, time0=utc"
+    # Bochs's sound drivers default to the host's (ALSA here); on a host without a working sound
+    # device Debian's bochs-bin aborts right after loading that plugin ("buffer overflow
+    # detected"). The guest has no sound card anyway: dummy drivers, and the PC speaker off.
+    echo "sound: waveoutdrv=dummy, waveindrv=dummy, midioutdrv=dummy"
+    echo "speaker: enabled=0"
     echo "ata0: enabled=1, ioaddr1=0x1f0, ioaddr2=0x3f0, irq=14"
     echo "ata0-master: type=disk, path=\"$H_WORK/esp.img\", mode=flat"
     echo "boot: disk"
