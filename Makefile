@@ -55,7 +55,8 @@ FUZZ_TARGETS :=
 BENCH_CMDS :=
 TOOLS :=
 
-.PHONY: all test check test-unit test-e2e test-quick-e2e fuzz fuzz-smoke bench run clean deps format \
+
+.PHONY: all test test-fresh check test-unit test-e2e test-quick-e2e fuzz fuzz-smoke bench run clean deps format \
 	format-check
 
 all: $(B)/vigil.efi tools
@@ -112,7 +113,12 @@ bench: all
 	@set -e; $(foreach c,$(BENCH_CMDS),$(c);)
 
 run: all
-	@bash qemu-scripts/run.sh
+	@bash qemu-scripts/run.sh $(RUN_ARGS)
+
+# The README's two commands in a minimal Debian 12 root where nothing of vigil's is installed
+# (tests/fresh-machine.sh); needs root. .ci/run runs it after make test.
+test-fresh:
+	@bash tests/fresh-machine.sh $(FRESH_ARGS)
 
 deps:
 	@bash qemu-scripts/install-deps.sh
