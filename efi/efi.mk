@@ -2,11 +2,12 @@
 GNUEFI_LIB := /usr/lib
 GNUEFI_INC := -I/usr/include/efi -I/usr/include/efi/x86_64 -I$(B)/gen
 EFI_SRCS := efi/main.c efi/efi_file.c efi/efi_chainload.c efi/efi_status.c efi/efi_serial_claim.c \
-	efi/hv_load.c
+	efi/hv_load.c efi/efi_profile.c efi/efi_seal.c
 EFI_OBJS := $(patsubst %.c,$(B)/free/%.o,$(EFI_SRCS))
 # The loader uses only these freestanding pieces of hv/ (the hypervisor proper is a separate
 # image, hv/image.mk, embedded into vigil.efi).
-LOADER_HV_SRCS := hv/lib.c hv/fmt.c hv/report.c hv/config.c hv/serial.c hv/vmx_caps.c hv/hw_x86.c
+LOADER_HV_SRCS := hv/lib.c hv/fmt.c hv/report.c hv/config.c hv/serial.c hv/vmx_caps.c hv/hw_x86.c \
+	hv/sha256.c hv/config_seal.c hv/config_seal_report.c
 HV_FREE_OBJS = $(patsubst %.c,$(B)/free/%.o,$(LOADER_HV_SRCS))
 
 $(EFI_OBJS): FREE_CFLAGS += $(GNUEFI_INC) -DGNU_EFI_USE_MS_ABI

@@ -1,7 +1,7 @@
 #include "hv_load.h"
 
-#include "efi_file.h"
 #include "efi_mp.h"
+#include "efi_profile.h"
 #include "efi_status.h"
 #include "hv_image.h"
 #include "lib.h"
@@ -81,54 +81,48 @@ static uint64_t measure_tsc_hz(void) {
     return (t1 - t0) * 50;
 }
 
-#define PROFILE_MAX (16u << 20)
-
-/* The ISF profile named by the config, copied into reserved pages the hypervisor keeps (and hides
- * from the guest). Any problem is reported and leaves auto mode. */
-static void load_profile(EFI_HANDLE device, const char *path, struct report *rep, uint64_t *base,
-                         uint64_t *len) {
-    static CHAR16 path16[CONFIG_PATH_MAX];
-    UINTN i = 0;
-    for (; path[i] && i + 1 < CONFIG_PATH_MAX; i++)
-        path16[i] = (CHAR16)(unsigned char)path[i];
-    path16[i] = 0;
-    char *data = NULL;
-    UINTN n = 0;
+/* The ISF profile read by the loader (efi_profile.h), copied into reserved pages the hypervisor
+ * keeps (and hides from the guest). Any problem, or a profile refused by the seal, is reported and
+ * leaves auto mode. */
+static void load_profile(const char *path, const struct efi_profile *prof, struct report *rep,
+                         uint64_t *base, uint64_t *len) {
     const char *status = "loaded";
-    EFI_STATUS st = efi_read_file(device, path16, &data, &n, PROFILE_MAX);
+    const char *msg = "introspection will use auto mode (kallsyms + BTF)";
     EFI_PHYSICAL_ADDRESS pages = 0;
-    if (EFI_ERROR(st)) {
-        status = efi_status_name(st);
-    } else if (n == 0) {
+    if (prof->refused) {
+        status = "refused";
+        msg = "changed since the sealed boot and on_config_change = previous was sealed; "
+              "introspection will use auto mode (kallsyms + BTF)";
+    } else if (EFI_ERROR(prof->status)) {
+        status = efi_status_name(prof->status);
+    } else if (prof->len == 0) {
         status = "empty";
     } else if (EFI_ERROR(uefi_call_wrapper(BS->AllocatePages, 4, AllocateAnyPages,
-                                           EfiReservedMemoryType, (n + 4095) / 4096, &pages))) {
+                                           EfiReservedMemoryType, (prof->len + 4095) / 4096,
+                                           &pages))) {
         status = "EFI_OUT_OF_RESOURCES";
     } else {
-        lib_memcpy((void *)(uintptr_t)pages, data, n);
+        lib_memcpy((void *)(uintptr_t)pages, prof->data, prof->len);
         *base = pages;
-        *len = n;
+        *len = prof->len;
     }
-    if (data)
-        FreePool(data);
     if (report_is_json(rep)) {
         report_begin(rep, "profile");
         report_str(rep, "path", path);
         report_str(rep, "status", status);
         report_u64(rep, "bytes", *len);
         if (!*len)
-            report_str(rep, "msg", "introspection will use auto mode (kallsyms + BTF)");
+            report_str(rep, "msg", msg);
         report_end(rep);
     } else if (*len) {
         report_textf(rep, "profile %s loaded (%llu bytes)", path, (unsigned long long)*len);
     } else {
-        report_textf(rep, "profile %s not loaded (%s); introspection will use auto mode", path,
-                     status);
+        report_textf(rep, "profile %s not loaded (%s): %s", path, status, msg);
     }
 }
 
-UINTN hv_load_and_start(EFI_HANDLE device, const struct vigil_config *cfg, struct report *rep,
-                        const char *version) {
+UINTN hv_load_and_start(const struct vigil_config *cfg, const struct efi_profile *profile,
+                        struct report *rep, const char *version) {
     const struct hv_image_header *h = (const struct hv_image_header *)hv_blob_start;
     uint64_t blob_size = (uint64_t)(hv_blob_end - hv_blob_start);
     const char *bad = check_header(h, blob_size);
@@ -196,7 +190,7 @@ UINTN hv_load_and_start(EFI_HANDLE device, const struct vigil_config *cfg, struc
     params.rescan_s = cfg->rescan_s;
     params.live = cfg->live;
     if (cfg->profile[0])
-        load_profile(device, cfg->profile, rep, &params.profile_base, &params.profile_len);
+        load_profile(cfg->profile, profile, rep, &params.profile_base, &params.profile_len);
     lib_strlcpy(params.version_str, version, sizeof(params.version_str));
 
     if (report_is_json(rep)) {

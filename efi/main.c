@@ -1,11 +1,14 @@
-/* vigil.efi entry: read the config, bring up the report port, detect VT-x, then chain-load the
- * next boot stage. This is the only place (with the other efi/ files) that calls UEFI. */
+/* vigil.efi entry: read the config, compare it with the one sealed at the previous boot
+ * (efi_seal.h), bring up the report port, detect VT-x, then chain-load the next boot stage. This is
+ * the only place (with the other efi/ files) that calls UEFI. */
 #include <efi.h>
 #include <efilib.h>
 
 #include "config.h"
 #include "efi_chainload.h"
 #include "efi_file.h"
+#include "efi_profile.h"
+#include "efi_seal.h"
 #include "efi_serial_claim.h"
 #include "efi_status.h"
 #include "fmt.h"
@@ -20,6 +23,8 @@
 #define CONFIG_PATH_ASCII "\\EFI\\vigil\\vigil.cfg"
 
 static struct vigil_config cfg;
+static struct efi_profile profile;
+static struct efi_seal seal;
 static struct serial uart;
 static struct report rep;
 
@@ -145,6 +150,10 @@ EFI_STATUS efi_main(EFI_HANDLE image, EFI_SYSTEM_TABLE *systab) {
                           "defaults used");
     }
 
+    /* Compare with the config and profile sealed at the previous boot and decide which config is
+     * in effect (it may be the sealed one): before the report port, which the config names. */
+    efi_seal_check(self ? self->DeviceHandle : NULL, &cfg, &profile, &seal);
+
     char port_name[16];
     config_serial_name(cfg.serial_port, port_name, sizeof(port_name));
     /* The report port is vigil's alone: take it away from the firmware console first. */
@@ -172,16 +181,23 @@ EFI_STATUS efi_main(EFI_HANDLE image, EFI_SYSTEM_TABLE *systab) {
         report_u64(&rep, "baud", cfg.baud);
         report_str(&rep, "config", config_state);
         report_str(&rep, "firmware_console", fw_console);
+        report_str(&rep, "seal", efi_seal_state(&seal));
         report_end(&rep);
     } else {
         report_textf(&rep,
                      "vigil %s starting; reports on %s at %u baud (firmware console there: %s); "
-                     "config %s %s",
+                     "config %s %s; config seal: %s",
                      VIGIL_VERSION, port_name, cfg.baud, fw_console, CONFIG_PATH_ASCII,
-                     config_state);
+                     config_state, efi_seal_state(&seal));
     }
     for (unsigned i = 0; i < n_config_errors; i++)
         report_config_error(config_errors[i].line, config_errors[i].msg);
+    efi_seal_report(&rep, &seal);
+    if (seal.plan.outcome == SEAL_CHANGED && !seal.unavailable)
+        Print(L"vigil: the config or profile changed since the sealed boot (%a); see the "
+              L"report\n",
+              seal.plan.use_sealed_config ? "the sealed config is in effect"
+                                          : "the new config is in effect");
 
     static struct vmx_raw raw;
     static struct vmx_caps caps;
@@ -203,7 +219,9 @@ EFI_STATUS efi_main(EFI_HANDLE image, EFI_SYSTEM_TABLE *systab) {
     }
 
     if (caps.usable)
-        hv_load_and_start(self ? self->DeviceHandle : NULL, &cfg, &rep, VIGIL_VERSION);
+        hv_load_and_start(&cfg, &profile, &rep, VIGIL_VERSION);
+    /* The hypervisor has its own copy in reserved pages. */
+    efi_profile_free(&profile);
 
     if (!cfg.next[0]) {
         report_chainload("not_configured",

@@ -15,6 +15,7 @@ void config_defaults(struct vigil_config *cfg) {
     cfg->stealth = true;
     cfg->rescan_s = 30;
     cfg->live = true;
+    cfg->on_change = ON_CHANGE_ACCEPT;
 }
 
 const char *config_serial_name(uint16_t port, char *buf, size_t size) {
@@ -197,6 +198,21 @@ static bool set_live(struct parser *p, unsigned line, const char *key, const cha
     return set_on_off(p, line, key, v, n, &p->cfg->live);
 }
 
+static bool set_on_config_change(struct parser *p, unsigned line, const char *key, const char *v,
+                                 size_t n) {
+    char q[64];
+    if (n == 6 && lib_strncmp(v, "accept", 6) == 0) {
+        p->cfg->on_change = ON_CHANGE_ACCEPT;
+        return true;
+    }
+    if (n == 8 && lib_strncmp(v, "previous", 8) == 0) {
+        p->cfg->on_change = ON_CHANGE_PREVIOUS;
+        return true;
+    }
+    problem(p, line, "%s: '%s' is not accept or previous", key, quote(v, n, q, sizeof(q)));
+    return false;
+}
+
 static bool set_path(struct parser *p, unsigned line, const char *key, const char *v, size_t n,
                      char *d) {
     char q[64];
@@ -245,18 +261,83 @@ static bool set_next_args(struct parser *p, unsigned line, const char *key, cons
     return true;
 }
 
+/* Canonical value writers, one per key (config_format_value). */
+static void fmt_serial(const struct vigil_config *c, char *b, size_t n) {
+    config_serial_name(c->serial_port, b, n);
+}
+static void fmt_baud(const struct vigil_config *c, char *b, size_t n) {
+    fmt_snprintf(b, n, "%u", c->baud);
+}
+static void fmt_report(const struct vigil_config *c, char *b, size_t n) {
+    lib_strlcpy(b, c->report == REPORT_JSONL ? "jsonl" : "text", n);
+}
+static void fmt_next(const struct vigil_config *c, char *b, size_t n) {
+    lib_strlcpy(b, c->next, n);
+}
+static void fmt_next_args(const struct vigil_config *c, char *b, size_t n) {
+    lib_strlcpy(b, c->next_args, n);
+}
+static void fmt_on_no_vmx(const struct vigil_config *c, char *b, size_t n) {
+    lib_strlcpy(b, c->on_no_vmx == ON_NO_VMX_HALT ? "halt" : "boot", n);
+}
+static void fmt_heartbeat(const struct vigil_config *c, char *b, size_t n) {
+    fmt_snprintf(b, n, "%u", c->heartbeat_s);
+}
+static void fmt_stealth(const struct vigil_config *c, char *b, size_t n) {
+    lib_strlcpy(b, c->stealth ? "on" : "off", n);
+}
+static void fmt_profile(const struct vigil_config *c, char *b, size_t n) {
+    lib_strlcpy(b, c->profile, n);
+}
+static void fmt_rescan(const struct vigil_config *c, char *b, size_t n) {
+    fmt_snprintf(b, n, "%u", c->rescan_s);
+}
+static void fmt_live(const struct vigil_config *c, char *b, size_t n) {
+    lib_strlcpy(b, c->live ? "on" : "off", n);
+}
+static void fmt_on_change(const struct vigil_config *c, char *b, size_t n) {
+    lib_strlcpy(b, c->on_change == ON_CHANGE_PREVIOUS ? "previous" : "accept", n);
+}
+
+typedef void (*format_fn)(const struct vigil_config *c, char *buf, size_t size);
+
 static const struct {
     const char *key;
     setter_fn set;
+    format_fn format;
     bool empty_ok;
 } keys[] = {
-    {"serial", set_serial, false},       {"baud", set_baud, false},
-    {"report", set_report, false},       {"next", set_next, true},
-    {"next_args", set_next_args, true},  {"on_no_vmx", set_on_no_vmx, false},
-    {"heartbeat", set_heartbeat, false}, {"stealth", set_stealth, false},
-    {"profile", set_profile, true},      {"rescan", set_rescan, false},
-    {"live", set_live, false},
+    {"serial", set_serial, fmt_serial, false},
+    {"baud", set_baud, fmt_baud, false},
+    {"report", set_report, fmt_report, false},
+    {"next", set_next, fmt_next, true},
+    {"next_args", set_next_args, fmt_next_args, true},
+    {"on_no_vmx", set_on_no_vmx, fmt_on_no_vmx, false},
+    {"heartbeat", set_heartbeat, fmt_heartbeat, false},
+    {"stealth", set_stealth, fmt_stealth, false},
+    {"profile", set_profile, fmt_profile, true},
+    {"rescan", set_rescan, fmt_rescan, false},
+    {"live", set_live, fmt_live, false},
+    {"on_config_change", set_on_config_change, fmt_on_change, false},
 };
+
+unsigned config_key_count(void) {
+    return ARRAY_SIZE(keys);
+}
+
+const char *config_key_name(unsigned i) {
+    return i < ARRAY_SIZE(keys) ? keys[i].key : NULL;
+}
+
+const char *config_format_value(const struct vigil_config *cfg, unsigned i, char *buf,
+                                size_t size) {
+    if (size == 0)
+        return buf;
+    buf[0] = 0;
+    if (i < ARRAY_SIZE(keys))
+        keys[i].format(cfg, buf, size);
+    return buf;
+}
 
 static void parse_line(struct parser *p, unsigned line, const char *s, size_t n) {
     char q[64];
@@ -323,7 +404,7 @@ static void parse_line(struct parser *p, unsigned line, const char *s, size_t n)
     }
     problem(p, line,
             "unknown key '%s' (known: serial, baud, report, next, next_args, on_no_vmx, "
-            "heartbeat, stealth, profile, rescan, live)",
+            "heartbeat, stealth, profile, rescan, live, on_config_change)",
             quote(s, klen, q, sizeof(q)));
 }
 

@@ -16,6 +16,9 @@
 #define CONFIG_MAX_ERRORS 32
 
 enum config_on_no_vmx { ON_NO_VMX_BOOT = 0, ON_NO_VMX_HALT = 1 };
+/* What the loader does when the config or profile differs from the sealed one of the previous
+ * boot (efi/efi_seal.c). The sealed value decides, not the one in the file (README). */
+enum config_on_change { ON_CHANGE_ACCEPT = 0, ON_CHANGE_PREVIOUS = 1 };
 
 struct vigil_config {
     uint16_t serial_port; /* I/O base of the report UART */
@@ -29,6 +32,7 @@ struct vigil_config {
     char profile[CONFIG_PATH_MAX]; /* ISF profile on the boot volume; "" = auto mode */
     uint32_t rescan_s;             /* full process re-scan interval; 0 = off */
     bool live;                     /* live process events (INT3 hooks) */
+    enum config_on_change on_change;
 };
 
 /* Called once per problem. line is 1-based; 0 means the file as a whole. */
@@ -40,6 +44,16 @@ void config_defaults(struct vigil_config *cfg);
  * that further problems are not listed). */
 unsigned config_parse(struct vigil_config *cfg, const char *text, size_t len, config_error_fn err,
                       void *ctx);
+
+/* The keys in a fixed order (the order of the sealed record and of config_changed reports). */
+unsigned config_key_count(void);
+const char *config_key_name(unsigned i); /* NULL past the end */
+/* Longest value config_format_value writes, with its NUL. */
+#define CONFIG_VALUE_MAX CONFIG_ARGS_MAX
+/* The effective value of key i in its canonical form: `key = "<value>"` (quoted) parses back to
+ * the same setting, and two configs that behave alike format alike. Returns buf ("" for a bad i).
+ */
+const char *config_format_value(const struct vigil_config *cfg, unsigned i, char *buf, size_t size);
 
 /* "com1".."com4" for the standard ports, else "0x<hex>". */
 const char *config_serial_name(uint16_t port, char *buf, size_t size);

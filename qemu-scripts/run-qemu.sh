@@ -11,6 +11,11 @@
 # isa-debug-exit at
 # 0xf4 (a guest write of V ends QEMU with status 2V+1), -no-reboot, no network.
 #
+# --vars FILE (QEMU only): OVMF's variable store is FILE instead of a fresh copy per run, created
+# from OVMF_VARS.fd if FILE does not exist, and kept after the run, so that what the firmware or
+# vigil writes to NVRAM (vigil's sealed config, README) is there at the next boot with the same
+# FILE.
+#
 # --no-hv: QEMU's -kernel/-initrd/-append with the same OVMF: the firmware itself loads and
 # starts the kernel's EFI stub (LoadImage/StartImage, initrd through the LoadFile2 initrd device
 # path), with the same command line vigil's config passes. The same ESP stays attached (without
@@ -27,7 +32,28 @@ h_engine_status() { # QEMU status -> note on isa-debug-exit
     fi
 }
 
-h_parse "$@"
+# --vars is this engine's own option: taken out before the shared parser sees the rest. Every other
+# option but the flags (--no-hv, --keep, --help) takes a value, which is passed on untouched.
+vars_file="" rest=()
+while [ $# -gt 0 ]; do
+    case "$1" in
+    --vars)
+        [ $# -ge 2 ] || h_die "--vars needs a value"
+        vars_file=$2
+        shift 2
+        ;;
+    -h | --help)
+        h_usage
+        echo "  --vars FILE           OVMF variable store to boot with and keep (created from" >&2
+        echo "                        OVMF_VARS.fd if missing): NVRAM survives across runs" >&2
+        exit 0
+        ;;
+    --no-hv | --keep) rest+=("$1"); shift ;;
+    --*) rest+=("$1"); [ $# -ge 2 ] && { rest+=("$2"); shift; }; shift ;;
+    *) rest+=("$1"); shift ;;
+    esac
+done
+h_parse "${rest[@]+"${rest[@]}"}"
 command -v qemu-system-x86_64 >/dev/null || h_die "qemu-system-x86_64 missing (package qemu-system-x86)"
 
 code="" vars=""
@@ -57,11 +83,25 @@ else
 fi
 
 h_prepare
-cp "$vars" "$H_WORK/vars.fd"
+if [ -n "$vars_file" ]; then
+    if [ ! -s "$vars_file" ]; then
+        mkdir -p "$(dirname "$vars_file")"
+        cp "$vars" "$vars_file" || h_die "cannot create $vars_file"
+        h_log "variable store $vars_file (new, from $vars)"
+    else
+        [ "$(stat -c %s "$vars_file")" = "$(stat -c %s "$vars")" ] ||
+            h_die "$vars_file is not an OVMF variable store of $vars's size"
+        h_log "variable store $vars_file (kept from an earlier run)"
+    fi
+    vars_fd=$(realpath "$vars_file")
+else
+    cp "$vars" "$H_WORK/vars.fd"
+    vars_fd=$H_WORK/vars.fd
+fi
 args=(-machine pc -m "$H_MEM" -smp "$H_CPUS" "${cpu_args[@]}"
     -nodefaults -vga std -display none -no-reboot -nic none
     -drive "if=pflash,format=raw,unit=0,readonly=on,file=$code"
-    -drive "if=pflash,format=raw,unit=1,file=$H_WORK/vars.fd"
+    -drive "if=pflash,format=raw,unit=1,file=$vars_fd"
     -drive "if=ide,index=0,media=disk,format=raw,file=$H_WORK/esp.img"
     -chardev "file,id=com1,path=$H_CONSOLE_LOG" -device isa-serial,chardev=com1,index=0
     -device isa-debug-exit,iobase=0xf4,iosize=1)
