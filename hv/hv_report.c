@@ -1,6 +1,7 @@
 #include "hv_report.h"
 
 #include "hw.h"
+#include "percpu.h"
 #include "serial.h"
 #include "spinlock.h"
 
@@ -30,7 +31,9 @@ void hv_report_unlock(void) {
 }
 
 uint64_t hv_uptime_ms(void) {
-    return (hw_rdtsc() - tsc_start) / (tsc_hz / 1000);
+    /* This CPU's counter less every jump the guest made in it (struct vcpu's tsc_skew). */
+    uint64_t tsc = hw_rdtsc() - (uint64_t)this_cpu()->vcpu.tsc_skew;
+    return (tsc - tsc_start) / (tsc_hz / 1000);
 }
 
 uint64_t hv_tsc_hz(void) {

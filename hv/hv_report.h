@@ -15,6 +15,8 @@ void hv_report_init(const struct hv_boot_params *p);
  * silence the others) and returns false then — the caller still writes. */
 bool hv_report_lock(void);
 void hv_report_unlock(void);
+/* vigil's clock: milliseconds since hv_report_init by the TSC of the calling CPU, which the guest
+ * cannot move (its TSC writes are subtracted, hv/vcpu.h tsc_skew). VMX root only (this_cpu). */
 uint64_t hv_uptime_ms(void);
 uint64_t hv_tsc_hz(void);
 

@@ -88,6 +88,13 @@ struct vcpu {
     uint32_t sipi_count;          /* SIPIs that started the CPU */
     uint32_t last_sipi_vector;
 
+    /* The guest's writes to this CPU's time-stamp counter (IA32_TIME_STAMP_COUNTER and
+     * IA32_TSC_ADJUST) land in the hardware, as the guest expects, but exit first: each one's jump
+     * is added here, and vigil's own clock (hv_uptime_ms) subtracts the sum, so no guest write can
+     * move vigil's time (rescan and heartbeat schedules, event times). */
+    int64_t tsc_skew;
+    uint64_t tsc_writes;
+
     /* Statistics. */
     uint64_t heartbeats;
     uint64_t exits;

@@ -41,6 +41,8 @@ enum vmexit_msr_policy {
     MSR_INJECT_GP,            /* #GP: VMX capability MSRs, IA32_SMM_MONITOR_CTL, FEATURE_CONTROL
                                  writes (VT-x hidden: as on a CPU without VMX) */
     MSR_MTRR_WRITE,           /* write-through to the hardware, then v->mtrr_hook (EPT types) */
+    MSR_TSC_WRITE, /* IA32_TIME_STAMP_COUNTER / IA32_TSC_ADJUST writes: to the hardware, and the
+                      counter's jump added to v->tsc_skew (vigil's clock does not move) */
 };
 /* The decision for one access; pure (no hardware access). */
 enum vmexit_msr_policy vmexit_msr_policy(uint32_t msr, bool write);

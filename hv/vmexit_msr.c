@@ -1,7 +1,8 @@
 /* RDMSR/WRMSR exits and the MSR bitmap (SDM 24.6.9, 25.1.3). Why each MSR exits or not:
  * docs/vmx.md "MSRs". In short: everything passes through, except what must lie about VT-x
- * (IA32_FEATURE_CONTROL, the VMX capability MSRs, IA32_SMM_MONITOR_CTL) and MTRR writes (EPT
- * memory types follow them). MSRs outside the bitmap ranges always exit; they are forwarded to the
+ * (IA32_FEATURE_CONTROL, the VMX capability MSRs, IA32_SMM_MONITOR_CTL), MTRR writes (EPT
+ * memory types follow them) and writes that move the time-stamp counter (vigil's clock must not
+ * follow them). MSRs outside the bitmap ranges always exit; they are forwarded to the
  * hardware with fault-tolerant accessors so that a faulting index becomes a #GP in the guest. */
 #include "hw.h"
 #include "hw_safe.h"
@@ -29,6 +30,8 @@ enum vmexit_msr_policy vmexit_msr_policy(uint32_t msr, bool write) {
         return MSR_INJECT_GP;
     if (write && vmexit_msr_is_mtrr(msr))
         return MSR_MTRR_WRITE;
+    if (write && (msr == MSR_IA32_TSC || msr == MSR_IA32_TSC_ADJUST))
+        return MSR_TSC_WRITE;
     return in_bitmap_range(msr) ? MSR_PASS : MSR_FORWARD;
 }
 
@@ -116,6 +119,25 @@ gp:
     return VMEXIT_RESUME;
 }
 
+/* A write that moves this CPU's TSC (SDM 17.17 "Time-Stamp Counter"): IA32_TIME_STAMP_COUNTER
+ * sets the counter (the jump is the new value less the counter just before), IA32_TSC_ADJUST
+ * adds the change of its value to the counter (17.17.3). The write goes to the hardware, so the
+ * guest sees the TSC it asked for; vigil's clock subtracts the jump. A write the hardware refuses
+ * (#GP: no TSC_ADJUST on this CPU) moves nothing. */
+static bool tsc_write(struct vcpu *v, uint32_t msr, uint64_t val) {
+    uint64_t before;
+    if (msr == MSR_IA32_TSC) {
+        before = hw_rdtsc();
+    } else if (!hw_rdmsr_safe(msr, &before)) {
+        return false;
+    }
+    if (!hw_wrmsr_safe(msr, val))
+        return false;
+    v->tsc_skew += (int64_t)(val - before);
+    v->tsc_writes++;
+    return true;
+}
+
 enum vmexit_action vmexit_handle_wrmsr(struct vcpu *v, struct guest_regs *g) {
     uint32_t msr = (uint32_t)g->rcx;
     uint64_t val = ((uint64_t)(uint32_t)g->rdx << 32) | (uint32_t)g->rax;
@@ -130,6 +152,10 @@ enum vmexit_action vmexit_handle_wrmsr(struct vcpu *v, struct guest_regs *g) {
             goto gp;
         if (v->mtrr_hook)
             v->mtrr_hook(v, msr, val);
+        break;
+    case MSR_TSC_WRITE:
+        if (!tsc_write(v, msr, val))
+            goto gp;
         break;
     default:
         if (!hw_wrmsr_safe(msr, val))

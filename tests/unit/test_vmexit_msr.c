@@ -61,13 +61,18 @@ static void test_policy(void **state) {
     const uint32_t pass[] = {MSR_IA32_EFER,    MSR_IA32_PAT,         MSR_IA32_DEBUGCTL,
                              MSR_IA32_FS_BASE, MSR_IA32_GS_BASE,     MSR_IA32_KERNEL_GS_BASE,
                              MSR_IA32_LSTAR,   MSR_IA32_SYSENTER_CS, MSR_IA32_APIC_BASE,
-                             MSR_X2APIC_ICR,   MSR_IA32_TSC,         MSR_IA32_SPEC_CTRL,
+                             MSR_X2APIC_ICR,   MSR_IA32_LSTAR,       MSR_IA32_SPEC_CTRL,
                              MSR_IA32_XSS,     MSR_IA32_TSC_AUX,     0x1FFF,
                              0xC0001FFF};
     for (size_t i = 0; i < sizeof(pass) / sizeof(pass[0]); i++) {
         assert_int_equal(vmexit_msr_policy(pass[i], false), MSR_PASS);
         assert_int_equal(vmexit_msr_policy(pass[i], true), MSR_PASS);
     }
+    /* the time-stamp counter: reads pass, writes exit (vigil's clock subtracts their jump) */
+    assert_int_equal(vmexit_msr_policy(MSR_IA32_TSC, false), MSR_PASS);
+    assert_int_equal(vmexit_msr_policy(MSR_IA32_TSC_ADJUST, false), MSR_PASS);
+    assert_int_equal(vmexit_msr_policy(MSR_IA32_TSC, true), MSR_TSC_WRITE);
+    assert_int_equal(vmexit_msr_policy(MSR_IA32_TSC_ADJUST, true), MSR_TSC_WRITE);
     /* outside the bitmap ranges: always exits, forwarded */
     const uint32_t fwd[] = {0x2000, 0x40000000, 0x4B564D00, 0xBFFFFFFF, 0xC0002000, 0xFFFFFFFF};
     for (size_t i = 0; i < sizeof(fwd) / sizeof(fwd[0]); i++)
@@ -78,11 +83,15 @@ static void test_bitmap(void **state) {
     (void)state;
     memset(bitmap, 0xAA, sizeof(bitmap));
     vmexit_msr_bitmap_build(bitmap);
-    /* exactly the non-pass MSRs intercept: 0x3A r/w, 0x9B r/w, 0x480-0x493 r/w, 31 MTRR writes */
+    /* exactly the non-pass MSRs intercept: 0x3A r/w, 0x9B r/w, 0x480-0x493 r/w, 31 MTRR writes,
+     * TSC and TSC_ADJUST writes */
     unsigned bits = 0;
     for (size_t i = 0; i < sizeof(bitmap); i++)
         bits += (unsigned)__builtin_popcount(bitmap[i]);
-    assert_int_equal(bits, 2 + 2 + 2 * 20 + (20 + 1 + 2 + 8 + 1));
+    assert_int_equal(bits, 2 + 2 + 2 * 20 + (20 + 1 + 2 + 8 + 1) + 2);
+    assert_true(vmexit_msr_bitmap_intercepts(bitmap, MSR_IA32_TSC, true));
+    assert_false(vmexit_msr_bitmap_intercepts(bitmap, MSR_IA32_TSC, false));
+    assert_true(vmexit_msr_bitmap_intercepts(bitmap, MSR_IA32_TSC_ADJUST, true));
     assert_true(vmexit_msr_bitmap_intercepts(bitmap, 0x3A, false));
     assert_true(vmexit_msr_bitmap_intercepts(bitmap, 0x3A, true));
     assert_true(vmexit_msr_bitmap_intercepts(bitmap, 0x480, false));
@@ -92,7 +101,8 @@ static void test_bitmap(void **state) {
     assert_true(vmexit_msr_bitmap_intercepts(bitmap, 0x40000000, false)); /* out of range */
     /* layout (SDM 25.6.9): read-low at 0, read-high at 1024, write-low 2048, write-high 3072 */
     assert_int_equal(bitmap[0x3A / 8], 1u << (0x3A % 8));
-    assert_int_equal(bitmap[2048 + 0x3A / 8], 1u << (0x3A % 8));
+    /* the write byte of 0x38-0x3F also holds TSC_ADJUST (0x3B) */
+    assert_int_equal(bitmap[2048 + 0x3A / 8], (1u << (0x3A % 8)) | (1u << (0x3B % 8)));
     assert_true(vmexit_msr_bitmap_set(bitmap, MSR_IA32_LSTAR, true, true));
     assert_int_equal(bitmap[3072 + 0x82 / 8], 1u << (0x82 % 8));
     assert_true(vmexit_msr_bitmap_set(bitmap, MSR_IA32_LSTAR, true, false));
@@ -186,6 +196,42 @@ static void test_mtrr_write_hook(void **state) {
     assert_int_equal(hwval, 0x0606060606060606ull);
 }
 
+/* The guest's TSC writes reach the hardware, and each jump is recorded so vigil's clock (the
+ * counter less v.tsc_skew) stays where it was: up, down, and through TSC_ADJUST. */
+static void test_tsc_writes_do_not_move_vigils_clock(void **state) {
+    (void)state;
+    uint64_t hwval;
+    fake_tsc = 1000000;
+    v.tsc_skew = 0;
+    wrmsr(MSR_IA32_TSC, 1000000 + (1ull << 50)); /* far ahead */
+    expect_done();
+    assert_true(fake_get_msr(MSR_IA32_TSC, &hwval));
+    assert_int_equal(hwval, 1000000 + (1ull << 50)); /* the guest got its TSC */
+    fake_tsc = hwval;                                 /* as the hardware counter now reads */
+    assert_int_equal(fake_tsc - (uint64_t)v.tsc_skew, 1000000);
+    fake_tsc += 500; /* time passes */
+    wrmsr(MSR_IA32_TSC, 42); /* far back */
+    expect_done();
+    fake_tsc = 42;
+    assert_int_equal(fake_tsc - (uint64_t)v.tsc_skew, 1000500);
+    /* TSC_ADJUST adds its change to the counter (SDM 17.17.3) */
+    fake_set_msr(MSR_IA32_TSC_ADJUST, 100);
+    wrmsr(MSR_IA32_TSC_ADJUST, 100 - 30);
+    expect_done();
+    assert_true(fake_get_msr(MSR_IA32_TSC_ADJUST, &hwval));
+    assert_int_equal(hwval, 70);
+    fake_tsc -= 30;
+    assert_int_equal(fake_tsc - (uint64_t)v.tsc_skew, 1000500);
+    assert_int_equal(v.tsc_writes, 3);
+    /* a CPU without TSC_ADJUST: #GP, nothing moved */
+    int64_t skew = v.tsc_skew;
+    fake_safe_set_faulting(MSR_IA32_TSC_ADJUST, true, true);
+    wrmsr(MSR_IA32_TSC_ADJUST, 5);
+    expect_gp();
+    assert_int_equal(v.tsc_skew, skew);
+    assert_int_equal(v.tsc_writes, 3);
+}
+
 static void test_forwarded_msrs(void **state) {
     (void)state;
     fake_set_msr(0x40000000, 0x1122334455667788ull);
@@ -214,6 +260,7 @@ int main(void) {
         cmocka_unit_test_setup(test_vmx_msrs_gp, setup),
         cmocka_unit_test_setup(test_mtrr_write_hook, setup),
         cmocka_unit_test_setup(test_forwarded_msrs, setup),
+        cmocka_unit_test_setup(test_tsc_writes_do_not_move_vigils_clock, setup),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
