@@ -102,18 +102,21 @@ static enum ept_verdict hide_violation(void *ctx, const struct ept_violation *v,
     if (!h->perm->mtf) {
         /* No single-step: reads and fetches get the zero page until this CPU's next exit (it is
          * never writable, so that is always safe); a write is dropped by completing its
-         * instruction without it. */
+         * instruction without it. A write whose instruction cannot be decoded (no length) goes
+         * to this CPU's scratch page below, mapped until its next exit: parking the CPU instead
+         * would let any guest stop vigil with one odd store. */
         if (v->access & EPT_PERM_W) {
             size_t len = h->insn_len ? h->insn_len(h->insn_ctx, v->vcpu, v->rip) : 0;
-            if (!len)
-                return EPT_VERDICT_UNHANDLED;
-            reply->skip_len = len;
-            return EPT_VERDICT_SKIP;
+            if (len) {
+                reply->skip_len = len;
+                return EPT_VERDICT_SKIP;
+            }
+        } else {
+            *reply = (struct ept_reply){.phys = h->zero_phys,
+                                        .perms = EPT_PERM_R |
+                                                 ((v->access & EPT_PERM_X) ? EPT_PERM_X : 0)};
+            return EPT_VERDICT_REDIRECT_ONCE;
         }
-        *reply =
-            (struct ept_reply){.phys = h->zero_phys,
-                               .perms = EPT_PERM_R | ((v->access & EPT_PERM_X) ? EPT_PERM_X : 0)};
-        return EPT_VERDICT_REDIRECT_ONCE;
     }
     /* Every access runs on this CPU's scratch page, cleared first: reads and fetches see zeros,
      * writes land there and are cleared afterwards. One target per CPU also means that several

@@ -163,6 +163,11 @@ static uint64_t addr_mask(unsigned asz) {
     return asz == 0 ? 0xFFFFull : asz == 1 ? 0xFFFFFFFFull : ~0ull;
 }
 
+/* INS/OUTS touching the report port (SDM vol. 2 INS/OUTS; 27.2.5 instruction information). An
+ * element may straddle the port's last byte and the next port: INS reads all ones from the
+ * report port's bytes and the hardware's for the others; OUTS drops the whole element (the bytes
+ * beyond the port would need a read of guest memory: no device decodes one word across two
+ * 8-port blocks, and no driver writes one). */
 static enum vmexit_action io_string(struct vcpu *v, struct guest_regs *g, uint64_t q,
                                     unsigned size) {
     uint32_t info = (uint32_t)hw_vmread(VMCS_EXIT_INSTR_INFO);
@@ -183,13 +188,17 @@ static enum vmexit_action io_string(struct vcpu *v, struct guest_regs *g, uint64
     for (; done < n; done++) {
         uint64_t step = (uint64_t)size * done;
         if (in) {
-            /* The whole element is report-port bytes (checked by the caller): all ones. */
-            static const uint8_t ones[4] = {0xFF, 0xFF, 0xFF, 0xFF};
+            uint8_t elem[4];
+            uint16_t port = (uint16_t)IO_QUAL_PORT(q);
+            for (unsigned i = 0; i < size; i++) {
+                uint16_t p = (uint16_t)(port + i);
+                elem[i] = vmexit_io_is_report_port(v, p) ? 0xFF : hw_inb(p);
+            }
             uint64_t off = ((down ? g->rdi - step : g->rdi + step)) & mask;
             uint64_t gla = es_base + off;
             if (!in64)
                 gla &= 0xFFFFFFFFull;
-            if (!v->guest_write || !v->guest_write(v, gla, ones, size)) {
+            if (!v->guest_write || !v->guest_write(v, gla, elem, size)) {
                 fault = true;
                 break;
             }
@@ -225,11 +234,8 @@ enum vmexit_action vmexit_handle_io(struct vcpu *v, struct guest_regs *g) {
     if (report_bytes == 0)
         return vmexit_handle_unhandled(v, g); /* only the report port is intercepted */
 
-    if (q & IO_QUAL_STRING) {
-        if (report_bytes != size) /* a string access straddling the UART: not emulated */
-            return vmexit_handle_unhandled(v, g);
+    if (q & IO_QUAL_STRING)
         return io_string(v, g, q, size);
-    }
 
     if (q & IO_QUAL_IN) {
         uint64_t val = 0;

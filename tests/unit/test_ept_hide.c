@@ -237,11 +237,22 @@ static void test_without_mtf(void **state) {
     assert_int_equal(e & 7, 0);
     assert_int_equal(f->h.writes, 1);
 
-    /* A write whose instruction cannot be decoded is not guessed at: the caller parks. */
+    /* A write whose instruction cannot be decoded is not guessed at, and does not stop the CPU:
+     * it lands on the CPU's scratch page (cleared), mapped until its next exit, then cleared. */
     f->h.insn_len = NULL;
+    memset(f->h.scratch[1], 0xA5, EPT_PAGE_SIZE); /* stale bytes: cleared before use */
     fake_set_vmcs(VMCS_EXIT_QUALIFICATION, EPT_QUAL_WRITE);
     fake_set_vmcs(VMCS_GUEST_PHYS_ADDR, gpa);
-    assert_int_equal(ept_handle_violation(&f->p, &f->cpu1, NULL), EPT_EXIT_UNHANDLED);
+    assert_int_equal(ept_handle_violation(&f->p, &f->cpu1, NULL), EPT_EXIT_RESUME);
+    e = leaf_of(f, gpa);
+    assert_int_equal(e & EPTE_ADDR_MASK, f->h.scratch_phys[1]);
+    assert_int_equal(e & 7, EPT_PERM_R | EPT_PERM_W);
+    assert_int_equal(((uint8_t *)f->h.scratch[1])[100], 0);
+    ((uint8_t *)f->h.scratch[1])[100] = 0x77; /* the guest's store */
+    ept_perm_close_windows(&f->p, &f->cpu1);
+    assert_int_equal(leaf_of(f, gpa) & 7, 0);
+    assert_int_equal(((uint8_t *)f->h.scratch[1])[100], 0);
+    assert_int_equal(f->h.writes, 2);
     teardown(f);
 }
 

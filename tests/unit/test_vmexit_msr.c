@@ -207,9 +207,9 @@ static void test_tsc_writes_do_not_move_vigils_clock(void **state) {
     expect_done();
     assert_true(fake_get_msr(MSR_IA32_TSC, &hwval));
     assert_int_equal(hwval, 1000000 + (1ull << 50)); /* the guest got its TSC */
-    fake_tsc = hwval;                                 /* as the hardware counter now reads */
+    fake_tsc = hwval;                                /* as the hardware counter now reads */
     assert_int_equal(fake_tsc - (uint64_t)v.tsc_skew, 1000000);
-    fake_tsc += 500; /* time passes */
+    fake_tsc += 500;         /* time passes */
     wrmsr(MSR_IA32_TSC, 42); /* far back */
     expect_done();
     fake_tsc = 42;

@@ -67,9 +67,8 @@ int main(int argc, char **argv) {
     }
     uint64_t after = rdtsc();
     close(fd);
-    printf("TSCJUMP cpu=%d hz=%llu before=%llu wrote=%llu after=%llu", cpu,
-           (unsigned long long)hz, (unsigned long long)before, (unsigned long long)val,
-           (unsigned long long)after);
+    printf("TSCJUMP cpu=%d hz=%llu before=%llu wrote=%llu after=%llu", cpu, (unsigned long long)hz,
+           (unsigned long long)before, (unsigned long long)val, (unsigned long long)after);
     if (hold && secs < 0) {
         uint64_t t;
         while ((t = rdtsc()) < before)
