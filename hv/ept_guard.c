@@ -4,18 +4,13 @@
 
 #define GUARD_INSN_MAX 64
 
-void ept_guard_init(struct ept_guard *g, struct ept_perm *perm, struct report *report,
+void ept_guard_init(struct ept_guard *g, struct ept_perm *perm, const struct report_out *report,
                     ept_guard_map_fn map, void *map_ctx) {
     lib_memset(g, 0, sizeof(*g));
     g->perm = perm;
     g->report = report;
     g->map = map;
     g->map_ctx = map_ctx;
-}
-
-static void rlock(struct ept_guard *g, bool on) {
-    if (g->report_lock_fn)
-        g->report_lock_fn(on);
 }
 
 /* The write blamed is at rip on CPU v (rip 0: unknown). The instruction is decoded only for an
@@ -27,15 +22,16 @@ static void report_tamper(struct ept_guard *g, const struct ept_guard_patch *p, 
     uint64_t nth = __atomic_add_fetch(&g->attempts, 1, __ATOMIC_RELAXED);
     if (!g->report || nth > EPT_GUARD_REPORT_FIRST)
         return;
-    __atomic_add_fetch(&g->reported, 1, __ATOMIC_RELAXED);
     char insn[GUARD_INSN_MAX] = "";
     if (rip && g->insn) {
         size_t n = g->insn(g->insn_ctx, v, rip, insn, sizeof(insn));
         insn[n < sizeof(insn) ? n : sizeof(insn) - 1] = 0;
     }
     unsigned cpu = v ? v->index : 0;
-    struct report *r = g->report;
-    rlock(g, true);
+    struct report *r = report_out_begin(g->report);
+    if (!r)
+        return; /* counted, not itemised: the summary tells it */
+    __atomic_add_fetch(&g->reported, 1, __ATOMIC_RELAXED);
     if (report_is_json(r)) {
         report_begin(r, "hook_tamper");
         report_str(r, "function", p->name ? p->name : "?");
@@ -54,7 +50,7 @@ static void report_tamper(struct ept_guard *g, const struct ept_guard_patch *p, 
                      p->name ? p->name : "?", (unsigned long long)p->pa, (unsigned long long)rip,
                      insn[0] ? ": " : "", insn, action);
     }
-    rlock(g, false);
+    report_out_end(g->report, r);
 }
 
 static const struct ept_guard_patch *patch_at(struct ept_guard *g, uint64_t gpa) {
@@ -240,10 +236,11 @@ void ept_guard_report_summary(struct ept_guard *g) {
     uint64_t a = __atomic_load_n(&g->attempts, __ATOMIC_RELAXED);
     if (!g->report || a == g->summarised)
         return;
+    struct report *r = report_out_begin(g->report);
+    if (!r)
+        return; /* told again with the next summary */
     g->summarised = a;
     uint64_t unreported = a - __atomic_load_n(&g->reported, __ATOMIC_RELAXED);
-    struct report *r = g->report;
-    rlock(g, true);
     if (report_is_json(r)) {
         report_begin(r, "hook_tamper_count");
         report_u64(r, "attempts", a);
@@ -255,7 +252,7 @@ void ept_guard_report_summary(struct ept_guard *g) {
         report_textf(r, "ALERT: %llu attempts to change vigil's hooks so far (%llu not itemised)",
                      (unsigned long long)a, (unsigned long long)unreported);
     }
-    rlock(g, false);
+    report_out_end(g->report, r);
 }
 
 bool ept_guard_hidden(struct ept_guard *g, uint64_t pa) {

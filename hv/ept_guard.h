@@ -60,10 +60,9 @@ struct ept_guard_page {
 
 struct ept_guard {
     struct ept_perm *perm;
-    struct report *report;
-    void (*report_lock_fn)(bool lock); /* optional: the report owner's lock */
-    ept_insn_fn insn;                  /* optional: instruction text for the report */
-    ept_insn_len_fn insn_len;          /* optional: lets a tamper write be dropped */
+    const struct report_out *report; /* a writer is taken per report (hv/report.h) */
+    ept_insn_fn insn;                /* optional: instruction text for the report */
+    ept_insn_len_fn insn_len;        /* optional: lets a tamper write be dropped */
     void *insn_ctx;
     ept_guard_map_fn map;
     void *map_ctx;
@@ -80,7 +79,7 @@ struct ept_guard {
     uint64_t attempts, dropped, undone, reported, summarised;
 };
 
-void ept_guard_init(struct ept_guard *g, struct ept_perm *perm, struct report *report,
+void ept_guard_init(struct ept_guard *g, struct ept_perm *perm, const struct report_out *report,
                     ept_guard_map_fn map, void *map_ctx);
 
 /* Writes bytes[0..len) at pa (within one page) and guards them. The page keeps its read and

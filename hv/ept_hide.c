@@ -4,23 +4,8 @@
 
 #define PAGE_MASK (~(EPT_PAGE_SIZE - 1))
 
-/* The report stream is shared with the rest of the hypervisor: use its lock when one is given. */
-static void rlock(struct ept_hide *h) {
-    if (h->report_lock_fn)
-        h->report_lock_fn(true);
-    else
-        ept_spin_lock(&h->report_lock);
-}
-
-static void runlock(struct ept_hide *h) {
-    if (h->report_lock_fn)
-        h->report_lock_fn(false);
-    else
-        ept_spin_unlock(&h->report_lock);
-}
-
-int ept_hide_init(struct ept_hide *h, struct ept_perm *perm, unsigned ncpus, struct report *report,
-                  ept_insn_fn insn, void *insn_ctx) {
+int ept_hide_init(struct ept_hide *h, struct ept_perm *perm, unsigned ncpus,
+                  const struct report_out *report, ept_insn_fn insn, void *insn_ctx) {
     lib_memset(h, 0, sizeof(*h));
     if (!perm || !ncpus || ncpus > EPT_MAX_VCPUS)
         return EPT_ERR_ARG;
@@ -46,13 +31,14 @@ static const char *kind_name(unsigned access) {
     return "read";
 }
 
-static void report_attempt(struct ept_hide *h, const struct ept_violation *v) {
-    struct report *r = h->report;
+static bool report_attempt(struct ept_hide *h, const struct ept_violation *v) {
     char insn[96];
     size_t n = h->insn ? h->insn(h->insn_ctx, v->vcpu, v->rip, insn, sizeof(insn)) : 0;
     if (n >= sizeof(insn))
         n = sizeof(insn) - 1;
-    rlock(h);
+    struct report *r = report_out_begin(h->report);
+    if (!r)
+        return false;
     if (report_is_json(r)) {
         report_begin(r, "hv_access");
         report_hex(r, "gpa", v->gpa);
@@ -71,7 +57,8 @@ static void report_attempt(struct ept_hide *h, const struct ept_violation *v) {
                      kind_name(v->access), (unsigned long long)v->gpa, (unsigned long long)v->rip,
                      n ? ": " : "", (int)n, insn);
     }
-    runlock(h);
+    report_out_end(h->report, r);
+    return true;
 }
 
 static void clear_scratch(void *ctx, struct ept_vcpu *v) {
@@ -93,10 +80,8 @@ static enum ept_verdict hide_violation(void *ctx, const struct ept_violation *v,
         nth = __atomic_add_fetch(&h->execs, 1, __ATOMIC_RELAXED);
     else
         nth = __atomic_add_fetch(&h->reads, 1, __ATOMIC_RELAXED);
-    if (nth <= EPT_HIDE_REPORT_FIRST && h->report) {
+    if (nth <= EPT_HIDE_REPORT_FIRST && h->report && report_attempt(h, v))
         __atomic_add_fetch(&h->reported, 1, __ATOMIC_RELAXED);
-        report_attempt(h, v);
-    }
     if (!v->vcpu || v->vcpu->index >= h->ncpus)
         return EPT_VERDICT_UNHANDLED;
     if (!h->perm->mtf) {
@@ -157,10 +142,9 @@ int ept_hide_add(struct ept_hide *h, struct ept_vcpu *self, uint64_t start, uint
 }
 
 void ept_hide_report_ranges(struct ept_hide *h) {
-    struct report *r = h->report;
+    struct report *r = report_out_begin(h->report);
     if (!r)
         return;
-    rlock(h);
     if (report_is_json(r)) {
         report_begin(r, "hv_memory");
         report_arr_begin(r, "ranges");
@@ -178,17 +162,18 @@ void ept_hide_report_ranges(struct ept_hide *h) {
                          (unsigned long long)h->ranges[i].start,
                          (unsigned long long)h->ranges[i].len);
     }
-    runlock(h);
+    report_out_end(h->report, r);
 }
 
 void ept_hide_report_summary(struct ept_hide *h) {
-    struct report *r = h->report;
     uint64_t attempts = __atomic_load_n(&h->attempts, __ATOMIC_RELAXED);
-    if (!r || attempts == h->summarised)
+    if (!h->report || attempts == h->summarised)
         return;
+    struct report *r = report_out_begin(h->report);
+    if (!r)
+        return; /* told again with the next summary */
     h->summarised = attempts;
     uint64_t reported = __atomic_load_n(&h->reported, __ATOMIC_RELAXED);
-    rlock(h);
     if (report_is_json(r)) {
         report_begin(r, "hv_access_count");
         report_u64(r, "attempts", attempts);
@@ -201,5 +186,5 @@ void ept_hide_report_summary(struct ept_hide *h) {
         report_textf(r, "guest accesses to hypervisor memory blocked: %llu (%llu not reported)",
                      (unsigned long long)attempts, (unsigned long long)(attempts - reported));
     }
-    runlock(h);
+    report_out_end(h->report, r);
 }

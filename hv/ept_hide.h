@@ -34,7 +34,7 @@ struct ept_hide_range {
 
 struct ept_hide {
     struct ept_perm *perm;
-    struct report *report;
+    const struct report_out *report; /* a writer is taken per report (hv/report.h) */
     ept_insn_fn insn;
     void *insn_ctx;
     uint8_t *zero_page;
@@ -44,17 +44,15 @@ struct ept_hide {
     uint64_t scratch_phys[EPT_MAX_VCPUS];
     struct ept_hide_range ranges[EPT_HIDE_MAX_RANGES]; /* sorted by start */
     unsigned nranges;
-    uint32_t report_lock;
-    void (*report_lock_fn)(bool lock); /* optional: the report's owner's lock instead */
-    ept_insn_len_fn insn_len;          /* set (with perm->mtf false) to drop writes by skipping */
+    ept_insn_len_fn insn_len; /* set (with perm->mtf false) to drop writes by skipping */
     uint64_t attempts, reads, writes, execs, reported;
     uint64_t summarised; /* attempts at the last summary */
 };
 
 /* Takes the zero page and one scratch page per CPU (vcpu index < ncpus) from the EPT pool.
  * report may be NULL (nothing reported); insn may be NULL ("insn":null). */
-int ept_hide_init(struct ept_hide *h, struct ept_perm *perm, unsigned ncpus, struct report *report,
-                  ept_insn_fn insn, void *insn_ctx);
+int ept_hide_init(struct ept_hide *h, struct ept_perm *perm, unsigned ncpus,
+                  const struct report_out *report, ept_insn_fn insn, void *insn_ctx);
 
 /* Hides [start, start + len), widened to whole pages. EPT_ERR_EXISTS when it overlaps a range
  * already hidden or a vmi handler range; EPT_ERR_NOMEM when splitting needs more pool pages. */

@@ -26,6 +26,9 @@ void host_exception(struct hv_exc_frame *f);
 __attribute__((noreturn)) void hv_park_cpu(void);
 
 void hv_park_cpu(void) {
+    /* A parked CPU has nothing better to do than wait for the UART: its last lines (and any
+     * others waiting) must not stay in the output ring if no CPU is left to drain it. */
+    hv_report_flush();
     for (;;)
         __asm__ volatile("cli; hlt");
 }
@@ -60,38 +63,38 @@ void host_exception(struct hv_exc_frame *f) {
     uint64_t cr2;
     __asm__ volatile("mov %%cr2, %0" : "=r"(cr2));
     struct hv_cpu *c = this_cpu();
-    bool locked = hv_report_lock();
-    if (report_is_json(&hv_rep)) {
-        report_begin(&hv_rep, "hv_fault");
-        report_u64(&hv_rep, "cpu", c ? c->index : 0);
-        report_u64(&hv_rep, "vector", f->vector);
-        report_hex(&hv_rep, "error", f->error);
-        report_hex(&hv_rep, "rip", f->rip);
-        report_hex(&hv_rep, "rsp", f->rsp);
-        report_hex(&hv_rep, "cr2", cr2);
-        report_hex(&hv_rep, "rax", f->rax);
-        report_hex(&hv_rep, "rcx", f->rcx);
-        report_hex(&hv_rep, "image_base", hv.params.image_base);
+    /* A spare writer: this CPU may have faulted in the middle of a line of its own. */
+    struct report *r = hv_report_begin();
+    if (r && report_is_json(r)) {
+        report_begin(r, "hv_fault");
+        report_u64(r, "cpu", c ? c->index : 0);
+        report_u64(r, "vector", f->vector);
+        report_hex(r, "error", f->error);
+        report_hex(r, "rip", f->rip);
+        report_hex(r, "rsp", f->rsp);
+        report_hex(r, "cr2", cr2);
+        report_hex(r, "rax", f->rax);
+        report_hex(r, "rcx", f->rcx);
+        report_hex(r, "image_base", hv.params.image_base);
         /* The top of the faulting stack (return addresses point back into the image). */
-        report_arr_begin(&hv_rep, "stack");
+        report_arr_begin(r, "stack");
         const uint64_t *sp = (const uint64_t *)(uintptr_t)(f->rsp & ~7ull);
         for (unsigned i = 0; i < 16 && c && f->rsp >= c->stack_top - HV_STACK_SIZE &&
                              (uint64_t)(uintptr_t)(sp + i) < c->stack_top;
              i++)
-            report_hex(&hv_rep, NULL, sp[i]);
-        report_arr_end(&hv_rep);
-        report_str(&hv_rep, "action", "cpu parked");
-        report_end(&hv_rep);
-    } else {
-        report_textf(&hv_rep,
+            report_hex(r, NULL, sp[i]);
+        report_arr_end(r);
+        report_str(r, "action", "cpu parked");
+        report_end(r);
+    } else if (r) {
+        report_textf(r,
                      "HYPERVISOR FAULT on cpu %u: vector %llu error 0x%llx at rip 0x%llx "
                      "(rsp 0x%llx, cr2 0x%llx); this cpu is parked",
                      c ? c->index : 0, (unsigned long long)f->vector, (unsigned long long)f->error,
                      (unsigned long long)f->rip, (unsigned long long)f->rsp,
                      (unsigned long long)cr2);
     }
-    if (locked)
-        hv_report_unlock();
+    hv_report_end(r);
     if (c)
         c->parked = true;
     hv_park_cpu();

@@ -1,6 +1,5 @@
 #include "hv_live.h"
 
-#include "event_ring.h"
 #include "guest_mem.h"
 
 #include "hv_report.h"
@@ -106,19 +105,21 @@ void hv_live_arm(struct vmi_session *s) {
             *(volatile uint8_t *)(uintptr_t)h->pa = 0xCC;
         h->armed = true;
         __atomic_or_fetch(&armed_mask, 1u << i, __ATOMIC_SEQ_CST);
-        hv_report_lock();
-        if (report_is_json(&hv_rep)) {
-            report_begin(&hv_rep, "live_hook");
-            report_str(&hv_rep, "function", h->sym);
-            report_hex(&hv_rep, "va", h->va);
-            report_bool(&hv_rep, "guarded", guarded);
-            report_bool(&hv_rep, "hidden", guarded && ept_guard_hidden(&hv.guard, h->pa));
-            report_end(&hv_rep);
+        struct report *r = hv_report_begin();
+        if (!r)
+            continue;
+        if (report_is_json(r)) {
+            report_begin(r, "live_hook");
+            report_str(r, "function", h->sym);
+            report_hex(r, "va", h->va);
+            report_bool(r, "guarded", guarded);
+            report_bool(r, "hidden", guarded && ept_guard_hidden(&hv.guard, h->pa));
+            report_end(r);
         } else {
-            report_textf(&hv_rep, "live events: hooked %s at 0x%llx%s", h->sym,
-                         (unsigned long long)h->va, guarded ? "" : " (not guarded)");
+            report_textf(r, "live events: hooked %s at 0x%llx%s", h->sym, (unsigned long long)h->va,
+                         guarded ? "" : " (not guarded)");
         }
-        hv_report_unlock();
+        hv_report_end(r);
     }
 }
 
@@ -129,27 +130,28 @@ void hv_live_sync(struct hv_cpu *c) {
     c->bp_intercepted = true;
 }
 
+/* Live events are numbered 1, 2, 3, ... across all CPUs. The number is taken while the event's
+ * writer holds the output lock (hv_report_begin_ordered), so the stream carries them in order: a
+ * gap is a lost event. */
+static uint64_t event_seq;
+
 static void begin_event(struct report *r, const char *ev) {
     report_begin(r, ev);
-    report_u64(r, "seq", event_seq_next());
+    uint64_t seq = __atomic_add_fetch(&event_seq, 1, __ATOMIC_RELAXED);
+    report_u64(r, "seq", seq);
     report_u64(r, "t", hv_uptime_ms());
     /* The raw TSC at the hook: the guest reads the same counter, so latency can be measured. */
     report_u64(r, "tsc", hw_rdtsc());
 }
 
-void hv_events_drain(struct hv_cpu *c, size_t max_bytes) {
-    if (!event_ring_has_work(&c->ring))
-        return;
-    hv_report_lock();
-    event_ring_drain(&c->ring, hv_rep.sink, hv_rep.sink_ctx, max_bytes);
-    hv_report_unlock();
-}
-
-static void event_start(struct report *r, uint64_t task) {
+static void event_start(uint64_t task) {
     struct vmi_proc p;
     if (vmi_linux_task_read(&sess->tasks, task, &p) != 0 || p.pid != p.tgid)
         return; /* a new thread, not a new process */
     hv_live_set(p.pid, p.comm, true);
+    struct report *r = hv_report_begin_ordered();
+    if (!r)
+        return;
     if (report_is_json(r)) {
         begin_event(r, "proc_start");
         report_u64(r, "pid", (uint64_t)p.pid);
@@ -160,15 +162,19 @@ static void event_start(struct report *r, uint64_t task) {
     } else {
         report_textf(r, "+ start pid %d (%s) parent %d uid %u", p.pid, p.comm, p.ppid, p.uid);
     }
+    hv_report_end(r);
 }
 
-static void event_exec(struct report *r, uint64_t task, uint64_t buf) {
+static void event_exec(uint64_t task, uint64_t buf) {
     struct vmi_proc p;
     char comm[16];
     if (vmi_linux_task_read(&sess->tasks, task, &p) != 0 ||
         pagewalk_read_str(&sess->kernel.pw, buf, comm, sizeof(comm)) < 0)
         return;
     hv_live_set(p.pid, comm, true);
+    struct report *r = hv_report_begin_ordered();
+    if (!r)
+        return;
     if (report_is_json(r)) {
         begin_event(r, "proc_exec");
         report_u64(r, "pid", (uint64_t)p.pid);
@@ -177,17 +183,21 @@ static void event_exec(struct report *r, uint64_t task, uint64_t buf) {
     } else {
         report_textf(r, "* exec  pid %d (%s)", p.pid, comm);
     }
+    hv_report_end(r);
 }
 
 /* __set_task_comm without exec: a process renames itself (prctl PR_SET_NAME, as busybox does
  * for its applets) or a new kernel thread gets its name. */
-static void event_rename(struct report *r, uint64_t task, uint64_t buf) {
+static void event_rename(uint64_t task, uint64_t buf) {
     struct vmi_proc p;
     char comm[16];
     if (vmi_linux_task_read(&sess->tasks, task, &p) != 0 || p.pid != p.tgid ||
         pagewalk_read_str(&sess->kernel.pw, buf, comm, sizeof(comm)) < 0)
         return;
     hv_live_set(p.pid, comm, true);
+    struct report *r = hv_report_begin_ordered();
+    if (!r)
+        return;
     if (report_is_json(r)) {
         begin_event(r, "proc_rename");
         report_u64(r, "pid", (uint64_t)p.pid);
@@ -196,9 +206,10 @@ static void event_rename(struct report *r, uint64_t task, uint64_t buf) {
     } else {
         report_textf(r, "~ name  pid %d (%s)", p.pid, comm);
     }
+    hv_report_end(r);
 }
 
-static void event_exit(struct report *r, uint64_t code) {
+static void event_exit(uint64_t code) {
     uint64_t task = 0;
     struct vmi_proc p;
     uint64_t gs = hw_vmread(VMCS_GUEST_GS_BASE);
@@ -209,6 +220,9 @@ static void event_exit(struct report *r, uint64_t code) {
     /* do_exit's code is what wait() will see: exit status in bits 15:8, or a signal in 6:0. */
     uint32_t sig = (uint32_t)code & 0x7F;
     hv_live_set(p.pid, p.comm, false);
+    struct report *r = hv_report_begin_ordered();
+    if (!r)
+        return;
     if (report_is_json(r)) {
         begin_event(r, "proc_exit");
         report_u64(r, "pid", (uint64_t)p.pid);
@@ -223,21 +237,23 @@ static void event_exit(struct report *r, uint64_t code) {
     } else {
         report_textf(r, "- exit  pid %d (%s) code %u", p.pid, p.comm, ((uint32_t)code >> 8) & 0xFF);
     }
+    hv_report_end(r);
 }
 
 bool hv_live_breakpoint(struct hv_cpu *c, struct guest_regs *g) {
+    (void)c; /* the events go to the machine-wide report stream, not a per-CPU one */
     uint64_t rip = hw_vmread(VMCS_GUEST_RIP);
     for (unsigned i = 0; i < HOOK_COUNT; i++) {
         if (!hooks[i].armed || hooks[i].va != rip)
             continue;
         if (i == HOOK_START)
-            event_start(&c->ev_rep, g->rdi);
+            event_start(g->rdi);
         else if (i == HOOK_EXEC && (g->rdx & 0xFF))
-            event_exec(&c->ev_rep, g->rdi, g->rsi);
+            event_exec(g->rdi, g->rsi);
         else if (i == HOOK_EXEC)
-            event_rename(&c->ev_rep, g->rdi, g->rsi);
+            event_rename(g->rdi, g->rsi);
         else if (i == HOOK_EXIT)
-            event_exit(&c->ev_rep, g->rdi);
+            event_exit(g->rdi);
         /* Resume after the NOP the INT3 replaced. */
         hw_vmwrite(VMCS_GUEST_RIP, rip + sizeof(nop5));
         return true;

@@ -32,9 +32,6 @@ void hv_live_set(int32_t pid, const char *comm, bool present);
 /* Copies the live view into out (at most max); returns how many processes it holds. */
 uint32_t hv_live_view(struct live_entry *out, uint32_t max);
 
-/* Moves up to max_bytes of c's queued events to the report UART (under the report lock). */
-void hv_events_drain(struct hv_cpu *c, size_t max_bytes);
-
 /* Exception exit with vector 3: true when it was one of vigil's hooks (handled). */
 bool hv_live_breakpoint(struct hv_cpu *c, struct guest_regs *g);
 

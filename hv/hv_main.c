@@ -77,20 +77,14 @@ static uint8_t *guard_shadow_page(void *ctx, uint64_t *phys) {
     return p;
 }
 
-static void hide_report_lock(bool lock) {
-    if (lock)
-        hv_report_lock();
-    else
-        hv_report_unlock();
-}
-
 int hv_init(struct hv_boot_params *p) {
     if (!p || p->version != HV_BOOT_VERSION || p->ncpus == 0 || p->heap_size < (1u << 20))
         return HV_ERR_PARAMS;
     lib_memcpy(&hv.params, p, sizeof(*p));
     hv.ncpus = p->ncpus > HV_MAX_CPUS ? HV_MAX_CPUS : p->ncpus;
     hv_heap_init(&hv.heap, p->heap_base, p->heap_size);
-    hv_report_init(p);
+    if (!hv_report_init(p, &hv.heap))
+        return HV_ERR_NOMEM;
 
     struct cpuid_regs r;
     hw_cpuid(1, 0, &r);
@@ -149,21 +143,14 @@ int hv_init(struct hv_boot_params *p) {
         c->stack_top = (uint64_t)(uintptr_t)(c->stack + HV_STACK_SIZE);
         if (ept_perm_add_vcpu(&hv.perm, &c->ept, i) != 0)
             return HV_ERR_EPT;
-        void *ring = hv_heap_alloc(&hv.heap, EVENT_RING_DEFAULT_SIZE, 64);
-        if (!ring || !event_ring_init(&c->ring, ring, EVENT_RING_DEFAULT_SIZE, i,
-                                      (enum report_mode)p->report_mode))
-            return HV_ERR_NOMEM;
-        report_init(&c->ev_rep, (enum report_mode)p->report_mode, event_ring_sink, &c->ring);
         hv.cpus[i] = c;
     }
-    if (ept_hide_init(&hv.hide, &hv.perm, hv.ncpus, &hv_rep, hv_guest_insn, NULL) != 0)
+    if (ept_hide_init(&hv.hide, &hv.perm, hv.ncpus, &hv_report_out, hv_guest_insn, NULL) != 0)
         return HV_ERR_EPT;
-    hv.hide.report_lock_fn = hide_report_lock;
     if (hv_vmi_init() != HV_OK)
         return HV_ERR_NOMEM;
     hv.hide.insn_len = hv_guest_insn_len;
-    ept_guard_init(&hv.guard, &hv.perm, &hv_rep, identity_map, NULL);
-    hv.guard.report_lock_fn = hide_report_lock;
+    ept_guard_init(&hv.guard, &hv.perm, &hv_report_out, identity_map, NULL);
     hv.guard.insn = hv_guest_insn;
     hv.guard.insn_len = hv_guest_insn_len;
     hv.guard.shadow_page = guard_shadow_page;
@@ -175,19 +162,21 @@ int hv_init(struct hv_boot_params *p) {
 }
 
 static void report_cpu_fail(struct hv_cpu *c, int err) {
-    hv_report_lock();
-    if (report_is_json(&hv_rep)) {
-        report_begin(&hv_rep, "cpu_fail");
-        report_u64(&hv_rep, "cpu", c->index);
-        report_u64(&hv_rep, "apic_id", c->vcpu.apic_id);
-        report_str(&hv_rep, "error", hv_strerror(err));
-        report_u64(&hv_rep, "detail", c->launch_detail);
-        report_end(&hv_rep);
+    struct report *r = hv_report_begin();
+    if (!r)
+        return;
+    if (report_is_json(r)) {
+        report_begin(r, "cpu_fail");
+        report_u64(r, "cpu", c->index);
+        report_u64(r, "apic_id", c->vcpu.apic_id);
+        report_str(r, "error", hv_strerror(err));
+        report_u64(r, "detail", c->launch_detail);
+        report_end(r);
     } else {
-        report_textf(&hv_rep, "cpu %u (APIC %u) NOT virtualized: %s (detail %llu)", c->index,
+        report_textf(r, "cpu %u (APIC %u) NOT virtualized: %s (detail %llu)", c->index,
                      c->vcpu.apic_id, hv_strerror(err), (unsigned long long)c->launch_detail);
     }
-    hv_report_unlock();
+    hv_report_end(r);
 }
 
 int hv_cpu_start(uint32_t index) {
@@ -222,6 +211,10 @@ int hv_bringup_done(void) {
         hv_call(HVCALL_BRINGUP_DONE);
     else
         hv_report_up_direct();
+    /* Bring-up is over: from now on no report waits for the UART; the virtualized CPUs' exits
+     * and timer ticks drain it (hv/hv_report.h). With none virtualized, nothing would. */
+    if (hv.cpus_up)
+        hv_report_go_async();
     return (int)hv.cpus_up;
 }
 
@@ -235,10 +228,7 @@ int hv_report_forward(const char *data, uint64_t len) {
         if (hv.cpus[i]->vcpu.apic_id == apic && hv.cpus[i]->up)
             return hv_call_data(HVCALL_REPORT, data, len);
     }
-    /* This CPU is not virtualized: the UART is still directly reachable. */
-    hv_report_lock();
-    report_write(&hv_rep, data, len);
-    report_flush(&hv_rep);
-    hv_report_unlock();
+    /* This CPU is not virtualized: the hypervisor's code is directly reachable. */
+    hv_report_raw(data, len);
     return 0;
 }

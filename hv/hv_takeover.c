@@ -29,21 +29,21 @@ void hv_takeover_check(struct hv_cpu *c, uint64_t guest_rip) {
     int e2 = ept_hide_add(&hv.hide, &c->ept, hv.params.heap_base, hv.params.heap_size);
     if (!e2 && hv.params.profile_len)
         e2 = ept_hide_add(&hv.hide, &c->ept, hv.params.profile_base, hv.params.profile_len);
-    hv_report_lock();
-    if (report_is_json(&hv_rep)) {
-        report_begin(&hv_rep, "os_running");
-        report_u64(&hv_rep, "cpu", c->index);
-        report_hex(&hv_rep, "rip", guest_rip);
-        report_bool(&hv_rep, "hv_hidden", e1 == 0 && e2 == 0);
+    struct report *r = hv_report_begin();
+    if (r && report_is_json(r)) {
+        report_begin(r, "os_running");
+        report_u64(r, "cpu", c->index);
+        report_hex(r, "rip", guest_rip);
+        report_bool(r, "hv_hidden", e1 == 0 && e2 == 0);
         if (e1 || e2)
-            report_str(&hv_rep, "error", ept_strerror(e1 ? e1 : e2));
-        report_end(&hv_rep);
-    } else {
-        report_textf(&hv_rep, "the OS kernel runs (cpu %u at 0x%llx); hypervisor memory %s",
-                     c->index, (unsigned long long)guest_rip,
+            report_str(r, "error", ept_strerror(e1 ? e1 : e2));
+        report_end(r);
+    } else if (r) {
+        report_textf(r, "the OS kernel runs (cpu %u at 0x%llx); hypervisor memory %s", c->index,
+                     (unsigned long long)guest_rip,
                      e1 || e2 ? "could NOT be hidden" : "hidden from the guest");
     }
-    hv_report_unlock();
+    hv_report_end(r);
     ept_hide_report_ranges(&hv.hide);
 }
 

@@ -90,42 +90,45 @@ static bool has_pid(const struct snapshot *s, int32_t pid) {
     return false;
 }
 
-static void report_diff_list(const struct snapshot *a, const struct snapshot *b, const char *key) {
-    report_arr_begin(&hv_rep, key);
+static void report_diff_list(struct report *r, const struct snapshot *a, const struct snapshot *b,
+                             const char *key) {
+    report_arr_begin(r, key);
     for (uint32_t i = 0; i < a->n; i++) {
         if (has_pid(b, a->e[i].pid))
             continue;
-        report_obj_begin(&hv_rep, NULL);
-        report_u64(&hv_rep, "pid", (uint64_t)a->e[i].pid);
-        report_str(&hv_rep, "comm", a->e[i].comm);
-        report_obj_end(&hv_rep);
+        report_obj_begin(r, NULL);
+        report_u64(r, "pid", (uint64_t)a->e[i].pid);
+        report_str(r, "comm", a->e[i].comm);
+        report_obj_end(r);
     }
-    report_arr_end(&hv_rep);
+    report_arr_end(r);
 }
 
 /* Processes in both walks whose name changed (an exec or a rename the events did not carry). */
-static void report_renamed(const struct snapshot *cur, const struct snapshot *prev) {
-    report_arr_begin(&hv_rep, "renamed");
+static void report_renamed(struct report *r, const struct snapshot *cur,
+                           const struct snapshot *prev) {
+    report_arr_begin(r, "renamed");
     for (uint32_t i = 0; i < cur->n; i++) {
         for (uint32_t j = 0; j < prev->n; j++) {
             if (prev->e[j].pid != cur->e[i].pid)
                 continue;
             if (!lib_streq(prev->e[j].comm, cur->e[i].comm)) {
-                report_obj_begin(&hv_rep, NULL);
-                report_u64(&hv_rep, "pid", (uint64_t)cur->e[i].pid);
-                report_str(&hv_rep, "comm", cur->e[i].comm);
-                report_obj_end(&hv_rep);
+                report_obj_begin(r, NULL);
+                report_u64(r, "pid", (uint64_t)cur->e[i].pid);
+                report_str(r, "comm", cur->e[i].comm);
+                report_obj_end(r);
             }
             break;
         }
     }
-    report_arr_end(&hv_rep);
+    report_arr_end(r);
 }
 
-static void text_diff(const struct snapshot *a, const struct snapshot *b, const char *what) {
+static void text_diff(struct report *r, const struct snapshot *a, const struct snapshot *b,
+                      const char *what) {
     for (uint32_t i = 0; i < a->n; i++)
         if (!has_pid(b, a->e[i].pid))
-            report_textf(&hv_rep, "rescan: process %d (%s) %s", a->e[i].pid, a->e[i].comm, what);
+            report_textf(r, "rescan: process %d (%s) %s", a->e[i].pid, a->e[i].comm, what);
 }
 
 static struct live_entry view[SNAP_MAX];
@@ -142,25 +145,25 @@ static bool view_has(uint32_t n, int32_t pid) {
  * came at do_exit, before the parent reaps them. Each difference is then applied to the live
  * view (not a wholesale copy, which would race with events that came after the walk), so it is
  * reported once. */
-static void cross_check(const struct snapshot *cur) {
+static void cross_check(struct report *r, const struct snapshot *cur) {
     uint32_t n = hv_live_view(view, SNAP_MAX);
-    report_arr_begin(&hv_rep, "live_missed_start");
+    report_arr_begin(r, "live_missed_start");
     for (uint32_t i = 0; i < cur->n; i++) {
         if (cur->e[i].exiting)
             continue;
         if (!view_has(n, cur->e[i].pid))
-            report_u64(&hv_rep, NULL, (uint64_t)cur->e[i].pid);
+            report_u64(r, NULL, (uint64_t)cur->e[i].pid);
         hv_live_set(cur->e[i].pid, cur->e[i].comm, true); /* also brings names up to date */
     }
-    report_arr_end(&hv_rep);
-    report_arr_begin(&hv_rep, "live_missed_exit");
+    report_arr_end(r);
+    report_arr_begin(r, "live_missed_exit");
     for (uint32_t i = 0; i < n; i++) {
         if (!has_pid(cur, view[i].pid)) {
-            report_u64(&hv_rep, NULL, (uint64_t)view[i].pid);
+            report_u64(r, NULL, (uint64_t)view[i].pid);
             hv_live_set(view[i].pid, view[i].comm, false);
         }
     }
-    report_arr_end(&hv_rep);
+    report_arr_end(r);
 }
 
 static void seed_live(const struct snapshot *s) {
@@ -179,25 +182,27 @@ static void rescan(uint64_t now) {
     struct snapshot *prev = &snaps[cur_snap], *cur = &snaps[cur_snap ^ 1];
     cur->n = cur->total = 0;
     long n = vmi_linux_tasks_foreach(&sess.tasks, record, cur);
-    hv_report_lock();
+    struct report *r = hv_report_begin();
+    if (!r)
+        return; /* prev stays the reference: the changes are told with the next rescan */
     if (n < 0) {
-        vmi_report_error(&hv_rep, "rescan", (int)n, sess.tasks.error);
-    } else if (report_is_json(&hv_rep)) {
-        report_begin(&hv_rep, "rescan");
-        report_u64(&hv_rep, "t_ms", now);
-        report_u64(&hv_rep, "procs", cur->total);
-        report_diff_list(cur, prev, "new");
-        report_diff_list(prev, cur, "gone");
-        report_renamed(cur, prev);
+        vmi_report_error(r, "rescan", (int)n, sess.tasks.error);
+    } else if (report_is_json(r)) {
+        report_begin(r, "rescan");
+        report_u64(r, "t_ms", now);
+        report_u64(r, "procs", cur->total);
+        report_diff_list(r, cur, prev, "new");
+        report_diff_list(r, prev, cur, "gone");
+        report_renamed(r, cur, prev);
         if (hv.params.live)
-            cross_check(cur);
-        report_end(&hv_rep);
+            cross_check(r, cur);
+        report_end(r);
     } else {
-        text_diff(cur, prev, "appeared");
-        text_diff(prev, cur, "is gone");
-        report_textf(&hv_rep, "rescan: %u processes", cur->total);
+        text_diff(r, cur, prev, "appeared");
+        text_diff(r, prev, cur, "is gone");
+        report_textf(r, "rescan: %u processes", cur->total);
     }
-    hv_report_unlock();
+    hv_report_end(r);
     if (n >= 0)
         cur_snap ^= 1;
 }
@@ -240,10 +245,10 @@ void hv_vmi_tick(struct hv_cpu *c) {
         if (vmi_open(&sess, &guest_mem, &guest_cpu, 1, &run_opts, &arena, NULL) != 0 ||
             vmi_linux_tasks_init(&sess.tasks, &sess.src, vmi_kernel_read, &sess.kernel,
                                  &sess.kernel.pw) != 0) {
-            if (attempts == 30) {
-                hv_report_lock();
-                vmi_report_error(&hv_rep, "os_detect", -1, sess.kernel.error);
-                hv_report_unlock();
+            struct report *r = attempts == 30 ? hv_report_begin() : NULL;
+            if (r) {
+                vmi_report_error(r, "os_detect", -1, sess.kernel.error);
+                hv_report_end(r);
             }
             return;
         }
@@ -260,10 +265,12 @@ void hv_vmi_tick(struct hv_cpu *c) {
         hv_live_arm(&sess);
     /* The session stays open: only the report's scratch space is taken back. */
     arena.used = arena_session;
-    hv_report_lock();
-    vmi_report_open(&sess, &hv_rep);
-    int rc = vmi_report_session(&sess, &run_opts, &arena, &hv_rep);
-    hv_report_unlock();
+    struct report *r = hv_report_begin();
+    if (!r)
+        return; /* tried again on a later tick */
+    vmi_report_open(&sess, r);
+    int rc = vmi_report_session(&sess, &run_opts, &arena, r);
+    hv_report_end(r);
     if (rc != 0)
         return;
     detected = true;

@@ -5,8 +5,6 @@
 
 #include "apic_mode.h"
 #include "ept_perm.h"
-#include "event_ring.h"
-#include "report.h"
 #include "vcpu.h"
 #include "vmx_defs.h"
 
@@ -59,10 +57,10 @@ struct hv_cpu {
 
     bool bp_intercepted; /* #BP in this CPU's exception bitmap (hv/hv_live.h) */
 
-    /* Live events are written into this CPU's ring, never straight to the UART from an exit
-     * handler; hv_events_drain moves them to the UART in bounded slices (hv/event_ring.h). */
-    struct event_ring ring;
-    struct report ev_rep;
+    /* VMX-preemption timer: shortened while report bytes wait for the UART (report_tick in
+     * hv/vmexit_dispatch.c); the TSC of the last full tick (heartbeat work, hv/vmx_launch.c). */
+    bool report_tick;
+    uint64_t last_tick_tsc;
 
     /* APIC mode vigil changed on this CPU during bring-up (hv/apic_mode.h). */
     struct apic_saved apic;

@@ -8,25 +8,90 @@ void report_init(struct report *r, enum report_mode mode, report_sink_fn sink, v
     r->mode = mode;
     r->sink = sink;
     r->sink_ctx = ctx;
+    r->buf = r->own;
+    r->cap = sizeof(r->own);
+}
+
+bool report_init_lines(struct report *r, enum report_mode mode, char *buf, size_t cap,
+                       report_sink_fn sink, void *ctx) {
+    report_init(r, mode, sink, ctx);
+    r->lines = true;
+    if (!buf || cap < REPORT_LINE_MIN) {
+        r->buf = NULL;
+        r->cap = 0; /* no room at all: every line is cut to nothing and never delivered */
+        return false;
+    }
+    r->buf = buf;
+    r->cap = cap;
+    return true;
 }
 
 void report_flush(struct report *r) {
+    if (r->lines)
+        return;
+    if (r->len > r->cap) /* cannot happen with one writer per buffer; never read past it */
+        r->len = r->cap;
     if (r->len && r->sink)
         r->sink(r->sink_ctx, r->buf, r->len);
     r->len = 0;
 }
 
-void report_write(struct report *r, const char *s, size_t n) {
+static void stream_write(struct report *r, const char *s, size_t n) {
     while (n) {
-        if (r->len == sizeof(r->buf))
+        if (r->len >= r->cap)
             report_flush(r);
-        size_t room = sizeof(r->buf) - r->len;
+        size_t room = r->cap - r->len;
         size_t k = n < room ? n : room;
         lib_memcpy(r->buf + r->len, s, k);
         r->len += k;
         s += k;
         n -= k;
     }
+}
+
+/* Line mode: bytes the current line may still take. The reserve at the end of the buffer is only
+ * for closing a line: one byte for its '\n', and in JSON mode room for report_end's closers. */
+static size_t line_room(const struct report *r) {
+    size_t reserve = (r->closing || r->mode != REPORT_JSONL) ? 1 : REPORT_LINE_RESERVE;
+    return r->len + reserve >= r->cap ? 0 : r->cap - reserve - r->len;
+}
+
+/* Line mode: the line is complete ('\n' stored or, without a buffer, dropped): hand it over. */
+static void line_done(struct report *r) {
+    if (r->len && r->sink)
+        r->sink(r->sink_ctx, r->buf, r->len);
+    r->len = 0;
+    r->cut = false;
+}
+
+static void line_write(struct report *r, const char *s, size_t n) {
+    while (n) {
+        size_t k = 0;
+        while (k < n && s[k] != '\n')
+            k++;
+        size_t room = line_room(r);
+        size_t take = k < room ? k : room;
+        if (take < k)
+            r->cut = true;
+        if (take) {
+            lib_memcpy(r->buf + r->len, s, take);
+            r->len += take;
+        }
+        if (k == n)
+            return;
+        if (r->len < r->cap) /* the reserve keeps a byte for the '\n' */
+            r->buf[r->len++] = '\n';
+        line_done(r);
+        s += k + 1;
+        n -= k + 1;
+    }
+}
+
+void report_write(struct report *r, const char *s, size_t n) {
+    if (r->lines)
+        line_write(r, s, n);
+    else
+        stream_write(r, s, n);
 }
 
 static void put_c(struct report *r, char c) {
@@ -129,6 +194,39 @@ static void put_json_string(struct report *r, const char *s, size_t n) {
     put_c(r, '"');
 }
 
+/* One JSON element (a key and its value, or a level opened) is kept whole or left out: in line
+ * mode, an element that does not fit is taken back and every later one of the event is
+ * swallowed; report_end then closes the line as valid JSON with "truncated":true. */
+struct mark {
+    size_t len;
+    int depth, skip;
+    bool need_comma;
+};
+
+static bool elem_begin(struct report *r, struct mark *m) {
+    if (r->truncated)
+        return false;
+    m->len = r->len;
+    m->depth = r->depth;
+    m->skip = r->skip;
+    m->need_comma = r->depth > 0 && r->depth < REPORT_MAX_DEPTH && r->need_comma[r->depth];
+    return true;
+}
+
+/* Returns false when the element was taken back. */
+static bool elem_end(struct report *r, const struct mark *m) {
+    if (!r->cut)
+        return true;
+    r->len = m->len;
+    r->depth = m->depth;
+    r->skip = m->skip;
+    if (m->depth > 0 && m->depth < REPORT_MAX_DEPTH)
+        r->need_comma[m->depth] = m->need_comma;
+    r->cut = false;
+    r->truncated = true;
+    return false;
+}
+
 static bool put_key(struct report *r, const char *key) {
     if (r->skip)
         return false;
@@ -148,6 +246,7 @@ static bool put_key(struct report *r, const char *key) {
 void report_begin(struct report *r, const char *ev) {
     r->depth = 1;
     r->skip = 0;
+    r->truncated = false;
     r->need_comma[1] = false;
     r->closer[1] = '}';
     put_c(r, '{');
@@ -155,8 +254,12 @@ void report_begin(struct report *r, const char *ev) {
 }
 
 void report_strn(struct report *r, const char *key, const char *s, size_t n) {
+    struct mark m;
+    if (!elem_begin(r, &m))
+        return;
     if (put_key(r, key))
         put_json_string(r, s, n);
+    elem_end(r, &m);
 }
 
 void report_str(struct report *r, const char *key, const char *s) {
@@ -167,41 +270,48 @@ void report_str(struct report *r, const char *key, const char *s) {
     report_strn(r, key, s, lib_strlen(s));
 }
 
+/* A key and an unescaped value (a number, a literal). */
+static void put_plain(struct report *r, const char *key, const char *v) {
+    struct mark m;
+    if (!elem_begin(r, &m))
+        return;
+    if (put_key(r, key))
+        put_s(r, v);
+    elem_end(r, &m);
+}
+
 void report_u64(struct report *r, const char *key, uint64_t v) {
     char num[24];
     fmt_snprintf(num, sizeof(num), "%llu", (unsigned long long)v);
-    if (put_key(r, key))
-        put_s(r, num);
+    put_plain(r, key, num);
 }
 
 void report_i64(struct report *r, const char *key, int64_t v) {
     char num[24];
     fmt_snprintf(num, sizeof(num), "%lld", (long long)v);
-    if (put_key(r, key))
-        put_s(r, num);
+    put_plain(r, key, num);
 }
 
 void report_bool(struct report *r, const char *key, bool v) {
-    if (put_key(r, key))
-        put_s(r, v ? "true" : "false");
+    put_plain(r, key, v ? "true" : "false");
 }
 
 void report_hex(struct report *r, const char *key, uint64_t v) {
     char num[24];
     fmt_snprintf(num, sizeof(num), "\"0x%llx\"", (unsigned long long)v);
-    if (put_key(r, key))
-        put_s(r, num);
+    put_plain(r, key, num);
 }
 
 void report_null(struct report *r, const char *key) {
-    if (put_key(r, key))
-        put_s(r, "null");
+    put_plain(r, key, "null");
 }
 
 /* Nesting deeper than REPORT_MAX_DEPTH is a programming error; the extra levels and their
- * contents are left out so the line stays valid JSON. */
+ * contents are left out so the line stays valid JSON. A level opened after a cut, or whose
+ * opening was taken back, is swallowed the same way, so its close matches. */
 static void open_level(struct report *r, const char *key, char open, char close) {
-    if (r->skip || r->depth + 1 >= REPORT_MAX_DEPTH) {
+    struct mark m;
+    if (!elem_begin(r, &m) || r->skip || r->depth + 1 >= REPORT_MAX_DEPTH) {
         r->skip++;
         return;
     }
@@ -210,6 +320,8 @@ static void open_level(struct report *r, const char *key, char open, char close)
     r->depth++;
     r->need_comma[r->depth] = false;
     r->closer[r->depth] = close;
+    if (!elem_end(r, &m))
+        r->skip++;
 }
 
 static void close_level(struct report *r) {
@@ -218,7 +330,11 @@ static void close_level(struct report *r) {
         return;
     }
     if (r->depth > 1) {
+        /* A closer always fits: the line buffer's reserve holds one per open level. */
+        bool was = r->closing;
+        r->closing = true;
         put_c(r, r->closer[r->depth]);
+        r->closing = was;
         r->depth--;
     }
 }
@@ -238,10 +354,18 @@ void report_arr_end(struct report *r) {
 
 void report_end(struct report *r) {
     r->skip = 0;
+    r->closing = true; /* the closers below may use the line buffer's reserve */
     while (r->depth > 1)
         close_level(r);
+    if (r->truncated) {
+        r->depth = 1;
+        put_key(r, "truncated");
+        put_s(r, "true");
+    }
     put_c(r, '}');
     put_c(r, '\n');
+    r->closing = false;
+    r->truncated = false;
     r->depth = 0;
     report_flush(r);
 }

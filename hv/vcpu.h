@@ -14,7 +14,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-struct report;
+struct report_out;
 struct vcpu;
 
 struct guest_regs {
@@ -38,9 +38,6 @@ typedef void (*vcpu_heartbeat_fn)(struct vcpu *v);
 /* Writes len bytes at guest linear address gla (used by INS from the report port). Returns false
  * when the address does not translate or is not writable; the handler then injects #GP(0). */
 typedef bool (*vcpu_guest_write_fn)(struct vcpu *v, uint64_t gla, const void *src, size_t len);
-/* Serializes writes to the shared report stream around the handlers' fatal dumps (lock = true,
- * then false). NULL: no locking. */
-typedef void (*vcpu_report_lock_fn)(struct vcpu *v, bool lock);
 
 struct vcpu {
     uint32_t index;   /* 0..n-1 in bring-up order */
@@ -72,9 +69,8 @@ struct vcpu {
     vcpu_heartbeat_fn heartbeat;
     vcpu_guest_write_fn guest_write;
 
-    /* Where fatal dumps go (NULL: no dump), and the lock around them. */
-    struct report *report;
-    vcpu_report_lock_fn report_lock;
+    /* Where fatal dumps go (NULL: no dump): a writer is taken from it for each dump. */
+    const struct report_out *report;
 
     /* NMI re-injection (hv/vmexit_misc.c): NMIs received for the guest, not yet injected. An
      * NMI taken by the host while in root mode may only increment this (host NMI handler);

@@ -44,62 +44,66 @@ int hv_call(uint32_t fn) {
 
 static void report_cpu_up(struct hv_cpu *c) {
     struct vcpu *v = &c->vcpu;
-    hv_report_lock();
-    if (report_is_json(&hv_rep)) {
-        report_begin(&hv_rep, "cpu_up");
-        report_u64(&hv_rep, "cpu", c->index);
-        report_u64(&hv_rep, "apic_id", v->apic_id);
-        report_u64(&hv_rep, "vpid", v->vpid);
-        report_bool(&hv_rep, "ept", (v->proc2_ctls & PROC2_ENABLE_EPT) != 0);
-        report_bool(&hv_rep, "unrestricted_guest", v->unrestricted_guest);
-        report_bool(&hv_rep, "preemption_timer", (v->pin_ctls & PIN_PREEMPTION_TIMER) != 0);
-        report_obj_begin(&hv_rep, "controls");
-        report_hex(&hv_rep, "pin", v->pin_ctls);
-        report_hex(&hv_rep, "proc", v->proc_ctls);
-        report_hex(&hv_rep, "proc2", v->proc2_ctls);
-        report_hex(&hv_rep, "exit", v->exit_ctls);
-        report_hex(&hv_rep, "entry", v->entry_ctls);
-        report_obj_end(&hv_rep);
-        report_end(&hv_rep);
+    struct report *r = hv_report_begin();
+    if (!r)
+        return;
+    if (report_is_json(r)) {
+        report_begin(r, "cpu_up");
+        report_u64(r, "cpu", c->index);
+        report_u64(r, "apic_id", v->apic_id);
+        report_u64(r, "vpid", v->vpid);
+        report_bool(r, "ept", (v->proc2_ctls & PROC2_ENABLE_EPT) != 0);
+        report_bool(r, "unrestricted_guest", v->unrestricted_guest);
+        report_bool(r, "preemption_timer", (v->pin_ctls & PIN_PREEMPTION_TIMER) != 0);
+        report_obj_begin(r, "controls");
+        report_hex(r, "pin", v->pin_ctls);
+        report_hex(r, "proc", v->proc_ctls);
+        report_hex(r, "proc2", v->proc2_ctls);
+        report_hex(r, "exit", v->exit_ctls);
+        report_hex(r, "entry", v->entry_ctls);
+        report_obj_end(r);
+        report_end(r);
     } else {
-        report_textf(
-            &hv_rep, "cpu %u (APIC %u) virtualized: VPID %u, EPT %s, unrestricted guest %s",
-            c->index, v->apic_id, v->vpid, (v->proc2_ctls & PROC2_ENABLE_EPT) ? "on" : "off",
-            v->unrestricted_guest ? "on" : "off");
+        report_textf(r, "cpu %u (APIC %u) virtualized: VPID %u, EPT %s, unrestricted guest %s",
+                     c->index, v->apic_id, v->vpid,
+                     (v->proc2_ctls & PROC2_ENABLE_EPT) ? "on" : "off",
+                     v->unrestricted_guest ? "on" : "off");
     }
-    hv_report_unlock();
+    hv_report_end(r);
 }
 
 static void report_hv_up(bool sync_tested, bool sync_ok, uint64_t sync_us) {
-    hv_report_lock();
-    if (report_is_json(&hv_rep)) {
-        report_begin(&hv_rep, "hv_up");
-        report_u64(&hv_rep, "cpus", hv.cpus_up);
-        report_u64(&hv_rep, "failed", hv.cpus_failed);
-        report_u64(&hv_rep, "heartbeat_s", hv.params.heartbeat_s);
-        report_bool(&hv_rep, "stealth", hv.params.stealth != 0);
-        report_hex(&hv_rep, "image_base", hv.params.image_base);
-        report_u64(&hv_rep, "image_bytes", hv.params.image_pages * 4096);
-        report_u64(&hv_rep, "heap_used", hv.heap.used);
-        report_obj_begin(&hv_rep, "ept_pages");
-        report_u64(&hv_rep, "1g", hv.ept.stats.pages_1g);
-        report_u64(&hv_rep, "2m", hv.ept.stats.pages_2m);
-        report_u64(&hv_rep, "4k", hv.ept.stats.pages_4k);
-        report_u64(&hv_rep, "tables", hv.ept.stats.tables);
-        report_obj_end(&hv_rep);
+    struct report *r = hv_report_begin();
+    if (!r)
+        return;
+    if (report_is_json(r)) {
+        report_begin(r, "hv_up");
+        report_u64(r, "cpus", hv.cpus_up);
+        report_u64(r, "failed", hv.cpus_failed);
+        report_u64(r, "heartbeat_s", hv.params.heartbeat_s);
+        report_bool(r, "stealth", hv.params.stealth != 0);
+        report_hex(r, "image_base", hv.params.image_base);
+        report_u64(r, "image_bytes", hv.params.image_pages * 4096);
+        report_u64(r, "heap_used", hv.heap.used);
+        report_obj_begin(r, "ept_pages");
+        report_u64(r, "1g", hv.ept.stats.pages_1g);
+        report_u64(r, "2m", hv.ept.stats.pages_2m);
+        report_u64(r, "4k", hv.ept.stats.pages_4k);
+        report_u64(r, "tables", hv.ept.stats.tables);
+        report_obj_end(r);
         if (sync_tested) {
             /* Every CPU picked up a new EPT generation within that time (hv/ept_kick.h). */
-            report_obj_begin(&hv_rep, "ept_sync");
-            report_bool(&hv_rep, "ok", sync_ok);
-            report_u64(&hv_rep, "us", sync_us);
-            report_obj_end(&hv_rep);
+            report_obj_begin(r, "ept_sync");
+            report_bool(r, "ok", sync_ok);
+            report_u64(r, "us", sync_us);
+            report_obj_end(r);
         }
-        report_end(&hv_rep);
+        report_end(r);
     } else {
-        report_textf(&hv_rep, "hypervisor up on %u cpu(s)%s; heartbeat every %u s", hv.cpus_up,
+        report_textf(r, "hypervisor up on %u cpu(s)%s; heartbeat every %u s", hv.cpus_up,
                      hv.cpus_failed ? " (some failed, see above)" : "", hv.params.heartbeat_s);
     }
-    hv_report_unlock();
+    hv_report_end(r);
 }
 
 /* hv_bringup_done on a BSP whose launch failed runs unvirtualized and reports directly. */
@@ -130,12 +134,8 @@ static bool try_hv_call(struct hv_cpu *c, struct guest_regs *g) {
         /* Only vigil's loader calls this, during bring-up, while guest linear addresses are the
          * firmware's identity map; still, the range is checked against what the host maps. */
         uint64_t p = g->rsi, n = g->rdi;
-        if (n <= HVCALL_REPORT_MAX && p < hv.env.mapped && n <= hv.env.mapped - p) {
-            hv_report_lock();
-            report_write(&hv_rep, (const char *)(uintptr_t)p, n);
-            report_flush(&hv_rep);
-            hv_report_unlock();
-        }
+        if (n <= HVCALL_REPORT_MAX && p < hv.env.mapped && n <= hv.env.mapped - p)
+            hv_report_raw((const char *)(uintptr_t)p, n);
         break;
     }
     }
@@ -144,13 +144,49 @@ static bool try_hv_call(struct hv_cpu *c, struct guest_regs *g) {
     return true;
 }
 
+static void report_heartbeat(struct report *r, uint64_t now, const uint64_t *totals, uint64_t all,
+                             uint64_t inits, uint64_t sipis, uint64_t kicks_taken) {
+    if (report_is_json(r)) {
+        report_begin(r, "heartbeat");
+        report_u64(r, "uptime_s", now / 1000);
+        report_u64(r, "cpus", hv.cpus_up);
+        report_u64(r, "total_exits", all);
+        report_obj_begin(r, "exits");
+        for (unsigned i = 0; i <= EXIT_REASON_MAX; i++) {
+            if (totals[i])
+                report_u64(r, vmx_exit_reason_name(i), totals[i]);
+        }
+        report_obj_end(r);
+        report_obj_begin(r, "init_sipi");
+        report_u64(r, "inits", inits);
+        report_u64(r, "sipis", sipis);
+        report_obj_end(r);
+        report_obj_begin(r, "ept_kicks");
+        report_u64(r, "sent", __atomic_load_n(&hv.ept_kicks_sent, __ATOMIC_RELAXED));
+        report_u64(r, "taken", kicks_taken);
+        report_u64(r, "failed", __atomic_load_n(&hv.ept_kicks_failed, __ATOMIC_RELAXED));
+        if (hv.ept_kick_error)
+            report_str(r, "error", hv.ept_kick_error);
+        report_obj_end(r);
+        report_end(r);
+    } else {
+        char line[400];
+        size_t n = 0;
+        for (unsigned i = 0; i <= EXIT_REASON_MAX && n < sizeof(line) - 40; i++) {
+            if (totals[i])
+                n += fmt_snprintf(line + n, sizeof(line) - n, "%s%s %llu", n ? ", " : "",
+                                  vmx_exit_reason_name(i), (unsigned long long)totals[i]);
+        }
+        line[n < sizeof(line) ? n : sizeof(line) - 1] = 0;
+        report_textf(r, "alive: uptime %llu s, %u cpu(s), %llu exits (%s); INIT %llu, SIPI %llu",
+                     (unsigned long long)(now / 1000), hv.cpus_up, (unsigned long long)all, line,
+                     (unsigned long long)inits, (unsigned long long)sipis);
+    }
+}
+
 void hv_heartbeat(struct vcpu *v) {
     if (v->index != hv.params.bsp_index)
         return;
-    /* The boot CPU's timer exit also drains every CPU's ring, so a CPU that rarely exits does not
-     * keep its events. */
-    for (uint32_t i = 0; i < hv.ncpus; i++)
-        hv_events_drain(hv.cpus[i], 4096);
     /* The hooks' bytes, checked on every tick too: EPT does not see device writes, and another
      * CPU may write through a translation cached before its page lost the write right. */
     ept_guard_check(&hv.guard, &hv.cpus[v->index]->ept);
@@ -171,45 +207,11 @@ void hv_heartbeat(struct vcpu *v) {
         sipis += hv.cpus[i]->vcpu.sipi_count;
         kicks_taken += __atomic_load_n(&hv.cpus[i]->ept_kicks_taken, __ATOMIC_RELAXED);
     }
-    hv_report_lock();
-    if (report_is_json(&hv_rep)) {
-        report_begin(&hv_rep, "heartbeat");
-        report_u64(&hv_rep, "uptime_s", now / 1000);
-        report_u64(&hv_rep, "cpus", hv.cpus_up);
-        report_u64(&hv_rep, "total_exits", all);
-        report_obj_begin(&hv_rep, "exits");
-        for (unsigned r = 0; r <= EXIT_REASON_MAX; r++) {
-            if (totals[r])
-                report_u64(&hv_rep, vmx_exit_reason_name(r), totals[r]);
-        }
-        report_obj_end(&hv_rep);
-        report_obj_begin(&hv_rep, "init_sipi");
-        report_u64(&hv_rep, "inits", inits);
-        report_u64(&hv_rep, "sipis", sipis);
-        report_obj_end(&hv_rep);
-        report_obj_begin(&hv_rep, "ept_kicks");
-        report_u64(&hv_rep, "sent", __atomic_load_n(&hv.ept_kicks_sent, __ATOMIC_RELAXED));
-        report_u64(&hv_rep, "taken", kicks_taken);
-        report_u64(&hv_rep, "failed", __atomic_load_n(&hv.ept_kicks_failed, __ATOMIC_RELAXED));
-        if (hv.ept_kick_error)
-            report_str(&hv_rep, "error", hv.ept_kick_error);
-        report_obj_end(&hv_rep);
-        report_end(&hv_rep);
-    } else {
-        char line[400];
-        size_t n = 0;
-        for (unsigned r = 0; r <= EXIT_REASON_MAX && n < sizeof(line) - 40; r++) {
-            if (totals[r])
-                n += fmt_snprintf(line + n, sizeof(line) - n, "%s%s %llu", n ? ", " : "",
-                                  vmx_exit_reason_name(r), (unsigned long long)totals[r]);
-        }
-        line[n < sizeof(line) ? n : sizeof(line) - 1] = 0;
-        report_textf(&hv_rep,
-                     "alive: uptime %llu s, %u cpu(s), %llu exits (%s); INIT %llu, SIPI %llu",
-                     (unsigned long long)(now / 1000), hv.cpus_up, (unsigned long long)all, line,
-                     (unsigned long long)inits, (unsigned long long)sipis);
+    struct report *w = hv_report_begin();
+    if (w) {
+        report_heartbeat(w, now, totals, all, inits, sipis, kicks_taken);
+        hv_report_end(w);
     }
-    hv_report_unlock();
     ept_hide_report_summary(&hv.hide);
     ept_guard_report_summary(&hv.guard);
 }
@@ -223,9 +225,11 @@ static void reset_platform(void) {
 }
 
 static enum vmexit_action entry_failure(struct hv_cpu *c, struct guest_regs *g, const char *why) {
-    hv_report_lock();
-    vmx_guest_dump(&hv_rep, why, &c->vcpu, g);
-    hv_report_unlock();
+    struct report *r = hv_report_begin();
+    if (r) {
+        vmx_guest_dump(r, why, &c->vcpu, g);
+        hv_report_end(r);
+    }
     return VMEXIT_PARK;
 }
 
@@ -298,20 +302,20 @@ static enum vmexit_action dispatch(struct hv_cpu *c, struct guest_regs *g, uint3
     case EXIT_REASON_EPT_VIOLATION:
         if (ept_handle_violation(&hv.perm, &c->ept, NULL) == EPT_EXIT_RESUME)
             return VMEXIT_RESUME;
-        hv_report_lock();
-        vmx_guest_dump(&hv_rep, "EPT violation outside the map", v, g);
-        hv_report_unlock();
-        return VMEXIT_PARK;
+        return entry_failure(c, g, "EPT violation outside the map");
     case EXIT_REASON_MTF:
         if (ept_handle_mtf(&hv.perm, &c->ept) == EPT_EXIT_RESUME)
             return VMEXIT_RESUME;
         return vmexit_handle_unhandled(v, g);
-    case EXIT_REASON_EPT_MISCONFIG:
-        hv_report_lock();
-        ept_handle_misconfig(&hv.ept, &hv_rep);
-        vmx_guest_dump(&hv_rep, "EPT misconfiguration", v, g);
-        hv_report_unlock();
+    case EXIT_REASON_EPT_MISCONFIG: {
+        struct report *r = hv_report_begin();
+        if (r) {
+            ept_handle_misconfig(&hv.ept, r);
+            vmx_guest_dump(r, "EPT misconfiguration", v, g);
+            hv_report_end(r);
+        }
         return VMEXIT_PARK;
+    }
     case EXIT_REASON_ENTRY_FAIL_GUEST:
         return entry_failure(c, g, "VM entry failed: invalid guest state");
     case EXIT_REASON_ENTRY_FAIL_MSR:
@@ -319,8 +323,62 @@ static enum vmexit_action dispatch(struct hv_cpu *c, struct guest_regs *g, uint3
     case EXIT_REASON_ENTRY_FAIL_MCE:
         return entry_failure(c, g, "VM entry failed: machine check");
     default:
-        return vmexit_handle_unhandled(v, g); /* dumps under v->report_lock */
+        return vmexit_handle_unhandled(v, g); /* dumps through v->report */
     }
+}
+
+static void report_reset(struct hv_cpu *c) {
+    struct report *r = hv_report_begin();
+    if (!r)
+        return;
+    if (report_is_json(r)) {
+        report_begin(r, "reset");
+        report_u64(r, "cpu", c->index);
+        report_str(r, "reason", "guest triple fault");
+        report_end(r);
+    } else {
+        report_textf(r, "cpu %u: guest triple fault; resetting the machine", c->index);
+    }
+    hv_report_end(r);
+}
+
+static void report_parked(struct hv_cpu *c, uint32_t basic) {
+    struct report *r = hv_report_begin();
+    if (!r)
+        return;
+    if (report_is_json(r)) {
+        report_begin(r, "cpu_parked");
+        report_u64(r, "cpu", c->index);
+        report_str(r, "exit", vmx_exit_reason_name(basic));
+        report_end(r);
+    } else {
+        report_textf(r, "cpu %u parked after exit '%s' (state dumped above)", c->index,
+                     vmx_exit_reason_name(basic));
+    }
+    hv_report_end(r);
+}
+
+/* While report bytes wait, this CPU's VMX-preemption timer is shortened to one UART FIFO's worth
+ * of time, so the pump above runs often enough to keep the UART busy even when the guest makes
+ * no other exits; otherwise it keeps the heartbeat's reload (SDM 25.5.1). With "save
+ * VMX-preemption timer value" the field counts down across entries and is only shortened; without
+ * it each entry restarts from the field, which is set to the value wanted. */
+static void report_tick(struct hv_cpu *c) {
+    struct vcpu *v = &c->vcpu;
+    if (!(v->pin_ctls & PIN_PREEMPTION_TIMER))
+        return;
+    bool fast = hv_report_backlog();
+    uint64_t t = hv_report_drain_period_tsc() >> hv.timer_shift;
+    uint32_t tick = t == 0                           ? 1
+                    : t > v->preemption_timer_reload ? v->preemption_timer_reload
+                                                     : (uint32_t)t;
+    if (v->exit_ctls & EXIT_SAVE_PREEMPTION_TIMER) {
+        if (fast && hw_vmread(VMCS_PREEMPTION_TIMER_VALUE) > tick)
+            hw_vmwrite(VMCS_PREEMPTION_TIMER_VALUE, tick);
+    } else if (fast != c->report_tick) {
+        hw_vmwrite(VMCS_PREEMPTION_TIMER_VALUE, fast ? tick : v->preemption_timer_reload);
+    }
+    c->report_tick = fast;
 }
 
 void vmexit_main(struct guest_regs *g) {
@@ -339,32 +397,14 @@ void vmexit_main(struct guest_regs *g) {
         hv_takeover_check(c, hw_vmread(VMCS_GUEST_RIP));
     enum vmexit_action a = dispatch(c, g, basic);
     if (a == VMEXIT_RESET) {
-        hv_report_lock();
-        if (report_is_json(&hv_rep)) {
-            report_begin(&hv_rep, "reset");
-            report_u64(&hv_rep, "cpu", c->index);
-            report_str(&hv_rep, "reason", "guest triple fault");
-            report_end(&hv_rep);
-        } else {
-            report_textf(&hv_rep, "cpu %u: guest triple fault; resetting the machine", c->index);
-        }
-        hv_report_unlock();
+        report_reset(c);
+        hv_report_flush(); /* the machine is about to go: out with every waiting line */
         reset_platform();
     }
     if (a != VMEXIT_RESUME) {
         c->parked = true;
         c->ept.running = false;
-        hv_report_lock();
-        if (report_is_json(&hv_rep)) {
-            report_begin(&hv_rep, "cpu_parked");
-            report_u64(&hv_rep, "cpu", c->index);
-            report_str(&hv_rep, "exit", vmx_exit_reason_name(basic));
-            report_end(&hv_rep);
-        } else {
-            report_textf(&hv_rep, "cpu %u parked after exit '%s' (state dumped above)", c->index,
-                         vmx_exit_reason_name(basic));
-        }
-        hv_report_unlock();
+        report_parked(c, basic);
         hv_park_cpu();
     }
     apic_ipi_take_init(c, g);
@@ -372,27 +412,29 @@ void vmexit_main(struct guest_regs *g) {
         vmx_sipi_clear_smi_blocking();
     ept_perm_sync(&hv.perm, &c->ept);
     hv_live_sync(c);
-    /* A bounded slice of this CPU's queued events (~22 ms of UART at 115200 baud at most). */
-    hv_events_drain(c, 256);
+    /* What the UART's transmit FIFO takes now (never waiting), and a timer tick while more waits.
+     */
+    hv_report_pump();
+    report_tick(c);
     vmexit_nmi_prepare_entry(v);
 }
 
 void vmx_resume_failed(void) {
     struct hv_cpu *c = this_cpu();
     uint64_t err = hw_vmread(VMCS_VM_INSTR_ERROR);
-    hv_report_lock();
-    if (report_is_json(&hv_rep)) {
-        report_begin(&hv_rep, "hv_fault");
-        report_u64(&hv_rep, "cpu", c->index);
-        report_str(&hv_rep, "what", "VMRESUME failed");
-        report_u64(&hv_rep, "vm_instruction_error", err);
-        report_str(&hv_rep, "action", "cpu parked");
-        report_end(&hv_rep);
-    } else {
-        report_textf(&hv_rep, "cpu %u: VMRESUME failed (VM-instruction error %llu); cpu parked",
-                     c->index, (unsigned long long)err);
+    struct report *r = hv_report_begin();
+    if (r && report_is_json(r)) {
+        report_begin(r, "hv_fault");
+        report_u64(r, "cpu", c->index);
+        report_str(r, "what", "VMRESUME failed");
+        report_u64(r, "vm_instruction_error", err);
+        report_str(r, "action", "cpu parked");
+        report_end(r);
+    } else if (r) {
+        report_textf(r, "cpu %u: VMRESUME failed (VM-instruction error %llu); cpu parked", c->index,
+                     (unsigned long long)err);
     }
-    hv_report_unlock();
+    hv_report_end(r);
     c->parked = true;
     hv_park_cpu();
 }

@@ -284,11 +284,9 @@ void vmx_guest_dump(struct report *r, const char *why, const struct vcpu *v,
 }
 
 void vmx_guest_dump_fatal(const struct vcpu *v, const char *why, const struct guest_regs *g) {
-    if (!v->report)
+    struct report *r = report_out_begin(v->report);
+    if (!r)
         return;
-    if (v->report_lock)
-        v->report_lock((struct vcpu *)v, true);
-    vmx_guest_dump(v->report, why, v, g);
-    if (v->report_lock)
-        v->report_lock((struct vcpu *)v, false);
+    vmx_guest_dump(r, why, v, g);
+    report_out_end(v->report, r);
 }

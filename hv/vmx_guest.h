@@ -46,7 +46,8 @@ void vmx_guest_probe_cpu(struct vcpu *v);
 void vmx_guest_dump(struct report *r, const char *why, const struct vcpu *v,
                     const struct guest_regs *g);
 
-/* vmx_guest_dump to v->report under v->report_lock (the exit handlers' fatal paths). */
+/* vmx_guest_dump to a writer of v->report (the exit handlers' fatal paths); nothing when none
+ * can be had. */
 void vmx_guest_dump_fatal(const struct vcpu *v, const char *why, const struct guest_regs *g);
 
 /* Name of a basic exit reason ("CPUID", "EPT violation", ...), "?" when unknown. */

@@ -226,15 +226,6 @@ static void mtrr_hook(struct vcpu *v, uint32_t msr, uint64_t value) {
     ept_perm_mtrr_write(&hv.perm, &c->ept, msr, value);
 }
 
-/* Handlers that dump guest state take the report lock through this hook. */
-static void report_lock_hook(struct vcpu *v, bool lock) {
-    (void)v;
-    if (lock)
-        hv_report_lock();
-    else
-        hv_report_unlock();
-}
-
 int vmx_launch_cpu(struct hv_cpu *c, uint64_t rsp, uint64_t rip) {
     struct vcpu *v = &c->vcpu;
     uint64_t rflags = hw_read_rflags();
@@ -245,9 +236,8 @@ int vmx_launch_cpu(struct hv_cpu *c, uint64_t rsp, uint64_t rip) {
     v->index = c->index;
     v->stealth = hv.params.stealth != 0;
     v->report_port = hv.params.serial_port;
-    v->report = &hv_rep;
+    v->report = &hv_report_out;
     v->heartbeat = heartbeat_hook;
-    v->report_lock = report_lock_hook;
     v->mtrr_hook = mtrr_hook;
     vmx_guest_probe_cpu(v);
 
@@ -281,8 +271,15 @@ int vmx_launch_cpu(struct hv_cpu *c, uint64_t rsp, uint64_t rip) {
     return err;
 }
 
-/* VMX-preemption-timer exits on every CPU; the boot CPU writes the heartbeat. */
+/* VMX-preemption-timer exits on every CPU; the boot CPU writes the heartbeat. The timer also
+ * fires every few milliseconds while report bytes wait for the UART (hv/vmexit_dispatch.c): the
+ * work below stays at its ~1 s pace (ticks closer than 7/8 of the reload are only drain ticks). */
 static void heartbeat_hook(struct vcpu *v) {
+    struct hv_cpu *c = hv.cpus[v->index];
+    uint64_t now = hw_rdtsc();
+    if (c->last_tick_tsc && now - c->last_tick_tsc < hv_tsc_hz() - hv_tsc_hz() / 8)
+        return;
+    c->last_tick_tsc = now;
     if (v->index == hv.params.bsp_index)
         hv_vmi_tick(hv.cpus[v->index]);
     hv_heartbeat(v);

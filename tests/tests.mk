@@ -7,6 +7,16 @@ $(B)/tests/$(1): $(B)/host/tests/unit/$(1).o $(patsubst %.c,$(B)/host/%.o,$(2))
 	$$(CC) $$(HOST_CFLAGS) -o $$@ $$^ -lcmocka
 endef
 
+# $(call unit_test_asan,NAME,SOURCES,LIBS): the same, built with AddressSanitizer and UBSan from the
+# sources directly (every object instrumented), so a write past any buffer fails the test.
+define unit_test_asan
+UNIT_TESTS += $(B)/tests/$(1)
+$(B)/tests/$(1): tests/unit/$(1).c $(2)
+	@mkdir -p $$(dir $$@)
+	$$(CC) $$(HOST_CFLAGS) -O1 -fsanitize=address,undefined -fno-sanitize-recover=all \
+	  -fno-omit-frame-pointer -o $$@ $$^ -lcmocka $(3)
+endef
+
 # Fuzz targets: $(call fuzz_target,NAME,SOURCES) builds $(B)/fuzz/NAME with clang's libFuzzer
 # from tests/fuzz/NAME.c plus SOURCES.
 define fuzz_target

@@ -1,8 +1,8 @@
 # Unit tests for the loader's freestanding core (config, report, serial, VT-x detection).
 CORE_LIB := hv/lib.c hv/fmt.c hv/report.c
 $(eval $(call unit_test,test_config,hv/config.c $(CORE_LIB)))
-$(eval $(call unit_test,test_report,$(CORE_LIB)))
-$(eval $(call unit_test,test_serial,hv/serial.c $(CORE_LIB) tests/fakes/hw_fake.c))
+$(eval $(call unit_test_asan,test_report,$(CORE_LIB)))
+$(eval $(call unit_test,test_serial,hv/serial.c $(CORE_LIB) tests/fakes/hw_fake.c tests/fakes/uart_fake.c))
 $(eval $(call unit_test,test_vmx_caps,hv/vmx_caps.c $(CORE_LIB) tests/fakes/hw_fake.c))
 $(eval $(call unit_test,test_fmt,$(CORE_LIB)))
 $(eval $(call unit_test,test_apic_ipi,hv/apic_ipi.c))

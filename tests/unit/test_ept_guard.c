@@ -11,6 +11,7 @@
 
 #include "hw_fake.h"
 #include "test_ept_util.h"
+#include "test_report_out.h"
 
 #include "ept_guard.h"
 #include "ept_hide.h"
@@ -32,6 +33,7 @@ struct fixture {
     struct ept_vcpu cpu0, cpu1;
     struct ept_guard g;
     struct report r;
+    struct test_report_out out;
     uint8_t mem[3 * 4096];
     size_t insn_len; /* what the decoder answers (0: cannot decode) */
     uint8_t shadow[4096] __attribute__((aligned(4096)));
@@ -72,9 +74,10 @@ static struct fixture *setup(enum report_mode mode, bool with_len) {
     fake_reset();
     test_out_reset();
     report_init(&f->r, mode, test_sink, NULL);
+    test_report_out_init(&f->out, &f->r);
     memset(f->mem, 0x90, sizeof(f->mem));
     memcpy(f->mem + HOOK_OFF, nop5, 5);
-    ept_guard_init(&f->g, &f->p, &f->r, map, f);
+    ept_guard_init(&f->g, &f->p, &f->out.out, map, f);
     f->g.insn = insn_text;
     f->g.insn_len = with_len ? insn_len : NULL;
     f->g.insn_ctx = f;

@@ -11,6 +11,7 @@
 
 #include "hw_fake.h"
 #include "test_ept_util.h"
+#include "test_report_out.h"
 
 #include "ept_hide.h"
 #include "vmx_defs.h"
@@ -40,6 +41,7 @@ struct fixture {
     struct ept_vcpu cpu0, cpu1;
     struct ept_hide h;
     struct report r;
+    struct test_report_out out;
 };
 
 static struct fixture *setup(enum report_mode mode) {
@@ -52,7 +54,8 @@ static struct fixture *setup(enum report_mode mode) {
     fake_reset();
     test_out_reset();
     report_init(&f->r, mode, test_sink, NULL);
-    assert_int_equal(ept_hide_init(&f->h, &f->p, 2, &f->r, insn_text, NULL), EPT_OK);
+    test_report_out_init(&f->out, &f->r);
+    assert_int_equal(ept_hide_init(&f->h, &f->p, 2, &f->out.out, insn_text, NULL), EPT_OK);
     /* The "hypervisor": an image range and the whole pool (tables, zero and scratch pages). */
     assert_int_equal(ept_hide_add(&f->h, &f->cpu0, HV_IMAGE, HV_IMAGE_LEN), EPT_OK);
     assert_int_equal(ept_hide_add(&f->h, &f->cpu0, TEST_FAKE_PHYS_BASE, POOL_PAGES * 4096ull),

@@ -1,5 +1,6 @@
 /* The polled 16550 driver against a modelled UART: programming, "\n" -> "\r\n", absent and stuck
- * UARTs never hang the caller. */
+ * UARTs never hang the caller; serial_try_write gives the UART what its transmit FIFO takes and
+ * never waits (tests/fakes/uart_fake.h: a FIFO the test empties a few bytes at a time). */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -10,6 +11,7 @@
 
 #include "hw_fake.h"
 #include "serial.h"
+#include "uart_fake.h"
 
 static uint8_t regs[8], scratch, dll, dlm, lcr;
 static bool uart_present, thre_stuck;
@@ -108,12 +110,92 @@ static void stuck_uart_bounded(void **state) {
     assert_int_equal(s.dropped, 9);
 }
 
+static char line_out[256];
+
+/* Calls serial_try_write until data is taken, letting the line send `per_step` bytes between
+ * calls; returns the calls that found the FIFO busy. */
+static unsigned feed(struct serial *s, const char *data, size_t len, unsigned per_step) {
+    unsigned busy = 0;
+    while (len) {
+        size_t k = serial_try_write(s, data, len);
+        assert_true(k <= len);
+        if (k == 0)
+            busy++;
+        data += k;
+        len -= k;
+        uart_fake_send(per_step);
+    }
+    while (uart_fake.queued)
+        uart_fake_send(per_step);
+    return busy;
+}
+
+static void try_write_fills_the_fifo_and_never_waits(void **state) {
+    (void)state;
+    uart_fake_attach(0x3F8, 16, line_out, sizeof(line_out));
+    struct serial s;
+    assert_true(serial_init(&s, 0x3F8, 115200));
+    assert_int_equal(s.fifo, 16);
+    const char *msg = "0123456789abcdefghij\nsecond line\n";
+    /* FIFO not empty: nothing taken, and no wait (one LSR read). */
+    uart_fake.queued = 1;
+    uint64_t reads = uart_fake.lsr_reads;
+    assert_int_equal(serial_try_write(&s, msg, strlen(msg)), 0);
+    assert_int_equal(uart_fake.lsr_reads, reads + 1);
+    uart_fake.queued = 0;
+    /* FIFO empty: exactly 16 bytes go in at once. */
+    assert_int_equal(serial_try_write(&s, msg, strlen(msg)), 16);
+    assert_int_equal(uart_fake.queued, 16);
+    uart_fake_send(16);
+    /* The rest, with the line sending 3 bytes between calls. */
+    unsigned busy = feed(&s, msg + 16, strlen(msg) - 16, 3);
+    assert_true(busy > 0);
+    assert_int_equal(uart_fake.overruns, 0);
+    line_out[uart_fake.out_len] = 0;
+    assert_string_equal(line_out, "0123456789abcdefghij\r\nsecond line\r\n");
+}
+
+static void try_write_without_fifo_keeps_crlf(void **state) {
+    (void)state;
+    uart_fake_attach(0x3F8, 1, line_out, sizeof(line_out));
+    struct serial s;
+    assert_true(serial_init(&s, 0x3F8, 115200));
+    assert_int_equal(s.fifo, 1); /* IIR says no FIFO: one byte per THRE */
+    feed(&s, "a\n\nb\n", 5, 1);
+    assert_int_equal(uart_fake.overruns, 0);
+    line_out[uart_fake.out_len] = 0;
+    assert_string_equal(line_out, "a\r\n\r\nb\r\n");
+    /* A blocking write after a '\r' already went out does not send it twice. */
+    uart_fake.out_len = 0;
+    assert_int_equal(serial_try_write(&s, "\nz", 2), 0); /* '\r' only: the '\n' waits */
+    uart_fake_send(1);
+    uart_fake.send_per_poll = 1;
+    serial_write(&s, "\nz", 2);
+    while (uart_fake.queued)
+        uart_fake_send(1);
+    line_out[uart_fake.out_len] = 0;
+    assert_string_equal(line_out, "\r\nz");
+}
+
+static void try_write_to_absent_uart_drops(void **state) {
+    (void)state;
+    uart_fake_attach(0x3F8, 16, line_out, sizeof(line_out));
+    struct serial s;
+    assert_false(serial_init(&s, 0x2E8, 115200)); /* no UART at 0x2E8 */
+    assert_int_equal(serial_try_write(&s, "hello", 5), 5);
+    assert_int_equal(s.dropped, 5);
+    assert_int_equal(uart_fake.thr_writes, 0);
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup(programs_8n1_and_divisor, setup),
         cmocka_unit_test_setup(newline_becomes_crlf, setup),
         cmocka_unit_test_setup(absent_uart_detected, setup),
         cmocka_unit_test_setup(stuck_uart_bounded, setup),
+        cmocka_unit_test_setup(try_write_fills_the_fifo_and_never_waits, setup),
+        cmocka_unit_test_setup(try_write_without_fifo_keeps_crlf, setup),
+        cmocka_unit_test_setup(try_write_to_absent_uart_drops, setup),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -9,6 +9,7 @@
 #include <cmocka.h>
 
 #include "report.h"
+#include "test_report_out.h"
 #include "test_vmexit_util.h"
 
 static struct vcpu v;
@@ -16,6 +17,7 @@ static struct guest_regs g;
 static char out[65536];
 static size_t out_len;
 static struct report rep;
+static struct test_report_out rep_out;
 
 static void sink(void *ctx, const char *data, size_t len) {
     (void)ctx;
@@ -34,7 +36,8 @@ static int setup(void **state) {
     out_len = 0;
     out[0] = 0;
     report_init(&rep, REPORT_JSONL, sink, NULL);
-    v.report = &rep;
+    test_report_out_init(&rep_out, &rep);
+    v.report = &rep_out.out;
     return 0;
 }
 
@@ -66,18 +69,8 @@ static void test_ud_for_vmx_and_getsec(void **state) {
     }
 }
 
-static int lock_depth, lock_calls;
-static void report_lock(struct vcpu *vc, bool lock) {
-    assert_ptr_equal(vc, &v);
-    lock_depth += lock ? 1 : -1;
-    assert_true(lock_depth == 0 || lock_depth == 1);
-    lock_calls++;
-}
-
 static void test_triple_fault_dumps_and_resets(void **state) {
     (void)state;
-    lock_depth = lock_calls = 0;
-    v.report_lock = report_lock;
     t_exit(EXIT_REASON_TRIPLE_FAULT, 0, 0xffffffff81001234ull, 0);
     g.rbx = 0x1234;
     assert_int_equal(vmexit_handle_triple_fault(&v, &g), VMEXIT_RESET);
@@ -88,8 +81,10 @@ static void test_triple_fault_dumps_and_resets(void **state) {
     assert_non_null(strstr(out, "\"rbx\":\"0x1234\""));
     assert_int_equal(out[out_len - 1], '\n');
     assert_ptr_equal(strchr(out, '\n'), out + out_len - 1); /* one line */
-    assert_int_equal(lock_calls, 2);
-    assert_int_equal(lock_depth, 0);
+    /* One writer taken and given back. */
+    assert_int_equal(rep_out.begins, 1);
+    assert_int_equal(rep_out.ends, 1);
+    assert_false(rep_out.taken);
 }
 
 static void test_unhandled_parks_with_reason(void **state) {
@@ -101,6 +96,13 @@ static void test_unhandled_parks_with_reason(void **state) {
     assert_non_null(strstr(out, "\"qualification\":\"0x55\""));
     v.report = NULL; /* no report: still parks */
     assert_int_equal(vmexit_handle_unhandled(&v, &g), VMEXIT_PARK);
+    /* No writer to be had: nothing written, still parks. */
+    v.report = &rep_out.out;
+    rep_out.refuse = true;
+    size_t before = out_len;
+    assert_int_equal(vmexit_handle_unhandled(&v, &g), VMEXIT_PARK);
+    assert_int_equal(out_len, before);
+    assert_int_equal(rep_out.refused, 1);
 }
 
 static void nmi_exit(void) {
