@@ -52,7 +52,8 @@ usage: $H_NAME.sh [options]
                         console until vigil starts; COM3/COM4 are clean from the first byte)
   --console-log FILE    where the guest console (COM1: OVMF and Linux) goes
   --no-hv               boot the same firmware + kernel + initramfs without vigil (baseline)
-  --efi FILE            the image booted as EFI/BOOT/BOOTX64.EFI (default build/vigil.efi)
+  --efi FILE            the image booted as EFI/BOOT/BOOTX64.EFI (default $VIGIL_EFI, else
+                        build/vigil.efi)
   --extra-esp-file SRC:DEST  also copy SRC to DEST on the ESP (repeatable)
   --append ARGS         extra kernel command-line arguments (in the generated next_args)
   --keep                keep the whole work directory (ESP image, firmware variables)
@@ -64,7 +65,7 @@ EOF
 h_parse() {
     H_SCENARIO="$H_TOP/tests/scenarios/default.sh"
     H_CONFIG="" H_CPUS=1 H_MEM=512 H_TIMEOUT=$H_DEFAULT_TIMEOUT H_UNTIL="" H_FAIL='Kernel panic - not syncing'
-    H_REPORT_LOG="" H_REPORT_PORT=com2 H_CONSOLE_LOG="" H_NO_HV=0 H_EFI="$H_TOP/build/vigil.efi" H_APPEND="" H_KEEP=0
+    H_REPORT_LOG="" H_REPORT_PORT=com2 H_CONSOLE_LOG="" H_NO_HV=0 H_EFI="${VIGIL_EFI:-$H_TOP/build/vigil.efi}" H_APPEND="" H_KEEP=0
     H_SETS=() H_EXTRA=()
     while [ $# -gt 0 ]; do
         case "$1" in
