@@ -31,40 +31,39 @@ static struct vmi_session *sess;
 static uint64_t current_task_off;
 static volatile uint32_t armed_mask;
 
-#define LIVE_MAX 4096
-static struct live_entry live[LIVE_MAX];
-static uint32_t nlive;
+/* The live view (proc_snapshot.h's set operations, under live_lock). */
+static struct vmi_snap live;
 static struct spinlock live_lock;
 
-void hv_live_seed(const struct live_entry *e, uint32_t n) {
+int hv_live_init(struct hv_heap *heap, uint32_t cap) {
+    struct vmi_snap_entry *e = hv_heap_alloc(heap, (size_t)cap * sizeof(*e), 64);
+    if (!e)
+        return HV_ERR_NOMEM;
+    vmi_snap_init(&live, e, cap);
+    return HV_OK;
+}
+
+void hv_live_seed(const struct vmi_snap *s) {
     spin_lock(&live_lock);
-    nlive = n < LIVE_MAX ? n : LIVE_MAX;
-    lib_memcpy(live, e, nlive * sizeof(*e));
+    vmi_snap_seed(&live, s);
     spin_unlock(&live_lock);
 }
 
-uint32_t hv_live_view(struct live_entry *out, uint32_t max) {
+void hv_live_view(struct vmi_snap *out) {
     spin_lock(&live_lock);
-    uint32_t n = nlive < max ? nlive : max;
-    lib_memcpy(out, live, n * sizeof(*out));
+    vmi_snap_copy(out, &live);
     spin_unlock(&live_lock);
-    return n;
 }
 
 void hv_live_set(int32_t pid, const char *comm, bool present) {
     spin_lock(&live_lock);
-    uint32_t i = 0;
-    while (i < nlive && live[i].pid != pid)
-        i++;
-    if (!present) {
-        if (i < nlive)
-            live[i] = live[--nlive];
-    } else {
-        if (i == nlive && nlive < LIVE_MAX)
-            live[nlive++].pid = pid;
-        if (i < nlive)
-            lib_strlcpy(live[i].comm, comm, sizeof(live[i].comm));
-    }
+    vmi_snap_set(&live, pid, comm, present);
+    spin_unlock(&live_lock);
+}
+
+void hv_live_reconcile(const struct vmi_snap *cur, const struct vmi_snap *view, int32_t upto) {
+    spin_lock(&live_lock);
+    vmi_snap_reconcile(&live, cur, view, upto);
     spin_unlock(&live_lock);
 }
 

@@ -11,7 +11,9 @@
 #ifndef VIGIL_HV_LIVE_H
 #define VIGIL_HV_LIVE_H
 
+#include "alloc.h"
 #include "percpu.h"
+#include "proc_snapshot.h"
 #include "vmi.h"
 
 #include <stdbool.h>
@@ -20,17 +22,22 @@
 void hv_live_arm(struct vmi_session *s);
 /* Every exit: keeps this CPU's #BP interception in line with the armed hooks. */
 void hv_live_sync(struct hv_cpu *c);
-/* The live view: the processes the events say exist. Seeded from the first snapshot; re-scans
- * compare the walked process list with it (hv/hv_vmi.c). */
-struct live_entry {
-    int32_t pid;
-    char comm[16];
-};
-void hv_live_seed(const struct live_entry *e, uint32_t n);
-/* Adds (present) or removes one process of the live view. */
+/* The live view: the processes the events say exist, sorted by pid in cap entries from the
+ * hypervisor heap (hv_live_init, at bring-up). Seeded from the first snapshot; re-scans compare
+ * the walked process list with it (hv/hv_vmi.c). When full it keeps the lowest pids and
+ * remembers the lowest pid it had to drop, so a comparison knows up to where it is exact. */
+int hv_live_init(struct hv_heap *heap, uint32_t cap);
+/* Replaces the view with the processes of a finished snapshot that are not exiting. */
+void hv_live_seed(const struct vmi_snap *s);
+/* Adds (present) or removes one process of the live view: O(log n) to find, a move to insert. */
 void hv_live_set(int32_t pid, const char *comm, bool present);
-/* Copies the live view into out (at most max); returns how many processes it holds. */
-uint32_t hv_live_view(struct live_entry *out, uint32_t max);
+/* Copies the live view into out (finished: sorted, out->limit = up to where it is exact). */
+void hv_live_view(struct vmi_snap *out);
+/* After a re-scan compared cur with view (a copy taken by hv_live_view), for pids <= upto:
+ * every process of cur that is not exiting is added to the view (or has its name brought up to
+ * date), and every process of view that cur lacks is removed. Only these differences are applied,
+ * in one merge pass, so events that came after the walk are kept. */
+void hv_live_reconcile(const struct vmi_snap *cur, const struct vmi_snap *view, int32_t upto);
 
 /* Exception exit with vector 3: true when it was one of vigil's hooks (handled). */
 bool hv_live_breakpoint(struct hv_cpu *c, struct guest_regs *g);

@@ -6,24 +6,20 @@
 #include "hv_state.h"
 #include "hw.h"
 #include "lib.h"
+#include "proc_snapshot.h"
 #include "vmi.h"
 #include "vmi_report.h"
 #include "vmx_defs.h"
 
 #define VMI_ARENA_BYTES (4u << 20)
-#define SNAP_MAX 4096 /* processes remembered between rescans; more are counted, not diffed */
 #define DETECT_EVERY_MS 2000
-
-struct snap_entry {
-    int32_t pid;
-    char comm[16];
-    bool exiting; /* zombie or dead: do_exit has run, the parent has not reaped it yet */
-};
-struct snapshot {
-    struct snap_entry e[SNAP_MAX];
-    uint32_t n;
-    uint32_t total;
-};
+/* Processes compared between re-scans: four arrays of that many entries (two snapshots, the copy
+ * of the live view, the live view itself) from the heap, at most PROCS_BYTES of it, leaving
+ * HEAP_RESERVE for what is allocated later (the guard's shadow pages). Past the cap a snapshot
+ * keeps the lowest pids and the rescan event says up to which pid it compared. */
+#define PROCS_BYTES (6u << 20)
+#define HEAP_RESERVE (2u << 20)
+#define PROCS_ARRAYS 4u
 
 static struct vmi_arena arena;
 static size_t arena_session; /* arena bytes the open session owns (symbol source) */
@@ -36,7 +32,7 @@ static bool detected;
 static bool opened; /* the kernel is identified; waiting for pid 1 before the first snapshot */
 static uint32_t attempts;
 static uint64_t next_try_ms, next_rescan_ms;
-static struct snapshot snaps[2];
+static struct vmi_snap snaps[2], view;
 static unsigned cur_snap;
 
 int hv_vmi_init(void) {
@@ -44,7 +40,21 @@ int hv_vmi_init(void) {
     if (!mem)
         return HV_ERR_NOMEM;
     arena = (struct vmi_arena){mem, VMI_ARENA_BYTES, 0};
-    return HV_OK;
+    uint64_t free = hv.heap.size - hv.heap.used;
+    uint64_t bytes = free > HEAP_RESERVE ? free - HEAP_RESERVE : 0;
+    if (bytes > PROCS_BYTES)
+        bytes = PROCS_BYTES;
+    uint32_t cap = (uint32_t)(bytes / (PROCS_ARRAYS * sizeof(struct vmi_snap_entry)));
+    struct vmi_snap_entry *e[3];
+    for (unsigned i = 0; i < 3; i++) {
+        e[i] = hv_heap_alloc(&hv.heap, (size_t)cap * sizeof(struct vmi_snap_entry), 64);
+        if (!e[i])
+            return HV_ERR_NOMEM;
+    }
+    vmi_snap_init(&snaps[0], e[0], cap);
+    vmi_snap_init(&snaps[1], e[1], cap);
+    vmi_snap_init(&view, e[2], cap);
+    return hv_live_init(&hv.heap, cap);
 }
 
 static void vcpu_state(struct vmi_vcpu *v) {
@@ -66,78 +76,51 @@ static void vcpu_state(struct vmi_vcpu *v) {
 
 /* Userspace has started once pid 1 is no longer the kernel thread that execs /init. */
 static int find_init(void *ctx, const struct vmi_proc *p) {
-    if (p->pid == 1 && !p->kthread)
+    if (!p->error && p->pid == 1 && !p->kthread)
         *(bool *)ctx = true;
     return 0;
 }
 
-static int record(void *ctx, const struct vmi_proc *p) {
-    struct snapshot *s = ctx;
-    s->total++;
-    if (s->n < SNAP_MAX) {
-        s->e[s->n].pid = p->pid;
-        lib_strlcpy(s->e[s->n].comm, p->comm, sizeof(s->e[0].comm));
-        s->e[s->n].exiting = p->state_letter == 'Z' || p->state_letter == 'X';
-        s->n++;
-    }
-    return 0;
+/* Walks the task list into s and finishes it (sorted by pid). */
+static long walk(struct vmi_snap *s) {
+    vmi_snap_reset(s);
+    long n = vmi_linux_tasks_foreach(&sess.tasks, vmi_snap_record, s);
+    vmi_snap_finish(s);
+    return n;
 }
 
-static bool has_pid(const struct snapshot *s, int32_t pid) {
-    for (uint32_t i = 0; i < s->n; i++)
-        if (s->e[i].pid == pid)
-            return true;
-    return false;
-}
-
-static void report_diff_list(struct report *r, const struct snapshot *a, const struct snapshot *b,
-                             const char *key) {
-    report_arr_begin(r, key);
-    for (uint32_t i = 0; i < a->n; i++) {
-        if (has_pid(b, a->e[i].pid))
-            continue;
-        report_obj_begin(r, NULL);
-        report_u64(r, "pid", (uint64_t)a->e[i].pid);
-        report_str(r, "comm", a->e[i].comm);
-        report_obj_end(r);
-    }
-    report_arr_end(r);
+static void diff_entry(void *ctx, const struct vmi_snap_entry *e) {
+    struct report *r = ctx;
+    report_obj_begin(r, NULL);
+    report_u64(r, "pid", (uint64_t)e->pid);
+    report_str(r, "comm", e->comm);
+    report_obj_end(r);
 }
 
 /* Processes in both walks whose name changed (an exec or a rename the events did not carry). */
-static void report_renamed(struct report *r, const struct snapshot *cur,
-                           const struct snapshot *prev) {
-    report_arr_begin(r, "renamed");
-    for (uint32_t i = 0; i < cur->n; i++) {
-        for (uint32_t j = 0; j < prev->n; j++) {
-            if (prev->e[j].pid != cur->e[i].pid)
-                continue;
-            if (!lib_streq(prev->e[j].comm, cur->e[i].comm)) {
-                report_obj_begin(r, NULL);
-                report_u64(r, "pid", (uint64_t)cur->e[i].pid);
-                report_str(r, "comm", cur->e[i].comm);
-                report_obj_end(r);
-            }
-            break;
-        }
-    }
-    report_arr_end(r);
+static void diff_renamed(void *ctx, const struct vmi_snap_entry *cur,
+                         const struct vmi_snap_entry *prev) {
+    if (vmi_snap_renamed(cur, prev))
+        diff_entry(ctx, cur);
 }
 
-static void text_diff(struct report *r, const struct snapshot *a, const struct snapshot *b,
-                      const char *what) {
-    for (uint32_t i = 0; i < a->n; i++)
-        if (!has_pid(b, a->e[i].pid))
-            report_textf(r, "rescan: process %d (%s) %s", a->e[i].pid, a->e[i].comm, what);
+static void text_new(void *ctx, const struct vmi_snap_entry *e) {
+    struct report *r = ctx;
+    report_textf(r, "rescan: process %d (%s) appeared", e->pid, e->comm);
+}
+static void text_gone(void *ctx, const struct vmi_snap_entry *e) {
+    struct report *r = ctx;
+    report_textf(r, "rescan: process %d (%s) is gone", e->pid, e->comm);
 }
 
-static struct live_entry view[SNAP_MAX];
-
-static bool view_has(uint32_t n, int32_t pid) {
-    for (uint32_t i = 0; i < n; i++)
-        if (view[i].pid == pid)
-            return true;
-    return false;
+static void missed_start(void *ctx, const struct vmi_snap_entry *e) {
+    struct report *r = ctx;
+    if (!e->exiting)
+        report_u64(r, NULL, (uint64_t)e->pid);
+}
+static void missed_exit(void *ctx, const struct vmi_snap_entry *e) {
+    struct report *r = ctx;
+    report_u64(r, NULL, (uint64_t)e->pid);
 }
 
 /* The live view against the walk: processes no proc_start announced, and processes announced
@@ -145,43 +128,53 @@ static bool view_has(uint32_t n, int32_t pid) {
  * came at do_exit, before the parent reaps them. Each difference is then applied to the live
  * view (not a wholesale copy, which would race with events that came after the walk), so it is
  * reported once. */
-static void cross_check(struct report *r, const struct snapshot *cur) {
-    uint32_t n = hv_live_view(view, SNAP_MAX);
+static void cross_check(struct report *r, const struct vmi_snap *cur, int32_t upto) {
+    hv_live_view(&view);
+    if (view.limit < upto)
+        upto = view.limit;
     report_arr_begin(r, "live_missed_start");
-    for (uint32_t i = 0; i < cur->n; i++) {
-        if (cur->e[i].exiting)
-            continue;
-        if (!view_has(n, cur->e[i].pid))
-            report_u64(r, NULL, (uint64_t)cur->e[i].pid);
-        hv_live_set(cur->e[i].pid, cur->e[i].comm, true); /* also brings names up to date */
-    }
+    vmi_snap_diff(cur, &view, upto, &(struct vmi_snap_diff_cbs){.only_a = missed_start}, r);
     report_arr_end(r);
     report_arr_begin(r, "live_missed_exit");
-    for (uint32_t i = 0; i < n; i++) {
-        if (!has_pid(cur, view[i].pid)) {
-            report_u64(r, NULL, (uint64_t)view[i].pid);
-            hv_live_set(view[i].pid, view[i].comm, false);
-        }
-    }
+    vmi_snap_diff(cur, &view, upto, &(struct vmi_snap_diff_cbs){.only_b = missed_exit}, r);
     report_arr_end(r);
+    hv_live_reconcile(cur, &view, upto);
 }
 
-static void seed_live(const struct snapshot *s) {
-    uint32_t k = 0;
-    for (uint32_t i = 0; i < s->n && k < SNAP_MAX; i++) {
-        if (s->e[i].exiting)
-            continue;
-        view[k].pid = s->e[i].pid;
-        lib_strlcpy(view[k].comm, s->e[i].comm, sizeof(view[k].comm));
-        k++;
+/* Task-list entries the walk could not read whole and skipped over (struct vmi_proc.error). */
+static void report_bad(struct report *r, const struct vmi_snap *s) {
+    if (!s->bad)
+        return;
+    if (!report_is_json(r)) {
+        for (uint64_t i = 0; i < s->bad && i < VMI_SNAP_BAD_MAX; i++)
+            report_textf(r, "rescan: task 0x%llx (pid %d) skipped: %s",
+                         (unsigned long long)s->bad_e[i].task,
+                         s->bad_e[i].has_pid ? s->bad_e[i].pid : -1, s->bad_e[i].what);
+        report_textf(r, "rescan: %llu task entries skipped", (unsigned long long)s->bad);
+        return;
     }
-    hv_live_seed(view, k);
+    report_u64(r, "bad", s->bad);
+    report_arr_begin(r, "bad_tasks");
+    for (uint64_t i = 0; i < s->bad && i < VMI_SNAP_BAD_MAX; i++) {
+        report_obj_begin(r, NULL);
+        report_hex(r, "task", s->bad_e[i].task);
+        if (s->bad_e[i].has_pid)
+            report_i64(r, "pid", s->bad_e[i].pid);
+        else
+            report_null(r, "pid");
+        report_i64(r, "code", s->bad_e[i].code);
+        report_str(r, "msg", s->bad_e[i].what ? s->bad_e[i].what : "");
+        report_obj_end(r);
+    }
+    report_arr_end(r);
 }
 
 static void rescan(uint64_t now) {
-    struct snapshot *prev = &snaps[cur_snap], *cur = &snaps[cur_snap ^ 1];
-    cur->n = cur->total = 0;
-    long n = vmi_linux_tasks_foreach(&sess.tasks, record, cur);
+    struct vmi_snap *prev = &snaps[cur_snap], *cur = &snaps[cur_snap ^ 1];
+    long n = walk(cur);
+    /* Both snapshots are exact up to their limits (the cap keeps the lowest pids). */
+    int32_t upto = cur->limit < prev->limit ? cur->limit : prev->limit;
+    bool capped = cur->capped || prev->capped;
     struct report *r = hv_report_begin();
     if (!r)
         return; /* prev stays the reference: the changes are told with the next rescan */
@@ -191,16 +184,31 @@ static void rescan(uint64_t now) {
         report_begin(r, "rescan");
         report_u64(r, "t_ms", now);
         report_u64(r, "procs", cur->total);
-        report_diff_list(r, cur, prev, "new");
-        report_diff_list(r, prev, cur, "gone");
-        report_renamed(r, cur, prev);
+        report_arr_begin(r, "new");
+        vmi_snap_diff(cur, prev, upto, &(struct vmi_snap_diff_cbs){.only_a = diff_entry}, r);
+        report_arr_end(r);
+        report_arr_begin(r, "gone");
+        vmi_snap_diff(cur, prev, upto, &(struct vmi_snap_diff_cbs){.only_b = diff_entry}, r);
+        report_arr_end(r);
+        report_arr_begin(r, "renamed");
+        vmi_snap_diff(cur, prev, upto, &(struct vmi_snap_diff_cbs){.both = diff_renamed}, r);
+        report_arr_end(r);
         if (hv.params.live)
-            cross_check(r, cur);
+            cross_check(r, cur, upto);
+        report_bad(r, cur);
+        if (capped) {
+            report_u64(r, "cap", cur->cap);
+            report_i64(r, "compared_to_pid", upto);
+        }
         report_end(r);
     } else {
-        text_diff(r, cur, prev, "appeared");
-        text_diff(r, prev, cur, "is gone");
-        report_textf(r, "rescan: %u processes", cur->total);
+        vmi_snap_diff(cur, prev, upto,
+                      &(struct vmi_snap_diff_cbs){.only_a = text_new, .only_b = text_gone}, r);
+        report_bad(r, cur);
+        if (capped)
+            report_textf(r, "rescan: more than %u processes: compared up to pid %d", cur->cap,
+                         upto);
+        report_textf(r, "rescan: %llu processes", (unsigned long long)cur->total);
     }
     hv_report_end(r);
     if (n >= 0)
@@ -274,8 +282,7 @@ void hv_vmi_tick(struct hv_cpu *c) {
     if (rc != 0)
         return;
     detected = true;
-    snaps[cur_snap].n = snaps[cur_snap].total = 0;
-    vmi_linux_tasks_foreach(&sess.tasks, record, &snaps[cur_snap]);
-    seed_live(&snaps[cur_snap]);
+    walk(&snaps[cur_snap]);
+    hv_live_seed(&snaps[cur_snap]);
     next_rescan_ms = now + (uint64_t)hv.params.rescan_s * 1000;
 }

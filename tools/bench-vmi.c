@@ -32,7 +32,10 @@ struct emit {
 };
 static int emit(void *ctx, const struct vmi_proc *p) {
     struct emit *e = ctx;
-    vmi_report_proc(e->r, e->t, p, 0);
+    if (p->error)
+        vmi_report_task_error(e->r, p);
+    else
+        vmi_report_proc(e->r, e->t, p, 0);
     return 0;
 }
 

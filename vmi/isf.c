@@ -1,6 +1,7 @@
 /* Volatility 3 ISF reader: see isf.h. */
 #include "isf.h"
 #include "lib.h"
+#include "vmi_sort.h"
 
 #define ISF_DEPTH_MAX 8 /* anonymous-member nesting and type-descriptor nesting (kernel: <= 4) */
 #define ISF_NAME_MAX 128
@@ -10,14 +11,25 @@ static int fail(struct vmi_isf *isf, int rc, const char *msg) {
     return rc;
 }
 
-static uint32_t hash_bytes(const char *s, size_t n) {
-    uint32_t h = 2166136261u;
-    for (size_t i = 0; i < n; i++)
-        h = (h ^ (uint8_t)s[i]) * 16777619u;
-    return h;
+/* Order of index entries: key bytes, then key length, then position in the document (so among
+ * duplicate keys the first occurrence comes first, as linear search finds it). */
+static int key_cmp(const char *a, size_t alen, const char *b, size_t blen) {
+    int c = lib_memcmp(a, b, alen < blen ? alen : blen);
+    if (c)
+        return c;
+    return alen < blen ? -1 : alen > blen;
+}
+static int entry_cmp(const void *pa, const void *pb, void *ctx) {
+    struct vmi_isf *isf = ctx;
+    const uint32_t *a = pa, *b = pb;
+    isf->index_steps++;
+    int c = key_cmp(isf->j.s + a[0], a[1], isf->j.s + b[0], b[1]);
+    if (c)
+        return c;
+    return a[0] < b[0] ? -1 : a[0] > b[0];
 }
 
-/* Builds the hash index of an object's members (keys without escapes only; a key with escapes
+/* Builds the sorted index of an object's members (keys without escapes only; a key with escapes
  * makes the whole object fall back to linear search, which handles them). */
 static void build_index(struct vmi_isf *isf, size_t obj, struct vmi_isf_index *ix, uint32_t *count,
                         struct vmi_arena *arena) {
@@ -25,7 +37,8 @@ static void build_index(struct vmi_isf *isf, size_t obj, struct vmi_isf_index *i
     struct vmi_json_str k;
     size_t v;
     uint32_t n = 0;
-    ix->cap = 0;
+    ix->indexed = false;
+    ix->n = 0;
     *count = 0;
     if (obj == VMI_JSON_NONE || vmi_json_obj_begin(&isf->j, obj, &it) != VMI_OK)
         return;
@@ -35,45 +48,28 @@ static void build_index(struct vmi_isf *isf, size_t obj, struct vmi_isf_index *i
         n++;
     }
     *count = n;
-    uint32_t cap = 16;
-    while (cap < 2 * n)
-        cap *= 2;
-    size_t mark = arena->used;
-    uint32_t *slots = vmi_arena_alloc(arena, (size_t)cap * 3 * sizeof(uint32_t));
-    if (slots == NULL)
+    uint32_t *ent = vmi_arena_alloc(arena, (size_t)(n ? n : 1) * 3 * sizeof(uint32_t));
+    if (ent == NULL)
         return; /* linear search then */
+    uint32_t i = 0;
     vmi_json_obj_begin(&isf->j, obj, &it);
-    while (vmi_json_obj_next(&isf->j, &it, &k, &v)) {
-        uint32_t h = hash_bytes(isf->j.s + k.off, k.len);
-        uint32_t i = h & (cap - 1);
-        bool dup = false;
-        while (slots[3 * i + 1] != 0) {
-            size_t o = slots[3 * i + 1] - 1;
-            struct vmi_json_str other;
-            vmi_json_str_at(&isf->j, o - 1, &other);
-            if (slots[3 * i] == h && other.len == k.len &&
-                lib_memcmp(isf->j.s + o, isf->j.s + k.off, k.len) == 0) {
-                dup = true; /* the first occurrence wins, as in linear search */
-                break;
-            }
-            i = (i + 1) & (cap - 1);
-        }
-        if (dup)
-            continue;
-        slots[3 * i] = h;
-        slots[3 * i + 1] = (uint32_t)k.off + 1;
-        slots[3 * i + 2] = (uint32_t)v;
+    while (i < n && vmi_json_obj_next(&isf->j, &it, &k, &v)) {
+        ent[3 * i] = (uint32_t)k.off; /* the document is under 4 GiB (vmi_isf_init) */
+        ent[3 * i + 1] = (uint32_t)k.len;
+        ent[3 * i + 2] = (uint32_t)v;
+        i++;
     }
-    (void)mark;
-    ix->slots = slots;
-    ix->cap = cap;
+    vmi_heapsort(ent, n, 3 * sizeof(uint32_t), entry_cmp, isf);
+    ix->ent = ent;
+    ix->n = n;
+    ix->indexed = true;
 }
 
 static int lookup(struct vmi_isf *isf, size_t obj, const struct vmi_isf_index *ix, const char *name,
                   size_t n, size_t *val) {
     if (obj == VMI_JSON_NONE)
         return VMI_ENOTFOUND;
-    if (ix->cap == 0) {
+    if (!ix->indexed) {
         struct vmi_json_iter it;
         struct vmi_json_str k;
         size_t v;
@@ -85,18 +81,20 @@ static int lookup(struct vmi_isf *isf, size_t obj, const struct vmi_isf_index *i
             }
         return VMI_ENOTFOUND;
     }
-    uint32_t h = hash_bytes(name, n);
-    for (uint32_t i = h & (ix->cap - 1), probes = 0; probes < ix->cap;
-         i = (i + 1) & (ix->cap - 1), probes++) {
-        uint32_t ko = ix->slots[3 * i + 1];
-        if (ko == 0)
-            return VMI_ENOTFOUND;
-        if (ix->slots[3 * i] != h)
-            continue;
-        struct vmi_json_str k;
-        if (vmi_json_str_at(&isf->j, ko - 2, &k) == VMI_OK && k.len == n &&
-            lib_memcmp(isf->j.s + k.off, name, n) == 0) {
-            *val = ix->slots[3 * i + 2];
+    /* The first entry not below name: the first occurrence when the key is duplicated. */
+    uint32_t lo = 0, hi = ix->n;
+    while (lo < hi) {
+        uint32_t mid = lo + (hi - lo) / 2;
+        const uint32_t *e = ix->ent + 3 * (size_t)mid;
+        if (key_cmp(isf->j.s + e[0], e[1], name, n) < 0)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    if (lo < ix->n) {
+        const uint32_t *e = ix->ent + 3 * (size_t)lo;
+        if (key_cmp(isf->j.s + e[0], e[1], name, n) == 0) {
+            *val = e[2];
             return VMI_OK;
         }
     }

@@ -2,9 +2,11 @@
  * (format 6.x: metadata, base_types, user_types, enums, symbols) and as vigil-mkprofile writes
  * it (same schema; the compact form only carries the types and symbols vigil uses).
  *
- * The document is validated once and then indexed: user_types and symbols get a hash index in
- * the arena (12 bytes a slot, two slots per entry), so a 100 MB dwarf2json file answers
- * lookups in O(1); with too small an arena the reader still works by linear search. */
+ * The document is validated once and then indexed: user_types and symbols each get a sorted
+ * index in the arena (12 bytes an entry), built by heap sort in O(n log n) key comparisons and
+ * searched by bisection, so a 100 MB dwarf2json file answers lookups in O(log n) whatever its
+ * keys (a hash index could be driven to O(n^2) by a profile whose keys collide); with too small
+ * an arena the reader still works by linear search. */
 #ifndef VIGIL_VMI_ISF_H
 #define VIGIL_VMI_ISF_H
 
@@ -12,8 +14,9 @@
 #include "vmi_symsrc.h"
 
 struct vmi_isf_index {
-    uint32_t *slots; /* 3 words a slot: hash, key offset + 1 (0 = empty), value offset */
-    uint32_t cap;    /* power of two, or 0 when not indexed */
+    uint32_t *ent; /* 3 words an entry: key offset, key length, value offset; sorted by key */
+    uint32_t n;
+    bool indexed; /* false: linear search */
 };
 
 struct vmi_isf {
@@ -21,6 +24,7 @@ struct vmi_isf {
     size_t metadata, base_types, user_types, enums, symbols; /* VMI_JSON_NONE if absent */
     struct vmi_isf_index types_ix, syms_ix;
     uint32_t ntypes, nsyms;
+    uint64_t index_steps; /* key comparisons spent building the indexes (tests bound it) */
     char why[160];
 };
 

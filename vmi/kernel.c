@@ -285,6 +285,7 @@ int vmi_kernel_find(struct vmi_kernel *k, const struct vmi_mem *mem, const struc
         return VMI_ENOTFOUND;
     }
 found:
+    k->root_from = lib_streq(k->how, "scan") ? "scan" : "cr3";
     k->paging_levels = k->pw.la57 ? 5 : 4;
     k->link_text = VMI_KERNEL_DEFAULT_LINK_TEXT;
     return VMI_OK;
@@ -478,5 +479,62 @@ int vmi_kernel_identify(struct vmi_kernel *k, const struct vmi_symsrc *src,
     }
     set_release(k);
     detect_kpti(k, src);
+    return VMI_OK;
+}
+
+/* Both walkers translate va to the same physical address. */
+static bool same_translation(const struct pagewalk *a, const struct pagewalk *b, uint64_t va) {
+    struct pagewalk_xlate xa, xb;
+    return pagewalk_translate(a, va, &xa) == 0 && pagewalk_translate(b, va, &xb) == 0 &&
+           xa.pa == xb.pa;
+}
+
+int vmi_kernel_use_own_root(struct vmi_kernel *k, const struct vmi_symsrc *src) {
+    static const char *const names[] = {"init_top_pgt", "swapper_pg_dir"};
+    uint64_t va = 0;
+    const char *name = NULL;
+    k->root_error[0] = 0;
+    for (unsigned i = 0; i < ARRAY_SIZE(names) && !name; i++)
+        if (src && src->sym && src->sym(src->ctx, names[i], &va) == 0)
+            name = names[i];
+    if (!name) {
+        fmt_snprintf(k->root_error, sizeof(k->root_error),
+                     "no init_top_pgt or swapper_pg_dir symbol: walks keep the detection %s root "
+                     "0x%llx",
+                     k->root_from, (unsigned long long)k->cr3);
+        return VMI_ENOTFOUND;
+    }
+    struct pagewalk_xlate x;
+    if (pagewalk_translate(&k->pw, va, &x) != 0 || (x.pa & (SZ_4K - 1))) {
+        fmt_snprintf(k->root_error, sizeof(k->root_error),
+                     "%s at 0x%llx is not a mapped page: walks keep the detection %s root 0x%llx",
+                     name, (unsigned long long)va, k->root_from, (unsigned long long)k->cr3);
+        return VMI_EFORMAT;
+    }
+    uint64_t phys_base_va, phys_base;
+    if (in_kernel_map(va) && src->sym(src->ctx, "phys_base", &phys_base_va) == 0 &&
+        pagewalk_read(&k->pw, phys_base_va, &phys_base, sizeof(phys_base)) == 0 &&
+        va - VMI_KERNEL_MAP_START + phys_base != x.pa) {
+        fmt_snprintf(k->root_error, sizeof(k->root_error),
+                     "%s maps to 0x%llx, not to 0x%llx as phys_base says: walks keep the "
+                     "detection %s root 0x%llx",
+                     name, (unsigned long long)x.pa,
+                     (unsigned long long)(va - VMI_KERNEL_MAP_START + phys_base), k->root_from,
+                     (unsigned long long)k->cr3);
+        return VMI_EFORMAT;
+    }
+    struct pagewalk own = k->pw;
+    own.root = own.kernel_root = x.pa;
+    if (!same_translation(&k->pw, &own, k->text) || !same_translation(&k->pw, &own, va) ||
+        (k->hint && !same_translation(&k->pw, &own, k->hint))) {
+        fmt_snprintf(k->root_error, sizeof(k->root_error),
+                     "%s (0x%llx) does not map the kernel image as the detection root does: walks "
+                     "keep the detection %s root 0x%llx",
+                     name, (unsigned long long)x.pa, k->root_from, (unsigned long long)k->cr3);
+        return VMI_EFORMAT;
+    }
+    k->pw = own;
+    k->cr3 = x.pa;
+    k->root_from = "init_top_pgt";
     return VMI_OK;
 }

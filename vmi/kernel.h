@@ -32,12 +32,16 @@ struct vmi_kernel {
     const struct vmi_mem *mem;
     struct pagewalk pw; /* resolves kernel addresses */
     uint64_t cr3;       /* the root used (physical, kernel half) */
-    uint64_t hint;      /* the kernel text address we started from */
-    const char *how;    /* "lstar", "idt" or "scan" */
-    uint64_t text;      /* runtime _text */
-    uint64_t image_end; /* end of the mapped image run (exclusive) */
-    int paging_levels;  /* 4 or 5 */
-    bool kpti;          /* kernel page-table isolation enabled */
+    /* Where that root came from: "cr3" or "scan" (detection), then "init_top_pgt" once
+     * vmi_kernel_use_own_root has switched to the kernel's own page table. */
+    const char *root_from;
+    char root_error[160]; /* why vmi_kernel_use_own_root kept the detection root */
+    uint64_t hint;        /* the kernel text address we started from */
+    const char *how;      /* "lstar", "idt" or "scan" */
+    uint64_t text;        /* runtime _text */
+    uint64_t image_end;   /* end of the mapped image run (exclusive) */
+    int paging_levels;    /* 4 or 5 */
+    bool kpti;            /* kernel page-table isolation enabled */
     bool kpti_known;
     int64_t kaslr; /* runtime _text - link-time _text */
     bool kaslr_known;
@@ -60,6 +64,17 @@ int vmi_kernel_find(struct vmi_kernel *k, const struct vmi_mem *mem, const struc
  * profile_banner is ignored. */
 int vmi_kernel_identify(struct vmi_kernel *k, const struct vmi_symsrc *src,
                         const char *profile_banner);
+
+/* After identification: translate from now on through the kernel's own top-level page table,
+ * init_top_pgt (swapper_pg_dir is the same table), found through src, instead of the CR3 found at
+ * detection, which may be a process's page table that the guest can free and refill to feed a
+ * fake view. The symbol's physical address is taken through the detection tables while they are
+ * live (cross-checked with phys_base when the source has it: __pa_symbol(x) = x -
+ * __START_KERNEL_map + phys_base), and the new root must map the kernel image and the table
+ * itself exactly as the detection root does. Under KPTI init_top_pgt is the kernel half of its
+ * pair, which maps all of the kernel. 0, or a VMI_E* code with root_error saying why the
+ * detection root stays in use. */
+int vmi_kernel_use_own_root(struct vmi_kernel *k, const struct vmi_symsrc *src);
 
 /* Scans the mapped kernel image for the "Linux version " banner (no symbols needed). */
 int vmi_kernel_scan_banner(struct vmi_kernel *k, char *out, size_t cap);

@@ -112,33 +112,38 @@ const char *vmi_linux_task_state_name(uint32_t state, uint32_t exit_state, char 
     return names[idx];
 }
 
+/* Records why a task entry could not be read whole; returns code. */
+static int task_error(struct vmi_proc *p, int code, const char *what) {
+    p->error = code;
+    p->error_what = what;
+    return code;
+}
+
 int vmi_linux_task_read(const struct vmi_linux_tasks *t, uint64_t task, struct vmi_proc *p) {
     lib_memset(p, 0, sizeof(*p));
-    if (!vmi_kernel_ptr_ok(task))
-        return VMI_EFORMAT;
     p->task = task;
+    if (!vmi_kernel_ptr_ok(task))
+        return task_error(p, VMI_EFORMAT, "task pointer is not a kernel address");
     uint32_t pid, tgid, flags, exit_state, state32 = 0;
     uint64_t parent, cred, mm, state64;
     if (rd32(t, task + t->o_pid, &pid) || rd32(t, task + t->o_tgid, &tgid) ||
-        rd32(t, task + t->o_flags, &flags) || rd32(t, task + t->o_exit_state, &exit_state) ||
-        rd64(t, task + t->o_real_parent, &parent) || rd64(t, task + t->o_real_cred, &cred) ||
-        rd64(t, task + t->o_mm, &mm))
-        return VMI_EREAD;
+        rd32(t, task + t->o_flags, &flags) || rd32(t, task + t->o_exit_state, &exit_state))
+        return task_error(p, VMI_EREAD, "task_struct unreadable");
     if (t->state_size == 8) {
         if (rd64(t, task + t->o_state, &state64))
-            return VMI_EREAD;
+            return task_error(p, VMI_EREAD, "task_struct unreadable");
         state32 = (uint32_t)state64;
     } else if (rd32(t, task + t->o_state, &state32)) {
-        return VMI_EREAD;
+        return task_error(p, VMI_EREAD, "task_struct unreadable");
     }
+    if (t->rd(t->rd_ctx, task + t->o_comm, p->comm, t->o_comm_len))
+        return task_error(p, VMI_EREAD, "task_struct unreadable");
+    p->comm[t->o_comm_len] = 0;
     p->pid = (int32_t)pid;
     p->tgid = (int32_t)tgid;
     p->flags = flags;
     p->kthread = (flags & VMI_PF_KTHREAD) != 0;
     p->state = vmi_linux_task_state_name(state32, exit_state, &p->state_letter);
-    if (t->rd(t->rd_ctx, task + t->o_comm, p->comm, t->o_comm_len))
-        return VMI_EREAD;
-    p->comm[t->o_comm_len] = 0;
     if (p->kthread && t->has_kthread_name && !(flags & VMI_PF_WQ_WORKER)) {
         /* get_kthread_comm(): kthread->full_name when set (names longer than 15 bytes). */
         uint64_t kt, fn;
@@ -155,65 +160,46 @@ int vmi_linux_task_read(const struct vmi_linux_tasks *t, uint64_t task, struct v
                 lib_memcpy(p->comm, full, n + 1);
         }
     }
+    p->has_identity = true;
     /* PPid as /proc shows it: the tgid of real_parent (0 for children of the idle task). */
+    if (rd64(t, task + t->o_real_parent, &parent) || rd64(t, task + t->o_real_cred, &cred) ||
+        rd64(t, task + t->o_mm, &mm))
+        return task_error(p, VMI_EREAD, "task_struct unreadable");
     if (!vmi_kernel_ptr_ok(parent))
-        return VMI_EFORMAT;
+        return task_error(p, VMI_EFORMAT, "real_parent is not a kernel address");
     uint32_t ppid;
     if (rd32(t, parent + t->o_tgid, &ppid))
-        return VMI_EREAD;
+        return task_error(p, VMI_EREAD, "real_parent unreadable");
     p->ppid = (int32_t)ppid;
     /* Uid/euid as /proc/<pid>/status shows them: from task->real_cred (get_task_cred()). */
-    if (!vmi_kernel_ptr_ok(cred) || rd32(t, cred + t->o_cred_uid, &p->uid) ||
-        rd32(t, cred + t->o_cred_euid, &p->euid))
-        return VMI_EREAD;
+    if (!vmi_kernel_ptr_ok(cred))
+        return task_error(p, VMI_EFORMAT, "real_cred is not a kernel address");
+    if (rd32(t, cred + t->o_cred_uid, &p->uid) || rd32(t, cred + t->o_cred_euid, &p->euid))
+        return task_error(p, VMI_EREAD, "real_cred unreadable");
     /* Address space: mm->pgd is a direct-map address; CR3 holds its physical address. Kernel
      * threads (and zombies, after exit_mm) have no mm. */
     if (mm) {
         uint64_t pgd;
         struct pagewalk_xlate x;
         if (!vmi_kernel_ptr_ok(mm) || rd64(t, mm + t->o_mm_pgd, &pgd))
-            return VMI_EREAD;
+            return task_error(p, VMI_EREAD, "mm unreadable");
         if (!t->kpw || !vmi_kernel_ptr_ok(pgd) || pagewalk_translate(t->kpw, pgd, &x))
-            return VMI_EFORMAT;
+            return task_error(p, VMI_EFORMAT, "mm->pgd does not translate");
         p->has_mm = true;
         p->cr3 = x.pa;
     }
     return VMI_OK;
 }
 
-long vmi_linux_tasks_foreach(const struct vmi_linux_tasks *t, vmi_proc_cb cb, void *ctx) {
-    uint64_t head = t->init_task + t->o_tasks;
-    struct vmi_listwalk w;
-    vmi_listwalk_init(&w, t->rd, t->rd_ctx, head, VMI_TASKS_MAX);
-    long n = 0;
-    uint64_t node, budget = VMI_TASKS_MAX; /* threads left for the whole walk */
-    int rc;
-    while ((rc = vmi_listwalk_next(&w, &node)) == 1) {
-        struct vmi_proc p;
-        uint64_t task = node - t->o_tasks;
-        if (budget == 0)
-            return VMI_ELIMIT; /* another process, and every thread already spent */
-        int r = vmi_linux_task_read(t, task, &p);
-        if (r)
-            return r;
-        long nt = vmi_linux_threads_foreach(t, task, budget, NULL, NULL);
-        if (nt < 0)
-            return nt;
-        budget -= (uint64_t)nt;
-        p.nthreads = (uint32_t)nt;
-        n++;
-        if (cb && (r = cb(ctx, &p)) != 0)
-            return r;
-    }
-    return rc < 0 ? rc : n;
-}
-
-long vmi_linux_threads_foreach(const struct vmi_linux_tasks *t, uint64_t leader, uint64_t limit,
-                               vmi_tid_cb cb, void *ctx) {
+/* The thread walk of one group; *walked is the number of list steps taken, also when it fails
+ * (the caller's budget pays for them either way). */
+static long threads_walk(const struct vmi_linux_tasks *t, uint64_t leader, uint64_t limit,
+                         vmi_tid_cb cb, void *ctx, uint64_t *walked) {
     uint64_t head, node, off;
     long n = 0;
     int rc;
     uint32_t tid;
+    *walked = 0;
     if (!vmi_kernel_ptr_ok(leader))
         return VMI_EFORMAT;
     if (limit == 0 || limit > VMI_THREADS_MAX)
@@ -231,6 +217,7 @@ long vmi_linux_threads_foreach(const struct vmi_linux_tasks *t, uint64_t leader,
          * leader included; start after the leader and report the leader first. */
         if (rd32(t, leader + t->o_pid, &tid))
             return VMI_EREAD;
+        *walked = 1;
         if (cb && (rc = cb(ctx, (int32_t)tid)) != 0)
             return rc;
         n = 1;
@@ -241,11 +228,53 @@ long vmi_linux_threads_foreach(const struct vmi_linux_tasks *t, uint64_t leader,
     /* The thread_group ring has already yielded the leader. */
     vmi_listwalk_init(&w, t->rd, t->rd_ctx, head, t->use_thread_head ? limit : limit - 1);
     while ((rc = vmi_listwalk_next(&w, &node)) == 1) {
+        (*walked)++;
         if (rd32(t, node - off + t->o_pid, &tid))
             return VMI_EREAD;
         n++;
         if (cb && (rc = cb(ctx, (int32_t)tid)) != 0)
             return rc;
     }
+    if (rc < 0)
+        (*walked)++; /* the step that failed */
     return rc < 0 ? rc : n;
+}
+
+long vmi_linux_tasks_foreach(const struct vmi_linux_tasks *t, vmi_proc_cb cb, void *ctx) {
+    uint64_t head = t->init_task + t->o_tasks;
+    struct vmi_listwalk w;
+    vmi_listwalk_init(&w, t->rd, t->rd_ctx, head, VMI_TASKS_MAX);
+    long n = 0;
+    uint64_t node, budget = VMI_TASKS_MAX; /* threads left for the whole walk */
+    int rc;
+    while ((rc = vmi_listwalk_next(&w, &node)) == 1) {
+        struct vmi_proc p;
+        uint64_t task = node - t->o_tasks;
+        /* A bad entry is reported (p.error) and skipped over: the list link itself was good,
+         * so the walk goes on with the next task. */
+        if (vmi_linux_task_read(t, task, &p) == 0) {
+            if (budget == 0) {
+                p.threads_error = VMI_ELIMIT; /* every thread of the walk already spent */
+            } else {
+                uint64_t walked;
+                long nt = threads_walk(t, task, budget, NULL, NULL, &walked);
+                budget -= walked < budget ? walked : budget;
+                if (nt < 0)
+                    p.threads_error = (int)nt;
+                else
+                    p.nthreads = (uint32_t)nt;
+            }
+        }
+        n++;
+        int r;
+        if (cb && (r = cb(ctx, &p)) != 0)
+            return r;
+    }
+    return rc < 0 ? rc : n;
+}
+
+long vmi_linux_threads_foreach(const struct vmi_linux_tasks *t, uint64_t leader, uint64_t limit,
+                               vmi_tid_cb cb, void *ctx) {
+    uint64_t walked;
+    return threads_walk(t, leader, limit, cb, ctx, &walked);
 }

@@ -66,22 +66,37 @@ struct vmi_proc {
     bool has_mm;
     uint64_t cr3;      /* physical address of mm->pgd (has_mm) */
     uint32_t nthreads; /* filled by vmi_linux_tasks_foreach */
+    /* An entry that could not be read whole (hostile or torn memory): error is the VMI_E* code
+     * and error_what says what failed. The fields read before it stay valid: task always,
+     * pid/tgid/comm/flags/kthread/state when has_identity. The task walk reports such an entry
+     * to its callback and goes on with the next one. */
+    int error;
+    const char *error_what;
+    bool has_identity;
+    /* Set by vmi_linux_tasks_foreach when this group's thread list could not be walked (broken
+     * ring, or the walk's thread budget spent): nthreads is then 0. */
+    int threads_error;
 };
 
 /* Resolves every offset. VMI_ENOTFOUND (with error[] saying which) when the source lacks one. */
 int vmi_linux_tasks_init(struct vmi_linux_tasks *t, const struct vmi_symsrc *src,
                          vmi_read_kva_fn rd, void *rd_ctx, const struct pagewalk *kpw);
 
-/* Reads one task into *p (task must be a canonical kernel address). */
+/* Reads one task into *p (task must be a canonical kernel address). 0, or the VMI_E* code also
+ * left in p->error with p->error_what (see struct vmi_proc for what is still valid). */
 int vmi_linux_task_read(const struct vmi_linux_tasks *t, uint64_t task, struct vmi_proc *p);
 
 typedef int (*vmi_proc_cb)(void *ctx, const struct vmi_proc *p);
 typedef int (*vmi_tid_cb)(void *ctx, int32_t tid);
 
-/* Calls cb for every process of the task list, in list order (init_task itself, the idle task,
- * is not a process in /proc and is not reported), with p->nthreads counted. A non-zero cb return
- * stops the walk and is returned. Returns the number of processes or a negative VMI_E* code
- * (VMI_ELIMIT also when all thread groups together exceed VMI_TASKS_MAX threads). */
+/* Calls cb for every entry of the task list, in list order (init_task itself, the idle task,
+ * is not a process in /proc and is not reported), with p->nthreads counted. An entry that cannot
+ * be read whole is passed with p->error set and the walk goes on; a thread list that cannot be
+ * walked sets p->threads_error (all thread groups together may not exceed VMI_TASKS_MAX threads:
+ * after that, every further group gets VMI_ELIMIT there). A non-zero cb return stops the walk and
+ * is returned. Returns the number of entries (bad ones included), or a negative VMI_E* code when
+ * the list itself breaks (a next pointer unreadable or not a kernel address, a cycle, more than
+ * VMI_TASKS_MAX entries): then there is no way on to the next task. */
 long vmi_linux_tasks_foreach(const struct vmi_linux_tasks *t, vmi_proc_cb cb, void *ctx);
 
 /* Calls cb with the tid of every thread of the leader's group (leader included, list order), at

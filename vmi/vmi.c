@@ -1,8 +1,16 @@
 /* Top-level VMI flow. See vmi.h. */
 #include "vmi.h"
 #include "lib.h"
+#include "profile_check.h"
 #include "vmi_report.h"
 #include "vmi_symbols.h"
+
+static void report_profile_outcome(const struct vmi_session *s, struct report *r) {
+    if (s->profile == VMI_PROFILE_BAD)
+        vmi_report_error(r, "profile", s->profile_rc, s->profile_error);
+    else if (s->profile == VMI_PROFILE_MISMATCH)
+        vmi_report_profile_mismatch(r, s->profile_banner, s->profile_running, s->profile_error);
+}
 
 int vmi_open(struct vmi_session *s, const struct vmi_mem *mem, const struct vmi_vcpu *cpus,
              size_t ncpus, const struct vmi_run_opts *o, struct vmi_arena *arena,
@@ -25,17 +33,22 @@ int vmi_open(struct vmi_session *s, const struct vmi_mem *mem, const struct vmi_
             if (vmi_symsrc_banner(&s->src, s->profile_banner, sizeof(s->profile_banner)) != 0)
                 s->profile_banner[0] = 0;
             rc = vmi_kernel_identify(k, &s->src, s->profile_banner);
+            /* The banner matches; the offsets must fit the memory too before the profile is
+             * used (a planted profile could carry the right banner and shifted offsets). */
+            if (rc == 0)
+                rc = vmi_profile_check(k, &s->src, s->profile_error, sizeof(s->profile_error));
             if (rc == 0) {
                 s->profile = VMI_PROFILE_USED;
                 s->source = "profile";
             } else {
                 s->profile = VMI_PROFILE_MISMATCH;
                 lib_strlcpy(s->profile_running, k->banner, sizeof(s->profile_running));
-                lib_strlcpy(s->profile_error, k->error, sizeof(s->profile_error));
+                if (k->error[0]) /* else the offset check's reason is already there */
+                    lib_strlcpy(s->profile_error, k->error, sizeof(s->profile_error));
             }
         }
         if (r)
-            vmi_report_open(s, r);
+            report_profile_outcome(s, r);
     }
     if (!s->source) {
         lib_memset(&s->src, 0, sizeof(s->src));
@@ -53,6 +66,10 @@ int vmi_open(struct vmi_session *s, const struct vmi_mem *mem, const struct vmi_
         }
         s->source = "auto";
     }
+    /* From here on, walks go through the kernel's own page table, not the detection CR3. */
+    s->root_rc = vmi_kernel_use_own_root(k, &s->src);
+    if (r && s->root_rc)
+        vmi_report_error(r, "kernel_root", s->root_rc, k->root_error);
     return 0;
 }
 
@@ -60,30 +77,43 @@ struct proc_ref {
     uint64_t task;
     int32_t pid, ppid;
     uint32_t nthreads;
+    int threads_error;
 };
 
 struct collect {
     struct proc_ref *v;
     size_t n, cap;
+    long bad; /* entries reported as vmi_error (stage task) */
     struct report *r;
     const struct vmi_linux_tasks *t;
 };
 
 static int collect_proc(void *ctx, const struct vmi_proc *p) {
     struct collect *c = ctx;
+    if (p->error) {
+        vmi_report_task_error(c->r, p);
+        c->bad++;
+        return 0;
+    }
     if (c->n >= c->cap)
         return VMI_ENOMEM;
     c->v[c->n].task = p->task;
     c->v[c->n].pid = p->pid;
     c->v[c->n].ppid = p->ppid;
     c->v[c->n].nthreads = p->nthreads;
+    c->v[c->n].threads_error = p->threads_error;
     c->n++;
     return 0;
 }
 
 static int emit_proc(void *ctx, const struct vmi_proc *p) {
     struct collect *c = ctx;
-    vmi_report_proc(c->r, c->t, p, 0);
+    if (p->error) {
+        vmi_report_task_error(c->r, p);
+        c->bad++;
+    } else {
+        vmi_report_proc(c->r, c->t, p, 0);
+    }
     return 0;
 }
 
@@ -174,6 +204,7 @@ static int print_tree(struct vmi_session *s, struct collect *c, struct vmi_arena
                 struct vmi_proc p;
                 if (vmi_linux_task_read(&s->tasks, v[j].task, &p) == 0) {
                     p.nthreads = v[j].nthreads; /* counted (and bounded) by the task walk */
+                    p.threads_error = v[j].threads_error;
                     vmi_report_proc(c->r, &s->tasks, &p, d);
                 }
                 /* Push children in reverse so they print in pid order. */
@@ -200,10 +231,9 @@ static int mod_emit(void *ctx, const struct vmi_module *m) {
 }
 
 void vmi_report_open(const struct vmi_session *s, struct report *r) {
-    if (s->profile == VMI_PROFILE_BAD)
-        vmi_report_error(r, "profile", s->profile_rc, s->profile_error);
-    else if (s->profile == VMI_PROFILE_MISMATCH)
-        vmi_report_profile_mismatch(r, s->profile_banner, s->profile_running, s->profile_error);
+    report_profile_outcome(s, r);
+    if (s->root_rc)
+        vmi_report_error(r, "kernel_root", s->root_rc, s->kernel.root_error);
 }
 
 int vmi_run(struct vmi_session *s, const struct vmi_mem *mem, const struct vmi_vcpu *cpus,
@@ -236,8 +266,8 @@ int vmi_report_session(struct vmi_session *s, const struct vmi_run_opts *o, stru
                 if (n >= 0 && c.v) {
                     n = vmi_linux_tasks_foreach(&s->tasks, collect_proc, &c);
                     if (n >= 0) {
-                        s->nprocs = n;
-                        report_textf(r, "processes: %ld", n);
+                        s->nprocs = n - c.bad;
+                        report_textf(r, "processes: %ld", s->nprocs);
                         n = print_tree(s, &c, arena);
                     }
                 } else if (n >= 0) {
@@ -253,7 +283,7 @@ int vmi_report_session(struct vmi_session *s, const struct vmi_run_opts *o, stru
                     vmi_report_error(r, "tasks", (int)n, "task list walk failed");
                     first = (int)n;
                 } else {
-                    s->nprocs = n;
+                    s->nprocs = n - c.bad;
                 }
             }
         }

@@ -41,17 +41,23 @@ struct vmi_session {
     /* What vmi_open found of a given profile, for vmi_report_open. */
     enum { VMI_PROFILE_NONE, VMI_PROFILE_USED, VMI_PROFILE_BAD, VMI_PROFILE_MISMATCH } profile;
     int profile_rc;
-    char profile_banner[256], profile_running[256], profile_error[128];
+    char profile_banner[256], profile_running[256], profile_error[192];
+    /* vmi_kernel_use_own_root's result: 0, or why walks still use the detection root
+     * (kernel.root_error; reported as vmi_error stage "kernel_root"). */
+    int root_rc;
 };
 
-/* Finds the kernel and its symbols into s (no reporting). Reports only a profile mismatch (to r
- * when r is not NULL) since that decides the source. Returns 0 or a negative VMI_E* code with
+/* Finds the kernel and its symbols into s, then moves walks to the kernel's own page table
+ * (vmi_kernel_use_own_root). Reports (to r when r is not NULL) only what vmi_report_open
+ * reports, at the moment it is decided. Returns 0 or a negative VMI_E* code with
  * the reason in the session's kernel.error or as a vmi_error event. */
 int vmi_open(struct vmi_session *s, const struct vmi_mem *mem, const struct vmi_vcpu *cpus,
              size_t ncpus, const struct vmi_run_opts *o, struct vmi_arena *arena, struct report *r);
 
-/* The events vmi_open reports when given a report: an unusable profile (vmi_error "profile") or
- * one that does not match the running kernel (profile_mismatch); nothing otherwise. */
+/* The events vmi_open reports when given a report: an unusable profile (vmi_error "profile"),
+ * one that does not match the running kernel, by its banner or by the offset checks of
+ * profile_check.h (profile_mismatch), and walks that could not move to the kernel's own page
+ * table (vmi_error "kernel_root"); nothing otherwise. */
 void vmi_report_open(const struct vmi_session *s, struct report *r);
 
 /* After vmi_open: the os and kernel events, then proc and module events. In text mode processes

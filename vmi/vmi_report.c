@@ -30,6 +30,8 @@ void vmi_report_kernel(struct report *r, const struct vmi_kernel *k) {
         else
             report_null(r, "kpti");
         report_str(r, "found_by", k->how ? k->how : "");
+        report_hex(r, "root", k->cr3);
+        report_str(r, "root_from", k->root_from ? k->root_from : "");
         report_end(r);
     } else {
         report_textf(r, "kernel: %s", k->banner);
@@ -39,6 +41,8 @@ void vmi_report_kernel(struct report *r, const struct vmi_kernel *k) {
                      : k->kpti      ? "on"
                                     : "off",
                      k->how ? k->how : "?");
+        report_textf(r, "kernel: page tables walked from 0x%llx (%s)", (unsigned long long)k->cr3,
+                     k->root_from ? k->root_from : "?");
     }
 }
 
@@ -77,7 +81,9 @@ void vmi_report_proc(struct report *r, const struct vmi_linux_tasks *t, const st
         report_str(r, "state", p->state);
         report_arr_begin(r, "threads");
         struct tid_ctx c = {.r = r};
-        long n = vmi_linux_threads_foreach(t, p->task, p->nthreads, tid_json, &c);
+        long n = p->threads_error
+                     ? p->threads_error
+                     : vmi_linux_threads_foreach(t, p->task, p->nthreads, tid_json, &c);
         report_arr_end(r);
         if (p->has_mm)
             report_hex(r, "cr3", p->cr3);
@@ -90,7 +96,7 @@ void vmi_report_proc(struct report *r, const struct vmi_linux_tasks *t, const st
         char tids[96];
         struct tid_ctx c = {.r = r, .buf = tids, .len = 0, .cap = sizeof(tids)};
         tids[0] = 0;
-        if (p->nthreads > 1)
+        if (p->nthreads > 1 && !p->threads_error)
             vmi_linux_threads_foreach(t, p->task, p->nthreads, tid_text, &c);
         char indent[2 * 16 + 1];
         unsigned d = depth > 16 ? 16 : depth;
@@ -105,6 +111,31 @@ void vmi_report_proc(struct report *r, const struct vmi_linux_tasks *t, const st
                      p->kthread ? "[" : "", p->comm, p->kthread ? "]" : "", p->state_letter,
                      (unsigned)p->uid, (unsigned)p->euid, cr3, p->nthreads > 1 ? " threads " : "",
                      p->nthreads > 1 ? tids : "");
+    }
+}
+
+void vmi_report_task_error(struct report *r, const struct vmi_proc *p) {
+    if (report_is_json(r)) {
+        report_begin(r, "vmi_error");
+        report_str(r, "stage", "task");
+        report_i64(r, "code", p->error);
+        report_str(r, "msg", p->error_what ? p->error_what : "");
+        report_hex(r, "task", p->task);
+        if (p->has_identity) {
+            report_i64(r, "pid", p->pid);
+            report_str(r, "comm", p->comm);
+        } else {
+            report_null(r, "pid");
+            report_null(r, "comm");
+        }
+        report_end(r);
+    } else if (p->has_identity) {
+        report_textf(r, "vmi error (task, code %d): task 0x%llx (pid %d, %s): %s", p->error,
+                     (unsigned long long)p->task, (int)p->pid, p->comm,
+                     p->error_what ? p->error_what : "");
+    } else {
+        report_textf(r, "vmi error (task, code %d): task 0x%llx: %s", p->error,
+                     (unsigned long long)p->task, p->error_what ? p->error_what : "");
     }
 }
 

@@ -19,7 +19,7 @@
 
 /* Profile source over an ISF JSON document json[0..len). The document must stay alive and
  * unchanged as long as the source is used (it is indexed, not copied). The arena holds the
- * index (about 16 bytes per user type and per symbol, plus a fixed part). */
+ * index (12 bytes per user type and per symbol, plus a fixed part). */
 int vmi_symsrc_isf_init(struct vmi_symsrc *out, const char *json, size_t len,
                         struct vmi_arena *arena);
 

@@ -9,7 +9,9 @@
 #   3. raw memory image + register file (the other dump format), with and without MSR_LSTAR
 #   4. profile mode with the shipped ISF profile for the guest's kernel
 #   5. a profile that does not match the running kernel: profile_mismatch is reported and auto
-#      takes over, with the same results
+#      takes over, with the same results; likewise a profile with the right banner and a shifted
+#      task_struct.pid (refused by the offset checks, with the reason)
+#   every run must walk through the kernel's own page table (kernel event root_from init_top_pgt)
 #   6. a second guest on QEMU's "max" CPU with LA57: 5-level paging, PCID and KPTI together
 #      (auto, scan and profile modes)
 # Any difference fails the test with a list of every mismatch (tests/e2e/vmi_compare.py).
@@ -124,6 +126,27 @@ PY
         echo "vmi_truth: [mismatch] FAILED: vigil-vmi exited with an error"
         fail=1
     fi
+    # 5b: the same profile with task_struct.pid moved by 8 bytes: the banner matches, the offset
+    # checks must refuse it with the reason, and auto takes over with the same results.
+    python3 - "$out/profile.json" "$out/profile-shifted.json" <<'PY'
+import json, sys
+isf = json.load(open(sys.argv[1]))
+isf["user_types"]["task_struct"]["fields"]["pid"]["offset"] += 8
+json.dump(isf, open(sys.argv[2], "w"))
+PY
+    if timeout 120 "$VMI" --jsonl --profile "$out/profile-shifted.json" "$DUMP" >"$out/shifted.jsonl" &&
+        grep -q '"ev":"profile_mismatch".*init_task.pid' "$out/shifted.jsonl"; then
+        grep -v '"ev":"profile_mismatch"' "$out/shifted.jsonl" >"$out/shifted-rest.jsonl"
+        if python3 tests/e2e/vmi_compare.py "$TRUTH" "$out/shifted-rest.jsonl" "$VMLINUX" auto "$DUMP"; then
+            echo "vmi_truth: [shifted] ok: shifted offsets refused with the reason, auto took over"
+        else
+            echo "vmi_truth: [shifted] FAILED"
+            fail=1
+        fi
+    else
+        echo "vmi_truth: [shifted] FAILED: no profile_mismatch naming init_task.pid for shifted offsets"
+        fail=1
+    fi
 fi
 
 # Text mode (for people): must run and show the process tree with the scenario's chain.
@@ -140,6 +163,13 @@ check la57-auto auto "$DUMP"
 grep -q '"paging":"5-level"' "$out/la57-auto.jsonl" || { echo "vmi_truth: [la57] not reported as 5-level paging"; fail=1; }
 check la57-scan auto --no-regs "$DUMP"
 [ -n "$profile" ] && check la57-profile profile --profile "$out/profile.json" "$DUMP"
+
+# Every run walked through the kernel's own page table, not the detection CR3.
+for f in "$out"/*.jsonl; do
+    case "$f" in *-rest.jsonl) continue ;; esac
+    grep -q '"ev":"kernel"' "$f" || continue
+    grep -q '"root_from":"init_top_pgt"' "$f" || { echo "vmi_truth: [root] FAILED: $f does not walk from init_top_pgt"; fail=1; }
+done
 
 [ "$fail" = 0 ] && echo "vmi_truth: all checks passed"
 exit "$fail"

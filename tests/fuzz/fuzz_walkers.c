@@ -15,6 +15,8 @@
 #include "linux_modules.h"
 #include "linux_tasks.h"
 #include "pagewalk.h"
+#include "proc_snapshot.h"
+#include "profile_check.h"
 #include "tests/unit/vmi_synth.h"
 #include "tools/dump_reader.h"
 #include "vmi_report.h"
@@ -134,11 +136,39 @@ static void fuzz_linux(const uint8_t *d, size_t n) {
         mem.phys_end = 0;
     if (vmi_kernel_find(&k, &mem, &c, 1) == 0) {
         (void)vmi_kernel_identify(&k, &S.src, NULL);
+        /* The profile offset checks, then the move to the kernel's own page table. */
+        char why[192];
+        (void)vmi_profile_check(&k, &S.src, why, sizeof(why));
+        if (vmi_kernel_use_own_root(&k, &S.src) == 0 && strcmp(k.root_from, "init_top_pgt"))
+            abort();
         struct vmi_linux_tasks t;
         struct report r;
         report_init(&r, (n && (d[0] & 4)) ? REPORT_JSONL : REPORT_TEXT, sink, NULL);
         if (vmi_linux_tasks_init(&t, &S.src, vmi_kernel_read, &k, &k.pw) == 0) {
-            (void)vmi_linux_tasks_foreach(&t, NULL, NULL);
+            /* Two walks into snapshots (a small cap, so the capped path runs too), their
+             * differences and a live-view reconcile: sorted order and the cap must hold. */
+            static struct vmi_snap_entry ea[8], eb[8], ec[8];
+            struct vmi_snap a, b, live;
+            vmi_snap_init(&a, ea, 8);
+            vmi_snap_init(&b, eb, (n && (d[0] & 16)) ? 3 : 8);
+            vmi_snap_init(&live, ec, 4);
+            (void)vmi_linux_tasks_foreach(&t, vmi_snap_record, &a);
+            vmi_snap_finish(&a);
+            (void)vmi_linux_tasks_foreach(&t, vmi_snap_record, &b);
+            vmi_snap_finish(&b);
+            vmi_snap_seed(&live, &a);
+            vmi_snap_set(&live, 77, "x", true);
+            struct vmi_snap_diff_cbs none = {0};
+            vmi_snap_diff(&a, &b, a.limit < b.limit ? a.limit : b.limit, &none, NULL);
+            vmi_snap_reconcile(&live, &b, &a, b.limit);
+            const struct vmi_snap *all[3] = {&a, &b, &live};
+            for (int q = 0; q < 3; q++) {
+                if (all[q]->n > all[q]->cap)
+                    abort();
+                for (uint32_t e = 1; e < all[q]->n; e++)
+                    if (all[q]->e[e - 1].pid >= all[q]->e[e].pid)
+                        abort();
+            }
             for (int j = 0; j < 5; j++) {
                 struct vmi_proc p;
                 if (vmi_linux_task_read(&t, tasks[j], &p) == 0) {

@@ -377,11 +377,74 @@ static void test_shipped_profile_every_field(void **st) {
     assert_true(structs >= 10 && checked >= 300);
 }
 
+/* FNV-1a, the hash a hash-table index of ISF keys would use (vmi/isf.c used one). */
+static uint32_t fnv1a(const char *s, size_t n) {
+    uint32_t h = 2166136261u;
+    for (size_t i = 0; i < n; i++)
+        h = (h ^ (uint8_t)s[i]) * 16777619u;
+    return h;
+}
+
+/* A profile whose NKEYS symbol names all share the low 12 bits of their FNV-1a hash (every key
+ * of a 4096-slot table in one probe chain), plus a duplicate: the index must still be built in
+ * O(n log n) key comparisons (counted, not timed), answer every lookup, and let the first of two
+ * duplicate keys win as linear search does. */
+#define NKEYS 2000
+static void test_colliding_keys(void **st) {
+    (void)st;
+    static char names[NKEYS][24];
+    const char alphabet[] = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_";
+    const size_t na = sizeof(alphabet) - 1;
+    uint32_t want = 0;
+    for (int i = 0; i < NKEYS; i++) {
+        bool found = false;
+        for (size_t a = 0; a < na && !found; a++)
+            for (size_t b = 0; b < na && !found; b++)
+                for (size_t c = 0; c < na && !found; c++) {
+                    int n = snprintf(names[i], sizeof(names[i]), "k%d_%c%c%c", i, alphabet[a],
+                                     alphabet[b], alphabet[c]);
+                    uint32_t h = fnv1a(names[i], (size_t)n) & 0xfff;
+                    if (i == 0 && a == 0 && b == 0 && c == 0)
+                        want = h;
+                    found = h == want;
+                }
+        assert_true(found);
+    }
+    size_t cap = (size_t)NKEYS * 48 + 256;
+    char *doc = malloc(cap);
+    assert_non_null(doc);
+    size_t len = (size_t)snprintf(doc, cap, "{\"symbols\":{");
+    for (int i = 0; i < NKEYS; i++)
+        len += (size_t)snprintf(doc + len, cap - len, "\"%s\":{\"address\":%d},", names[i], i + 1);
+    len += (size_t)snprintf(doc + len, cap - len, "\"%s\":{\"address\":999999}}}", names[7]);
+    assert_true(len < cap);
+    struct vmi_isf isf;
+    struct vmi_arena a = new_arena();
+    assert_int_equal(vmi_isf_init(&isf, doc, len, &a), VMI_OK);
+    assert_true(isf.syms_ix.indexed);
+    assert_int_equal(isf.nsyms, NKEYS + 1);
+    /* Heap sort: at most 2 n log2 n comparisons; a collision chain costs about n^2 / 2. */
+    uint64_t bound = 2ull * (NKEYS + 1) * 11;
+    printf("colliding keys: %d keys indexed in %llu comparisons (bound %llu)\n", NKEYS + 1,
+           (unsigned long long)isf.index_steps, (unsigned long long)bound);
+    assert_true(isf.index_steps <= bound);
+    for (int i = 0; i < NKEYS; i++) {
+        uint64_t addr;
+        assert_int_equal(vmi_isf_symbol(&isf, names[i], &addr), VMI_OK);
+        assert_int_equal(addr, (uint64_t)(i + 1));
+    }
+    uint64_t addr;
+    assert_int_equal(vmi_isf_symbol(&isf, "k7_", &addr), VMI_ENOTFOUND);
+    assert_int_equal(vmi_isf_symbol(&isf, "zzz", &addr), VMI_ENOTFOUND);
+    free(doc);
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_sample_indexed),
         cmocka_unit_test(test_sample_linear),
         cmocka_unit_test(test_broken_documents),
+        cmocka_unit_test(test_colliding_keys),
         cmocka_unit_test(test_shipped_profile_vs_auto),
         cmocka_unit_test(test_shipped_profile_every_field),
     };

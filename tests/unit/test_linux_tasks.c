@@ -13,6 +13,7 @@
 #include "kernel.h"
 #include "linux_modules.h"
 #include "linux_tasks.h"
+#include "profile_check.h"
 #include "vmi_report.h"
 #include "vmi_synth.h"
 
@@ -80,6 +81,17 @@ static void test_profile_match(void **state) {
     p.banner_delta = 0x10;
     assert_int_equal(vmi_kernel_identify(&k, &src, banner), VMI_EMISMATCH);
     assert_string_equal(k.release, "6.1.0-synthetic"); /* the running one, from the scan */
+}
+
+static char out[8192];
+static size_t outlen;
+static void sink(void *ctx, const char *d, size_t n) {
+    (void)ctx;
+    if (outlen + n < sizeof(out)) {
+        memcpy(out + outlen, d, n);
+        outlen += n;
+        out[outlen] = 0;
+    }
 }
 
 struct procs {
@@ -293,12 +305,205 @@ static void test_tasks_hostile(void **state) {
     uint64_t second = synth_r64(&S, first);
     synth_w64(&S, second, first);
     assert_int_equal(vmi_linux_threads_foreach(&t, tt, 0, NULL, NULL), VMI_ELIMIT);
-    assert_int_equal(vmi_linux_tasks_foreach(&t, NULL, NULL), VMI_ELIMIT);
+    /* The broken thread ring is that process's problem only: the walk goes on. */
+    struct procs c = {0};
+    assert_int_equal(vmi_linux_tasks_foreach(&t, collect, &c), 9);
+    assert_int_equal(c.p[5].pid, 94);
+    assert_int_equal(c.p[5].error, 0);
+    assert_int_equal(c.p[5].threads_error, VMI_ELIMIT);
+    assert_int_equal(c.p[5].nthreads, 0);
+    assert_int_equal(c.p[6].threads_error, 0);
+    assert_int_equal(c.p[6].nthreads, 1);
     /* Garbage cred pointer fails the read of that task cleanly. */
     struct vmi_proc p;
     synth_w64(&S, tz + T_REAL_CRED, 0x1234);
     assert_int_not_equal(vmi_linux_task_read(&t, tz, &p), 0);
     assert_int_equal(vmi_linux_task_read(&t, 0x42, &p), VMI_EFORMAT);
+}
+
+/* One task with a real_parent pointer that is no kernel address, one whose real_cred points to
+ * unmapped memory: each is reported (pid, comm, what failed) and the walk reads every other task,
+ * including those after them. */
+static void test_tasks_bad_entries(void **state) {
+    (void)state;
+    uint64_t tt, tz;
+    build_world(&tt, &tz);
+    struct vmi_kernel k;
+    find(&k);
+    struct vmi_linux_tasks t;
+    assert_int_equal(vmi_linux_tasks_init(&t, &S.src, vmi_kernel_read, &k, &k.pw), 0);
+    synth_w64(&S, tt + T_REAL_PARENT, 0x0000000000401000ull); /* user address */
+    synth_w64(&S, tz + T_REAL_CRED, 0xffffc90000123000ull);   /* unmapped */
+    struct procs c = {0};
+    assert_int_equal(vmi_linux_tasks_foreach(&t, collect, &c), 9);
+    assert_int_equal(c.n, 9);
+    int bad = 0;
+    for (int i = 0; i < c.n; i++) {
+        if (!c.p[i].error) {
+            assert_true(c.p[i].has_identity);
+            continue;
+        }
+        bad++;
+        assert_true(c.p[i].has_identity);
+        if (c.p[i].pid == 94) {
+            assert_int_equal(c.p[i].error, VMI_EFORMAT);
+            assert_string_equal(c.p[i].error_what, "real_parent is not a kernel address");
+            assert_string_equal(c.p[i].comm, "vmi-threads");
+        } else {
+            assert_int_equal(c.p[i].pid, 98);
+            assert_int_equal(c.p[i].error, VMI_EREAD);
+            assert_string_equal(c.p[i].error_what, "real_cred unreadable");
+        }
+    }
+    assert_int_equal(bad, 2);
+    /* The task after the zombie (the stopped process) is read whole. */
+    assert_int_equal(c.p[8].pid, 99);
+    assert_int_equal(c.p[8].error, 0);
+    assert_int_equal(c.p[8].uid, 1001);
+    /* The per-entry event. */
+    struct report r;
+    outlen = 0;
+    report_init(&r, REPORT_JSONL, sink, NULL);
+    vmi_report_task_error(&r, &c.p[7]);
+    char want[256];
+    snprintf(want, sizeof(want),
+             "{\"ev\":\"vmi_error\",\"stage\":\"task\",\"code\":-2,\"msg\":\"real_cred "
+             "unreadable\",\"task\":\"0x%llx\",\"pid\":98,\"comm\":\"vmi-zombie\"}\n",
+             (unsigned long long)tz);
+    assert_string_equal(out, want);
+    /* A task_struct that cannot be read at all: no identity, and the reason. */
+    memset(&c, 0, sizeof(c));
+    assert_int_equal(vmi_linux_task_read(&t, 0xffffc90000200000ull, &c.p[0]), VMI_EREAD);
+    assert_false(c.p[0].has_identity);
+    assert_string_equal(c.p[0].error_what, "task_struct unreadable");
+}
+
+/* Introspection translates through the kernel's own page table (init_top_pgt) once the kernel is
+ * identified: the detection CR3 is a process's PGD that the guest later frees and refills with
+ * tables showing a fake kernel (an empty task list); walks must not see it. */
+static void test_own_root(void **state) {
+    (void)state;
+    uint64_t tt, tz;
+    build_world(&tt, &tz);
+    /* A process PGD: the kernel half shared with the kernel's own table, as pgd_alloc does. */
+    const uint64_t proc_pgd = 0x3c00000, fake_pdpt = 0x3c01000, fake_pd = 0x3c02000;
+    const uint64_t fake_img = 0x3e00000; /* 2 MiB copy of the chunk holding init_task */
+    assert_true(S.next <= proc_pgd);
+    memcpy(S.ram + proc_pgd, S.ram + S.pml4, 0x1000);
+    struct vmi_vcpu c = S.cpu;
+    c.cr3 = proc_pgd;
+    struct vmi_kernel k;
+    assert_int_equal(vmi_kernel_find(&k, &S.mem, &c, 1), 0);
+    assert_int_equal(k.cr3, proc_pgd);
+    assert_string_equal(k.root_from, "cr3");
+    assert_int_equal(vmi_kernel_identify(&k, &S.src, NULL), 0);
+    assert_int_equal(vmi_kernel_use_own_root(&k, &S.src), 0);
+    assert_string_equal(k.root_from, "init_top_pgt");
+    assert_int_equal(k.cr3, S.pml4);
+    struct vmi_linux_tasks t;
+    assert_int_equal(vmi_linux_tasks_init(&t, &S.src, vmi_kernel_read, &k, &k.pw), 0);
+    assert_int_equal(vmi_linux_tasks_foreach(&t, NULL, NULL), 9);
+    /* The process exits; its PGD page is refilled: the kernel-image mapping now shows a copy of
+     * init_task's chunk whose task list is empty. */
+    unsigned chunk = (unsigned)((S.init_task - 0xffffffff80000000ull) >> 21);
+    memcpy(S.ram + fake_img, S.ram + synth_pa(&S, S.init_task & ~0x1fffffull), 0x200000);
+    uint64_t head_off = (S.init_task & 0x1fffff) + T_TASKS;
+    uint64_t head = S.init_task + T_TASKS;
+    memcpy(S.ram + fake_img + head_off, &head, 8);
+    memcpy(S.ram + fake_img + head_off + 8, &head, 8);
+    memcpy(S.ram + fake_pdpt, S.ram + (synth_r64(&S, S.init_top_pgt + 511 * 8) & ~0xfffull),
+           0x1000);
+    memcpy(S.ram + fake_pd, S.ram + S.kpd, 0x1000);
+    uint64_t e = fake_img | 0x83;
+    memcpy(S.ram + fake_pd + chunk * 8ull, &e, 8);
+    e = fake_pd | 3;
+    memcpy(S.ram + fake_pdpt + 510 * 8, &e, 8);
+    e = fake_pdpt | 3;
+    memcpy(S.ram + proc_pgd + 511 * 8, &e, 8);
+    /* Through the detection root the guest would now show no process at all... */
+    struct vmi_kernel stale;
+    assert_int_equal(vmi_kernel_find(&stale, &S.mem, &c, 1), 0);
+    struct vmi_linux_tasks ts;
+    assert_int_equal(vmi_linux_tasks_init(&ts, &S.src, vmi_kernel_read, &stale, &stale.pw), 0);
+    assert_int_equal(vmi_linux_tasks_foreach(&ts, NULL, NULL), 0);
+    /* ...the session that moved to init_top_pgt still sees all nine. */
+    assert_int_equal(vmi_linux_tasks_foreach(&t, NULL, NULL), 9);
+    /* Refilled with zeros: the same. */
+    memset(S.ram + proc_pgd, 0, 0x1000);
+    assert_int_equal(vmi_linux_tasks_foreach(&t, NULL, NULL), 9);
+}
+
+static void test_own_root_fallback(void **state) {
+    (void)state;
+    struct vmi_kernel k;
+    find(&k);
+    /* No symbol: the detection root stays, and the reason says so. */
+    S.init_top_pgt = 0;
+    assert_int_equal(vmi_kernel_use_own_root(&k, &S.src), VMI_ENOTFOUND);
+    assert_string_equal(k.root_from, "cr3");
+    assert_int_equal(k.cr3, S.pml4);
+    assert_true(strstr(k.root_error, "no init_top_pgt") != NULL);
+    /* A symbol that points at a page that is not the kernel's table (an empty page). */
+    S.init_top_pgt = synth_alloc(&S, 0x2000);
+    S.init_top_pgt = (S.init_top_pgt + 0xfff) & ~0xfffull;
+    assert_int_equal(vmi_kernel_use_own_root(&k, &S.src), VMI_EFORMAT);
+    assert_true(strstr(k.root_error, "does not map the kernel image") != NULL);
+    assert_string_equal(k.root_from, "cr3");
+    char b[16];
+    assert_int_equal(vmi_kernel_read(&k, S.banner_va, b, 14), 0);
+}
+
+/* A profile whose banner matches but whose offsets are shifted is refused before use, with a
+ * reason naming the member; the true offsets pass. */
+struct shifted {
+    const char *st, *path;
+    int32_t by;
+};
+static struct shifted shift;
+static int s_member(void *ctx, const char *st, const char *path, struct vmi_member *out) {
+    int rc = p_member(ctx, st, path, out);
+    if (rc == 0 && shift.st && !strcmp(st, shift.st) && !strcmp(path, shift.path))
+        out->offset = (uint32_t)((int32_t)out->offset + shift.by);
+    return rc;
+}
+static void test_profile_offsets(void **state) {
+    (void)state;
+    struct prof p = {0};
+    struct vmi_symsrc src = {
+        .ctx = &p, .kind = "profile", .sym = p_sym, .member = s_member, .set_slide = p_slide};
+    struct vmi_kernel k;
+    find(&k);
+    const char *banner = "Linux version 6.1.0-synthetic (vigil@test) (gcc) #1 SMP PREEMPT_DYNAMIC";
+    assert_int_equal(vmi_kernel_identify(&k, &src, banner), 0);
+    char why[192];
+    shift = (struct shifted){0};
+    assert_int_equal(vmi_profile_check(&k, &src, why, sizeof(why)), 0);
+    static const struct {
+        struct shifted s;
+        const char *reason;
+    } cases[] = {
+        {{"task_struct", "tasks", 8}, "init_task.tasks"},
+        {{"task_struct", "pid", 0x38}, "init_task.pid/tgid"}, /* onto the comm bytes */
+        {{"task_struct", "comm", 8}, "init_task.comm"},
+        {{"task_struct", "real_parent", -8}, "init_task.real_parent"},
+        {{"task_struct", "flags", -4}, "init_task.flags"},
+        {{"task_struct", "real_cred", 0x20}, "init_task.real_cred"},
+        {{"cred", "uid", -4}, "init_task.real_cred"},
+        {{"task_struct", "mm", 0x18}, "init_task.mm"},
+    };
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        shift = cases[i].s;
+        if (vmi_profile_check(&k, &src, why, sizeof(why)) != VMI_EMISMATCH)
+            fail_msg("%s.%s shifted by %d: accepted", shift.st, shift.path, shift.by);
+        if (!strstr(why, cases[i].reason))
+            fail_msg("%s.%s shifted: \"%s\" does not name %s", shift.st, shift.path, why,
+                     cases[i].reason);
+    }
+    shift = (struct shifted){0};
+    /* The module list head misplaced. */
+    synth_w64(&S, S.modules_head, S.modules_head + 0x40);
+    assert_int_equal(vmi_profile_check(&k, &src, why, sizeof(why)), VMI_EMISMATCH);
+    assert_true(strstr(why, "`modules`") != NULL);
 }
 
 static void test_missing_symbols(void **state) {
@@ -380,17 +585,6 @@ static void test_modules(void **state) {
     memset(S.ram + synth_pa(&S, m3 + M_NAME), 'A', 56);
 }
 
-static char out[8192];
-static size_t outlen;
-static void sink(void *ctx, const char *d, size_t n) {
-    (void)ctx;
-    if (outlen + n < sizeof(out)) {
-        memcpy(out + outlen, d, n);
-        outlen += n;
-        out[outlen] = 0;
-    }
-}
-
 static void test_report_proc_json(void **state) {
     (void)state;
     uint64_t tt, tz;
@@ -436,6 +630,10 @@ int main(void) {
         cmocka_unit_test_setup_teardown(test_profile_match, setup, teardown),
         cmocka_unit_test_setup_teardown(test_tasks, setup, teardown),
         cmocka_unit_test_setup_teardown(test_tasks_hostile, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_tasks_bad_entries, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_own_root, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_own_root_fallback, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_profile_offsets, setup, teardown),
         cmocka_unit_test_setup_teardown(test_missing_symbols, setup, teardown),
         cmocka_unit_test_setup_teardown(test_la57, setup, teardown),
         cmocka_unit_test_setup_teardown(test_modules, setup, teardown),

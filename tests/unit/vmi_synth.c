@@ -116,6 +116,8 @@ static int t_sym(void *ctx, const char *name, uint64_t *addr) {
         *addr = s->text;
     else if (!strcmp(name, "boot_cpu_data"))
         *addr = s->boot_cpu_data;
+    else if (!strcmp(name, "init_top_pgt") && s->init_top_pgt)
+        *addr = s->init_top_pgt;
     else
         return VMI_ENOTFOUND;
     return 0;
@@ -162,6 +164,7 @@ int synth_init(struct synth *s, size_t size, uint64_t slide) {
     s->mem = (struct vmi_mem){.ctx = s, .read_phys = ram_read, .phys_end = size};
     /* PML4 pair (8 KiB aligned, like a KPTI kernel's). */
     s->pml4 = alloc_phys(s, 0x2000, 0x2000);
+    s->init_top_pgt = SYN_DIRECT_MAP + s->pml4;
     /* Direct map: PML4[273] -> PDPT of 1 GiB pages over all RAM. */
     uint64_t dpdpt = alloc_phys(s, 0x1000, 0x1000);
     wphys64(s, s->pml4 + 273 * 8, dpdpt | P | RW);
@@ -205,6 +208,7 @@ int synth_init(struct synth *s, size_t size, uint64_t slide) {
     synth_w64(s, it + T_GROUP_LEADER, it);
     synth_wstr(s, it + T_COMM, "swapper/0");
     uint64_t cred = synth_alloc(s, C_SIZE), sig = synth_alloc(s, S_SIZE);
+    synth_w32(s, cred, 4); /* cred.usage, as in init_cred */
     synth_w64(s, it + T_REAL_CRED, cred);
     synth_w64(s, it + T_CRED, cred);
     synth_w64(s, it + T_SIGNAL, sig);

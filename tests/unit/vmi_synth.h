@@ -60,6 +60,8 @@ struct synth {
     uint64_t pml4, kpd;
     uint64_t slide, text, init_task, modules_head, banner_va, idt_va, boot_cpu_data;
     uint64_t lstar;
+    uint64_t init_top_pgt; /* VA of the kernel's own PML4 (the direct-map alias of pml4); 0 hides
+                            * the symbol */
     struct vmi_mem mem;
     struct vmi_vcpu cpu;
     struct vmi_symsrc src;
