@@ -51,6 +51,11 @@ struct hv_cpu {
 
     uint64_t exit_counts[EXIT_REASON_MAX + 1];
     uint64_t exits_other;
+    /* Time spent in VMX root per exit reason, in TSC ticks from vmexit_main's start to the point
+     * where it hands back to the entry stub (vigil's clock: the guest's TSC writes do not count):
+     * the sum and the longest single exit. What each kind of exit costs the guest. */
+    uint64_t exit_tsc_total[EXIT_REASON_MAX + 1];
+    uint64_t exit_tsc_max[EXIT_REASON_MAX + 1];
 
     /* EPT permission state of this CPU (allow-once windows, invalidation generation). */
     struct ept_vcpu ept;

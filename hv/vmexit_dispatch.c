@@ -144,8 +144,22 @@ static bool try_hv_call(struct hv_cpu *c, struct guest_regs *g) {
     return true;
 }
 
+/* Exit costs summed over the CPUs for the heartbeat. */
+struct exit_costs {
+    uint64_t total[EXIT_REASON_MAX + 1], max[EXIT_REASON_MAX + 1];
+    uint64_t longest;        /* ticks of the longest single exit on any CPU */
+    uint32_t longest_reason; /* its basic exit reason */
+    uint32_t longest_cpu;
+};
+
+static uint64_t ticks_us(uint64_t ticks) {
+    uint64_t per_us = hv_tsc_hz() / 1000000;
+    return ticks / (per_us ? per_us : 1);
+}
+
 static void report_heartbeat(struct report *r, uint64_t now, const uint64_t *totals, uint64_t all,
-                             uint64_t inits, uint64_t sipis, uint64_t kicks_taken) {
+                             uint64_t inits, uint64_t sipis, uint64_t kicks_taken,
+                             const struct exit_costs *cost) {
     if (report_is_json(r)) {
         report_begin(r, "heartbeat");
         report_u64(r, "uptime_s", now / 1000);
@@ -156,6 +170,21 @@ static void report_heartbeat(struct report *r, uint64_t now, const uint64_t *tot
             if (totals[i])
                 report_u64(r, vmx_exit_reason_name(i), totals[i]);
         }
+        report_obj_end(r);
+        report_obj_begin(r, "exit_cost_us");
+        for (unsigned i = 0; i <= EXIT_REASON_MAX; i++) {
+            if (!totals[i])
+                continue;
+            report_obj_begin(r, vmx_exit_reason_name(i));
+            report_u64(r, "total", ticks_us(cost->total[i]));
+            report_u64(r, "max", ticks_us(cost->max[i]));
+            report_obj_end(r);
+        }
+        report_obj_end(r);
+        report_obj_begin(r, "longest_exit");
+        report_str(r, "reason", vmx_exit_reason_name(cost->longest_reason));
+        report_u64(r, "us", ticks_us(cost->longest));
+        report_u64(r, "cpu", cost->longest_cpu);
         report_obj_end(r);
         report_obj_begin(r, "init_sipi");
         report_u64(r, "inits", inits);
@@ -178,9 +207,13 @@ static void report_heartbeat(struct report *r, uint64_t now, const uint64_t *tot
                                   vmx_exit_reason_name(i), (unsigned long long)totals[i]);
         }
         line[n < sizeof(line) ? n : sizeof(line) - 1] = 0;
-        report_textf(r, "alive: uptime %llu s, %u cpu(s), %llu exits (%s); INIT %llu, SIPI %llu",
+        report_textf(r,
+                     "alive: uptime %llu s, %u cpu(s), %llu exits (%s); INIT %llu, SIPI %llu; "
+                     "longest exit %llu us (%s, cpu %u)",
                      (unsigned long long)(now / 1000), hv.cpus_up, (unsigned long long)all, line,
-                     (unsigned long long)inits, (unsigned long long)sipis);
+                     (unsigned long long)inits, (unsigned long long)sipis,
+                     (unsigned long long)ticks_us(cost->longest),
+                     vmx_exit_reason_name(cost->longest_reason), cost->longest_cpu);
     }
 }
 
@@ -199,9 +232,21 @@ void hv_heartbeat(struct vcpu *v) {
     uint64_t totals[EXIT_REASON_MAX + 1];
     lib_memset(totals, 0, sizeof(totals));
     uint64_t all = 0, inits = 0, sipis = 0, kicks_taken = 0;
+    static struct exit_costs cost; /* the boot CPU's heartbeat only: too large for its stack */
+    lib_memset(&cost, 0, sizeof(cost));
     for (uint32_t i = 0; i < hv.ncpus; i++) {
-        for (unsigned r = 0; r <= EXIT_REASON_MAX; r++)
-            totals[r] += hv.cpus[i]->exit_counts[r];
+        for (unsigned r = 0; r <= EXIT_REASON_MAX; r++) {
+            const struct hv_cpu *ci = hv.cpus[i];
+            totals[r] += ci->exit_counts[r];
+            cost.total[r] += ci->exit_tsc_total[r];
+            if (ci->exit_tsc_max[r] > cost.max[r])
+                cost.max[r] = ci->exit_tsc_max[r];
+            if (ci->exit_tsc_max[r] > cost.longest) {
+                cost.longest = ci->exit_tsc_max[r];
+                cost.longest_reason = r;
+                cost.longest_cpu = i;
+            }
+        }
         all += hv.cpus[i]->vcpu.exits;
         inits += hv.cpus[i]->vcpu.init_count;
         sipis += hv.cpus[i]->vcpu.sipi_count;
@@ -209,7 +254,7 @@ void hv_heartbeat(struct vcpu *v) {
     }
     struct report *w = hv_report_begin();
     if (w) {
-        report_heartbeat(w, now, totals, all, inits, sipis, kicks_taken);
+        report_heartbeat(w, now, totals, all, inits, sipis, kicks_taken, &cost);
         hv_report_end(w);
     }
     ept_hide_report_summary(&hv.hide);
@@ -381,9 +426,24 @@ static void report_tick(struct hv_cpu *c) {
     c->report_tick = fast;
 }
 
+/* vigil's clock on this CPU, in ticks (the guest's TSC writes subtracted, hv/vcpu.h tsc_skew). */
+static uint64_t root_tsc(const struct vcpu *v) {
+    return hw_rdtsc() - (uint64_t)v->tsc_skew;
+}
+
+static void account_exit(struct hv_cpu *c, uint32_t basic, uint64_t t0) {
+    if (basic > EXIT_REASON_MAX)
+        return;
+    uint64_t dt = root_tsc(&c->vcpu) - t0;
+    c->exit_tsc_total[basic] += dt;
+    if (dt > c->exit_tsc_max[basic])
+        c->exit_tsc_max[basic] = dt;
+}
+
 void vmexit_main(struct guest_regs *g) {
     struct hv_cpu *c = this_cpu();
     struct vcpu *v = &c->vcpu;
+    uint64_t t0 = root_tsc(v);
     uint32_t reason = (uint32_t)hw_vmread(VMCS_EXIT_REASON);
     uint32_t basic = reason & 0xFFFF;
     v->exits++;
@@ -417,6 +477,7 @@ void vmexit_main(struct guest_regs *g) {
     hv_report_pump();
     report_tick(c);
     vmexit_nmi_prepare_entry(v);
+    account_exit(c, basic, t0);
 }
 
 void vmx_resume_failed(void) {

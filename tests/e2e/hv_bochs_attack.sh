@@ -56,6 +56,13 @@ held=$(e2e_vigil_lines "$R" | awk '
     END { print n + 0 }')
 e2e_check "re-scans went on while the TSC was held back ($held, want >= 12 of the ~24 due)" \
     test "$held" -ge 12
+# What vigil costs the guest: per exit reason, and the longest single exit of the run.
+last_hb=$(e2e_events "$R" heartbeat | tail -n 1)
+echo "  longest exit: $(jq -c '.longest_exit' <<<"$last_hb")"
+e2e_check "heartbeat carries each exit reason's cost and the longest exit" jq -e \
+    '(.exit_cost_us | keys) == (.exits | keys) and .exit_cost_us["WRMSR"].max >= 0 and
+     .longest_exit.us > 0 and (.exit_cost_us[.longest_exit.reason].max == .longest_exit.us)' \
+    <<<"$last_hb"
 rescans=$(e2e_events "$R" rescan | jq -r '.t_ms')
 e2e_check "re-scan times only move forward" \
     awk 'NR > 1 && $1 <= prev { bad = 1 } { prev = $1 } END { exit bad }' <<<"$rescans"
