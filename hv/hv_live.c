@@ -6,6 +6,7 @@
 #include "hv_state.h"
 #include "hw.h"
 #include "lib.h"
+#include "linux_live.h"
 #include "pagewalk.h"
 #include "spinlock.h"
 #include "vmi_report.h"
@@ -143,10 +144,59 @@ static void begin_event(struct report *r, const char *ev) {
     report_u64(r, "tsc", hw_rdtsc());
 }
 
+/* The task this CPU runs: the kernel's per-CPU current_task through the guest's GS base (the
+ * hooked functions run in the kernel, with the kernel's GS). */
+static bool read_current(uint64_t *task, struct vmi_proc *p) {
+    uint64_t gs = hw_vmread(VMCS_GUEST_GS_BASE);
+    return current_task_off &&
+           pagewalk_read(&sess->kernel.pw, gs + current_task_off, task, sizeof(*task)) == 0 &&
+           vmi_linux_task_read(&sess->tasks, *task, p) == 0;
+}
+
+/* An INT3 at a hook whose arguments do not fit the running task (vmi/linux_live.h): no event,
+ * a hook_forgery report instead. The first HOOK_FORGERY_ITEMISED are itemised, then every
+ * power-of-two count, so a flood is seen and counted without flooding the report. */
+#define HOOK_FORGERY_ITEMISED 16
+static uint64_t forgeries;
+
+static void report_forgery(const char *fn, uint64_t arg, const struct vmi_proc *cur,
+                           const char *why) {
+    uint64_t n = __atomic_add_fetch(&forgeries, 1, __ATOMIC_RELAXED);
+    if (n > HOOK_FORGERY_ITEMISED && (n & (n - 1)))
+        return;
+    struct report *r = hv_report_begin();
+    if (!r)
+        return;
+    if (report_is_json(r)) {
+        report_begin(r, "hook_forgery");
+        report_str(r, "function", fn);
+        report_hex(r, "rip", hw_vmread(VMCS_GUEST_RIP));
+        report_hex(r, "task", arg);
+        report_u64(r, "cur_pid", (uint64_t)cur->pid);
+        report_str(r, "cur_comm", cur->comm);
+        report_str(r, "reason", why);
+        report_u64(r, "cpu", this_cpu()->index);
+        report_u64(r, "count", n);
+        report_end(r);
+    } else {
+        report_textf(r, "hook forgery at %s (task 0x%llx, running pid %d %s): %s (%llu so far)", fn,
+                     (unsigned long long)arg, cur->pid, cur->comm, why, (unsigned long long)n);
+    }
+    hv_report_end(r);
+}
+
 static void event_start(uint64_t task) {
-    struct vmi_proc p;
+    struct vmi_proc p, cur;
+    uint64_t cur_task;
     if (vmi_linux_task_read(&sess->tasks, task, &p) != 0 || p.pid != p.tgid)
         return; /* a new thread, not a new process */
+    if (read_current(&cur_task, &cur)) {
+        const char *why = vmi_linux_live_check_start(&p, task, &cur, cur_task);
+        if (why) {
+            report_forgery(hooks[HOOK_START].sym, task, &cur, why);
+            return;
+        }
+    }
     hv_live_set(p.pid, p.comm, true);
     struct report *r = hv_report_begin_ordered();
     if (!r)
@@ -164,11 +214,24 @@ static void event_start(uint64_t task) {
     hv_report_end(r);
 }
 
+/* __set_task_comm's task against the running one; false (and reported) when it does not fit. */
+static bool comm_fits(uint64_t task, const struct vmi_proc *p, bool exec) {
+    struct vmi_proc cur;
+    uint64_t cur_task;
+    if (!read_current(&cur_task, &cur))
+        return true; /* nothing to check against: the event as before */
+    const char *why = vmi_linux_live_check_comm(p, task, exec, &cur, cur_task);
+    if (why)
+        report_forgery(hooks[HOOK_EXEC].sym, task, &cur, why);
+    return why == NULL;
+}
+
 static void event_exec(uint64_t task, uint64_t buf) {
     struct vmi_proc p;
     char comm[16];
     if (vmi_linux_task_read(&sess->tasks, task, &p) != 0 ||
-        pagewalk_read_str(&sess->kernel.pw, buf, comm, sizeof(comm)) < 0)
+        pagewalk_read_str(&sess->kernel.pw, buf, comm, sizeof(comm)) < 0 ||
+        !comm_fits(task, &p, true))
         return;
     hv_live_set(p.pid, comm, true);
     struct report *r = hv_report_begin_ordered();
@@ -191,7 +254,8 @@ static void event_rename(uint64_t task, uint64_t buf) {
     struct vmi_proc p;
     char comm[16];
     if (vmi_linux_task_read(&sess->tasks, task, &p) != 0 || p.pid != p.tgid ||
-        pagewalk_read_str(&sess->kernel.pw, buf, comm, sizeof(comm)) < 0)
+        pagewalk_read_str(&sess->kernel.pw, buf, comm, sizeof(comm)) < 0 ||
+        !comm_fits(task, &p, false))
         return;
     hv_live_set(p.pid, comm, true);
     struct report *r = hv_report_begin_ordered();
@@ -211,10 +275,7 @@ static void event_rename(uint64_t task, uint64_t buf) {
 static void event_exit(uint64_t code) {
     uint64_t task = 0;
     struct vmi_proc p;
-    uint64_t gs = hw_vmread(VMCS_GUEST_GS_BASE);
-    if (!current_task_off ||
-        pagewalk_read(&sess->kernel.pw, gs + current_task_off, &task, sizeof(task)) != 0 ||
-        vmi_linux_task_read(&sess->tasks, task, &p) != 0 || p.pid != p.tgid)
+    if (!read_current(&task, &p) || p.pid != p.tgid)
         return; /* threads other than the leader are not processes ending */
     /* do_exit's code is what wait() will see: exit status in bits 15:8, or a signal in 6:0. */
     uint32_t sig = (uint32_t)code & 0x7F;

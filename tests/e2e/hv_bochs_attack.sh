@@ -23,6 +23,8 @@ e2e_event_summary "$R"
 e2e_check "run-bochs.sh reached the sentinel (exit $rc, want 0)" test "$rc" = 0
 e2e_check "every report line from vigil's start on is a JSON event" e2e_jsonl_ok "$R"
 e2e_check "no hypervisor fault, parked CPU or guest-state dump" e2e_no_hv_fault "$R"
+e2e_check "no live event refused as a hook forgery (every one came from the kernel's own paths)" \
+    e2e_console_lacks "$R" '"ev":"hook_forgery"'
 
 # --- vigil's clock
 jumps=$(grep -a '^TSCJUMP ' "$C" | tr -d '\r')

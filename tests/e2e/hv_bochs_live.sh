@@ -27,6 +27,8 @@ in_order() { # seq numbers strictly increasing
 }
 
 e2e_check "run-bochs.sh reached the sentinel (exit $rc, want 0)" test "$rc" = 0
+e2e_check "no live event refused as a hook forgery (zero false positives on the kernel's paths)" \
+    e2e_console_lacks "$R" '"ev":"hook_forgery"'
 e2e_check "the three hooks were armed" \
     bash -c "[ \$(grep -c '\"ev\":\"live_hook\"' '$R') -eq 3 ]"
 guarded_hooks() { [ "$(e2e_events "$R" live_hook | jq -s "map(select(.$1 == true)) | length")" = 3 ]; }

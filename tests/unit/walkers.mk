@@ -6,3 +6,4 @@ VMI_WALKER_TEST_SRCS := tests/unit/vmi_synth.c vmi/pagewalk.c vmi/vmi_listwalk.c
 $(eval $(call unit_test,test_linux_tasks,$(VMI_WALKER_TEST_SRCS)))
 $(eval $(call unit_test,test_vmi_dump,tools/dump_reader.c))
 $(eval $(call unit_test,test_proc_snapshot,$(VMI_WALKER_TEST_SRCS)))
+$(eval $(call unit_test,test_linux_live,vmi/linux_live.c))
