@@ -56,6 +56,9 @@ usage: $H_NAME.sh [options]
                         build/vigil.efi)
   --extra-esp-file SRC:DEST  also copy SRC to DEST on the ESP (repeatable)
   --append ARGS         extra kernel command-line arguments (in the generated next_args)
+  --smp                 boot through the test step build/tests/acpi-smp.efi, which installs ACPI
+                        tables (MADT, FADT, ...) so Linux finds every CPU, and drop acpi=off
+                        (QEMU has its own tables: the step adds none there; docs/harness.md)
   --keep                keep the whole work directory (ESP image, firmware variables)
 Exit: 0 --until matched (or, without --until, the emulator ended cleanly); 124 timeout;
 3 --fail matched; 2 setup error; 1 emulator ended before --until matched; other: emulator status.
@@ -65,12 +68,18 @@ EOF
 h_parse() {
     H_SCENARIO="$H_TOP/tests/scenarios/default.sh"
     H_CONFIG="" H_CPUS=1 H_MEM=512 H_TIMEOUT=$H_DEFAULT_TIMEOUT H_UNTIL="" H_FAIL='Kernel panic - not syncing'
+<<<<<<< HEAD
     H_REPORT_LOG="" H_REPORT_PORT=com2 H_CONSOLE_LOG="" H_NO_HV=0 H_EFI="${VIGIL_EFI:-$H_TOP/build/vigil.efi}" H_APPEND="" H_KEEP=0
+=======
+    H_REPORT_LOG="" H_REPORT_PORT=com2 H_CONSOLE_LOG="" H_NO_HV=0 H_EFI="$H_TOP/build/vigil.efi" H_APPEND="" H_KEEP=0
+    H_SMP=0
+>>>>>>> h-acpi
     H_SETS=() H_EXTRA=()
     while [ $# -gt 0 ]; do
         case "$1" in
         --no-hv) H_NO_HV=1; shift; continue ;;
         --keep) H_KEEP=1; shift; continue ;;
+        --smp) H_SMP=1; shift; continue ;;
         -h | --help) h_usage; exit 0 ;;
         --scenario | --config | --set | --cpus | --mem | --timeout | --until | --fail | --report-log | \
             --report-port | --console-log | --efi | --extra-esp-file | --append) ;;
@@ -111,11 +120,12 @@ h_parse() {
 }
 
 # Kernel command line shared by the vigil config and the baseline. Bochs: OVMF installs no ACPI
-# tables there (docs/harness.md), so acpi=off. panic=-1: reboot at once on a panic (QEMU runs
-# with -no-reboot, so it ends); the --fail regex catches it first anyway.
+# tables there (docs/harness.md), so acpi=off, unless --smp puts the step that installs them in
+# the boot chain. panic=-1: reboot at once on a panic (QEMU runs with -no-reboot, so it ends);
+# the --fail regex catches it first anyway.
 h_kernel_args() {
     local a="console=ttyS0 panic=-1"
-    [ "$H_ENGINE" = bochs ] && a="$a acpi=off"
+    [ "$H_ENGINE" = bochs ] && [ "$H_SMP" = 0 ] && a="$a acpi=off"
     [ -n "$H_APPEND" ] && a="$a $H_APPEND"
     echo "$a"
 }
@@ -166,6 +176,18 @@ h_prepare() {
     local esp_args=(--out "$H_WORK/esp.img" --kernel "$H_KERNEL" --initrd "$H_INITRD")
     local f
     for f in "${H_EXTRA[@]+"${H_EXTRA[@]}"}"; do esp_args+=(--file "$f"); done
+    # --smp: the kernel is started by the ACPI step (tests/efi/acpi_smp.c), which takes the
+    # kernel's path and arguments as its own.
+    local next="\\vmlinuz" next_args="initrd=\\initrd.img $(h_kernel_args)"
+    if [ "$H_SMP" = 1 ]; then
+        local step=$H_TOP/build/tests/acpi-smp.efi
+        [ -f "$step" ] || h_die "$step not found (run make build/tests/acpi-smp.efi)"
+        esp_args+=(--file "$step:acpi-smp.efi")
+        next_args="$next $next_args" next="\\acpi-smp.efi"
+        if [ "$H_NO_HV" = 0 ] && [ -n "$H_CONFIG" ]; then
+            h_log "warning: --smp only changes the generated config; $H_CONFIG's next is used as it is"
+        fi
+    fi
     if [ "$H_NO_HV" = 1 ] && { [ -n "$H_CONFIG" ] || [ ${#H_SETS[@]} -gt 0 ]; }; then
         h_log "warning: --config/--set have no effect with --no-hv (no vigil, no config)"
     fi
@@ -177,7 +199,7 @@ h_prepare() {
         # The ESP keeps the same kernel and initrd so the firmware sees the same disk.
         esp_args+=(--no-efi)
         if [ "${H_NOHV_STARTUP_NSH:-0}" = 1 ]; then
-            printf '%s\r\n' "\\vmlinuz initrd=\\initrd.img $(h_kernel_args)" >"$H_WORK/startup.nsh"
+            printf '%s\r\n' "$next $next_args" >"$H_WORK/startup.nsh"
             esp_args+=(--file "$H_WORK/startup.nsh:startup.nsh")
         fi
         H_CFG=""
@@ -192,8 +214,8 @@ h_prepare() {
             {
                 echo "serial = $H_REPORT_PORT"
                 echo "report = jsonl"
-                echo "next = \\vmlinuz"
-                echo "next_args = initrd=\\initrd.img $(h_kernel_args)"
+                echo "next = $next"
+                echo "next_args = $next_args"
             } >"$H_CFG"
         fi
         local s

@@ -82,6 +82,11 @@ else
     cpu_args=(-accel tcg -cpu max)
 fi
 
+# --smp: OVMF on QEMU already installs QEMU's ACPI tables, so the step adds none and only
+# chain-loads (QEMU's machine cannot drop its tables: OVMF hangs without the PIIX4 power
+# management device that acpi=off removes). The baseline then goes through the shell:
+# startup.nsh runs the step, which starts the kernel.
+[ "$H_SMP" = 1 ] && H_NOHV_STARTUP_NSH=1
 h_prepare
 if [ -n "$vars_file" ]; then
     if [ ! -s "$vars_file" ]; then
@@ -114,7 +119,7 @@ com2) args+=(-chardev "file,id=com2,path=$H_REPORT_LOG" -device isa-serial,chard
         -device "isa-serial,chardev=rep,index=$((${H_REPORT_PORT#com} - 1))")
     ;;
 esac
-if [ "$H_NO_HV" = 1 ]; then
+if [ "$H_NO_HV" = 1 ] && [ "$H_SMP" = 0 ]; then
     args+=(-kernel "$H_KERNEL" -initrd "$H_INITRD" -append "$(h_kernel_args)")
     h_log "baseline boot: OVMF starts the kernel's EFI stub from QEMU's -kernel (fw_cfg)"
 fi

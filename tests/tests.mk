@@ -27,5 +27,5 @@ $(B)/fuzz/$(1): tests/fuzz/$(1).c $(2)
 	  $$(INCS) -o $$@ $$^
 endef
 
-# One fragment per concern: tests/unit/*.mk, tests/fuzz/*.mk, tests/e2e/*.mk.
-include $(wildcard tests/unit/*.mk tests/fuzz/*.mk tests/e2e/*.mk)
+# One fragment per concern: tests/unit/*.mk, tests/fuzz/*.mk, tests/e2e/*.mk, tests/efi/*.mk.
+include $(wildcard tests/unit/*.mk tests/fuzz/*.mk tests/e2e/*.mk tests/efi/*.mk)
