@@ -1,8 +1,9 @@
 /* bench-symbols (make bench): cost of the symbol sources on the Debian test kernel, printed as
  * figures (never asserted): locating kallsyms, a symbol lookup (binary search and full pass),
  * auto-mode init with BTF, member lookups through BTF, and ISF profile init/lookups for the
- * shipped compact profile and for a full profile generated in memory-equivalent size.
- * The kernel comes from $VIGIL_VMLINUX or qemu-scripts/fetch-kernel.sh. */
+ * compact profile of the test kernel.
+ * The kernel comes from $VIGIL_VMLINUX or qemu-scripts/fetch-kernel.sh, the profile from
+ * guest-profiles/profile-for-package.sh (made on demand, cached under build/profiles/). */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -43,18 +44,18 @@ static char *slurp(const char *path, size_t *len) {
 }
 
 int main(void) {
-    char vmlinux[4096] = "", kver[256] = "";
+    char vmlinux[4096] = "", profile[4096] = "";
     const char *env = getenv("VIGIL_VMLINUX");
     if (env)
         snprintf(vmlinux, sizeof(vmlinux), "%s", env);
-    FILE *p = popen("bash qemu-scripts/fetch-kernel.sh 2>/dev/null", "r");
+    FILE *p = popen("bash guest-profiles/profile-for-package.sh 2>/dev/null", "r");
     char line[4096];
     while (p && fgets(line, sizeof(line), p)) {
         line[strcspn(line, "\n")] = 0;
         if (!env && strncmp(line, "VMLINUX=", 8) == 0)
             snprintf(vmlinux, sizeof(vmlinux), "%s", line + 8);
-        if (strncmp(line, "KVER=", 5) == 0)
-            snprintf(kver, sizeof(kver), "%.200s", line + 5);
+        if (strncmp(line, "PROFILE=", 8) == 0)
+            snprintf(profile, sizeof(profile), "%s", line + 8);
     }
     if (p)
         pclose(p);
@@ -119,10 +120,8 @@ int main(void) {
     printf("auto BTF member lookups, cached struct: %.1f us each\n",
            (now_us() - t0) / 100 / (sizeof(q) / sizeof(q[0])));
 
-    char path[512];
-    snprintf(path, sizeof(path), "guest-profiles/debian-%s.isf.json", kver);
     size_t len;
-    char *doc = slurp(path, &len);
+    char *doc = profile[0] ? slurp(profile, &len) : NULL;
     if (doc) {
         t0 = now_us();
         for (int i = 0; i < rounds; i++) {

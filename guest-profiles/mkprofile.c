@@ -21,14 +21,17 @@
 #include "elf_image.h"
 #include "kallsyms.h"
 
-/* What the walkers (vmi/linux_*.c, vmi/kernel.c) read, and a few neighbours they may need. */
+/* What the walkers (vmi/linux_*.c, vmi/kernel.c) read, and a few neighbours they may need:
+ * structs and unions, and enums by name. Module memory: module_layout (core_layout,
+ * init_layout) up to 6.3; module_memory (mem[MOD_MEM_NUM_TYPES]) indexed by enum mod_mem_type
+ * from 6.4 on. A kernel has one or the other: names it lacks are listed on stderr. */
 static const char *const compact_types[] = {
-    "task_struct",   "signal_struct",  "cred",        "mm_struct",     "module",
-    "module_layout", "list_head",      "hlist_node",  "hlist_head",    "pid",
-    "upid",          "cpuinfo_x86",    "thread_info", "new_utsname",   "uts_namespace",
-    "kobject",       "module_kobject", "nsproxy",     "pid_namespace", "mm_rss_stat",
-    "rb_node",       "rb_root",        "kref",        "qstr",          "files_struct",
-    "kthread",
+    "task_struct",   "signal_struct", "cred",         "mm_struct",      "module",
+    "module_layout", "module_memory", "mod_mem_type", "list_head",      "hlist_node",
+    "hlist_head",    "pid",           "upid",         "cpuinfo_x86",    "thread_info",
+    "new_utsname",   "uts_namespace", "kobject",      "module_kobject", "nsproxy",
+    "pid_namespace", "mm_rss_stat",   "rb_node",      "rb_root",        "kref",
+    "qstr",          "files_struct",  "kthread",
 };
 static const char *const compact_symbols[] = {
     "_text",
@@ -268,13 +271,39 @@ static void select_types(struct gen *g) {
             g->want[id] = 1;
             continue;
         }
-        if (t->name_off == 0 || !btf_is_composite(t) || btf_vlen(t) == 0)
+        if (t->name_off == 0 || btf_vlen(t) == 0)
             continue;
         const char *name = g->type_names[id];
         if (in_list(name, compact_types, sizeof(compact_types) / sizeof(compact_types[0])) ||
             in_list(name, (const char *const *)g->extra_types, g->n_extra_types))
             want_type(g, id, 0);
     }
+}
+
+/* Whether a named struct, union or enum with members is selected. */
+static bool type_wanted(struct gen *g, const char *name) {
+    for (uint32_t id = 1; id <= g->ntypes; id++)
+        if (g->want[id] && g->type_names[id] && strcmp(g->type_names[id], name) == 0)
+            return true;
+    return false;
+}
+
+/* Says which of the compact names (and --types) this kernel's BTF lacks: expected for the
+ * other side of a layout change (module_layout vs module_memory), a typo for --types. */
+static void note_missing_types(struct gen *g) {
+    if (g->full)
+        return;
+    const size_t nc = sizeof(compact_types) / sizeof(compact_types[0]);
+    bool any = false;
+    for (size_t i = 0; i < nc + g->n_extra_types; i++) {
+        const char *name = i < nc ? compact_types[i] : g->extra_types[i - nc];
+        if (type_wanted(g, name))
+            continue;
+        fprintf(stderr, "%s%s", any ? ", " : "vigil-mkprofile: types not in this kernel: ", name);
+        any = true;
+    }
+    if (any)
+        fputc('\n', stderr);
 }
 
 static void emit_base_types(struct gen *g) {
@@ -552,6 +581,22 @@ static void emit_symbols(struct gen *g, char *banner, size_t banner_cap) {
     }
     printf("}\n");
     fprintf(stderr, "vigil-mkprofile: %zu kallsyms symbols, %zu written\n", l.n, count);
+    /* Compact names (and --symbols) this kernel lacks: e.g. current_task, which 6.2+ moved into
+     * pcpu_hot. */
+    const size_t nc = sizeof(compact_symbols) / sizeof(compact_symbols[0]);
+    bool any = false;
+    for (size_t k = 0; !g->full && k < nc + g->n_extra_syms; k++) {
+        const char *name = k < nc ? compact_symbols[k] : g->extra_syms[k - nc];
+        bool found = false;
+        for (size_t i = 0; i < l.n && !found; i++)
+            found = strcmp(l.v[i].name, name) == 0;
+        if (found)
+            continue;
+        fprintf(stderr, "%s%s", any ? ", " : "vigil-mkprofile: symbols not in this kernel: ", name);
+        any = true;
+    }
+    if (any)
+        fputc('\n', stderr);
     for (size_t i = 0; i < l.n; i++)
         free(l.v[i].name);
     free(l.v);
@@ -607,6 +652,7 @@ int main(int argc, char **argv) {
         die(g.ks.why);
     assign_names(&g);
     select_types(&g);
+    note_missing_types(&g);
 
     char banner[512] = ""; /* filled by emit_symbols when it meets linux_banner */
     printf("{");

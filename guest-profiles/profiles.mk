@@ -1,6 +1,8 @@
-# guest-profiles/: the ISF profile generator (vigil-mkprofile) and the shipped profiles.
-#   make profiles   regenerates guest-profiles/debian-<KVER>.isf.json (compact) for the kernel
-#                   qemu-scripts/fetch-kernel.sh gives.
+# guest-profiles/: the ISF profile generator (vigil-mkprofile) and profiles made on demand.
+#   make profile [PKG=linux-image-<release>]   writes build/profiles/debian-<KVER>.isf.json
+#       (compact) for that Debian kernel package (default: the test kernel, the package
+#       linux-image-amd64 names) through guest-profiles/profile-for-package.sh: the package is
+#       fetched with qemu-scripts/fetch-kernel.sh, never installed; the result is cached.
 MKPROFILE_SRCS := guest-profiles/mkprofile.c guest-profiles/elf_image.c vmi/kallsyms.c \
 	vmi/kvwin.c vmi/arena.c hv/lib.c hv/fmt.c
 TOOLS += $(B)/vigil-mkprofile
@@ -10,12 +12,9 @@ $(B)/vigil-mkprofile: $(patsubst %.c,$(B)/host/%.o,$(MKPROFILE_SRCS)) $(MKPROFIL
 	@mkdir -p $(dir $@)
 	$(CC) $(HOST_CFLAGS) -o $@ $^
 
-.PHONY: profiles
-profiles: $(B)/vigil-mkprofile
-	@set -e; eval "$$(bash qemu-scripts/fetch-kernel.sh)"; \
-	  $(B)/vigil-mkprofile --compact "$$VMLINUZ" > guest-profiles/debian-$$KVER.isf.json.tmp; \
-	  mv guest-profiles/debian-$$KVER.isf.json.tmp guest-profiles/debian-$$KVER.isf.json; \
-	  echo "wrote guest-profiles/debian-$$KVER.isf.json"
+.PHONY: profile
+profile: $(B)/vigil-mkprofile
+	@bash guest-profiles/profile-for-package.sh $(if $(PKG),--package '$(PKG)')
 
 # bench-symbols: cost of the symbol sources on the Debian test kernel (make bench).
 BENCH_SYMBOLS_SRCS := guest-profiles/bench_symbols.c guest-profiles/elf_image.c $(VMI_SYMBOLS_SRCS) \

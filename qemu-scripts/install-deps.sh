@@ -21,6 +21,8 @@ pkgs=(
     qemu-system-x86 ovmf bochs bochsbios vgabios
     # ESP image and test guest
     mtools dosfstools busybox-static cpio gzip xz-utils file coreutils util-linux procps
+    # kernels whose payload is zstd (Debian's 6.12 series), for fetch-kernel.sh and vigil-mkprofile
+    zstd
     # Debian kernel download (fetch-kernel.sh: apt-get download, dpkg-deb); capstone's source
     # package for the hypervisor's freestanding x86 decoder (hv/capstone.mk: dpkg-source); the
     # archive's signing keys for both

@@ -2,7 +2,8 @@
 # Issue 6 (items 5, 6): introspection from underneath with an ISF profile, under Bochs, 1 CPU,
 # two boots of tests/scenarios/hv-profile.sh (3-7 minutes each; timeout E2E_BOCHS_TIMEOUT,
 # default 1500 s).
-#   A: the shipped profile of the test kernel (guest-profiles/debian-6.1.0-56-amd64.isf.json) on
+#   A: the profile of the test kernel, made from its Debian package on demand
+#      (guest-profiles/profile-for-package.sh, cached under build/profiles/), on
 #      the ESP as \debian.isf.json, config `profile = \debian.isf.json`: the loader loads it, the
 #      hypervisor identifies the kernel through it (os source "profile", kernel = the guest's
 #      `uname -r`), the snapshot, re-scans and live events work.
@@ -32,12 +33,13 @@ command -v base64 >/dev/null || {
     e2e_done
 }
 SCEN=$E2E_TOP/tests/scenarios/hv-profile.sh
-GOOD=$E2E_TOP/guest-profiles/debian-6.1.0-56-amd64.isf.json
 BAD=$E2E_WORK/wrong-banner.isf.json
+GOOD=$(bash "$E2E_TOP/guest-profiles/profile-for-package.sh" | sed -n 's/^PROFILE=//p')
 [ -f "$GOOD" ] || {
-    e2e_fail "shipped profile $GOOD exists"
+    e2e_fail "guest-profiles/profile-for-package.sh made the test kernel's profile"
     e2e_done
 }
+echo "  profile: $GOOD"
 
 # The wrong profile: jq (1.6 turns 64-bit addresses into doubles, so it does not rewrite the
 # file) decodes the banner; the base64 string is replaced textually, everything else stays
@@ -48,7 +50,7 @@ new_b64=$(base64 -d <<<"$old_b64" | sed 's/ #1 SMP / #9 SMP /' | base64 -w0)
 new_banner=$(base64 -d <<<"$new_b64" | tr -d '\0')
 content=$(<"$GOOD")
 printf '%s\n' "${content/"$old_b64"/"$new_b64"}" >"$BAD"
-e2e_check "the wrong profile differs from the shipped one in its banner only" \
+e2e_check "the wrong profile differs from the test kernel's in its banner only" \
     bash -c "[ '$old_b64' != '$new_b64' ] && [ \"\$(jq -r .symbols.linux_banner.constant_data '$BAD')\" = '$new_b64' ] &&
         [ \$(cmp -l '$GOOD' '$BAD' | wc -l) -ge 1 ] && [ \$(stat -c %s '$GOOD') = \$(stat -c %s '$BAD') ]"
 echo "  banner: $old_banner"

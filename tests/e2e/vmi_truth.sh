@@ -7,9 +7,12 @@
 #      has no LSTAR)
 #   2. auto mode with --no-regs: kernel found by the physical-memory scan
 #   3. raw memory image + register file (the other dump format), with and without MSR_LSTAR
-#   4. profile mode with the shipped ISF profile for the guest's kernel
-#   5. a profile that does not match the running kernel: profile_mismatch is reported and auto
-#      takes over, with the same results; likewise a profile with the right banner and a shifted
+#   4. profile mode with the ISF profile made for the guest's kernel package on demand
+#      (guest-profiles/profile-for-package.sh, cached under build/profiles/)
+#   5. profiles that do not match the running kernel: profile_mismatch is reported and auto
+#      takes over, with the same results: that profile with linux_banner moved, and the profile
+#      of another Debian kernel (tests/data/profiles/debian-6.1.0-56-amd64.isf.json: what a user
+#      whose kernel was updated has); likewise a profile with the right banner and a shifted
 #      task_struct.pid (refused by the offset checks, with the reason)
 #   every run must walk through the kernel's own page table (kernel event root_from init_top_pgt)
 #   6. a second guest on QEMU's "max" CPU with LA57: 5-level paging, PCID and KPTI together
@@ -87,20 +90,38 @@ check raw-lstar auto --regs "$out/regs-lstar.txt" "$out/mem.raw"
 grep -q '"found_by":"lstar"' "$out/raw-lstar.jsonl" || { echo "vmi_truth: [raw-lstar] kernel not found through LSTAR"; fail=1; }
 rm -f "$out/mem.raw"
 
-# 4: the shipped profile.
+# mismatch NAME PROFILE: vigil-vmi reports profile_mismatch for PROFILE and auto mode's results
+# are the truth.
+mismatch() {
+    local name=$1 prof=$2
+    if ! timeout 120 "$VMI" --jsonl --profile "$prof" "$DUMP" >"$out/$name.jsonl"; then
+        echo "vmi_truth: [$name] FAILED: vigil-vmi exited with an error"
+        fail=1
+    elif ! grep -q '"ev":"profile_mismatch"' "$out/$name.jsonl"; then
+        echo "vmi_truth: [$name] FAILED: no profile_mismatch event for a profile of another kernel"
+        fail=1
+    else
+        grep -v '"ev":"profile_mismatch"' "$out/$name.jsonl" >"$out/$name-rest.jsonl"
+        if python3 tests/e2e/vmi_compare.py "$TRUTH" "$out/$name-rest.jsonl" "$VMLINUX" auto "$DUMP"; then
+            echo "vmi_truth: [$name] ok: profile_mismatch reported, auto took over"
+        else
+            echo "vmi_truth: [$name] FAILED"
+            fail=1
+        fi
+    fi
+}
+
+# 4: the profile of the guest's kernel, made on demand from its package.
 profile=""
-for f in guest-profiles/*"$KVER"*.json guest-profiles/*"$KVER"*.json.xz guest-profiles/*"$KVER"*.json.gz; do
-    [ -f "$f" ] && { profile=$f; break; }
-done
-if [ -z "$profile" ]; then
-    echo "vmi_truth: [profile] FAILED: no profile for $KVER under guest-profiles/"
+if ! info=$(bash guest-profiles/profile-for-package.sh); then
+    echo "vmi_truth: [profile] FAILED: guest-profiles/profile-for-package.sh made no profile for $KVER"
+    fail=1
+elif ! grep -qx "KVER=$KVER" <<<"$info"; then
+    echo "vmi_truth: [profile] FAILED: the profile is not for the guest's kernel $KVER: $info"
     fail=1
 else
-    case "$profile" in
-    *.xz) xz -dc "$profile" >"$out/profile.json" ;;
-    *.gz) gzip -dc "$profile" >"$out/profile.json" ;;
-    *) cp "$profile" "$out/profile.json" ;;
-    esac
+    profile=$(sed -n 's/^PROFILE=//p' <<<"$info")
+    cp "$profile" "$out/profile.json"
     check profile profile --profile "$out/profile.json" "$DUMP"
     # 5: the same profile with linux_banner moved: it no longer describes the running kernel.
     python3 - "$out/profile.json" "$out/profile-wrong.json" <<'PY'
@@ -109,23 +130,7 @@ isf = json.load(open(sys.argv[1]))
 isf["symbols"]["linux_banner"]["address"] += 0x100
 json.dump(isf, open(sys.argv[2], "w"))
 PY
-    if timeout 120 "$VMI" --jsonl --profile "$out/profile-wrong.json" "$DUMP" >"$out/mismatch.jsonl"; then
-        if grep -q '"ev":"profile_mismatch"' "$out/mismatch.jsonl"; then
-            grep -v '"ev":"profile_mismatch"' "$out/mismatch.jsonl" >"$out/mismatch-rest.jsonl"
-            if python3 tests/e2e/vmi_compare.py "$TRUTH" "$out/mismatch-rest.jsonl" "$VMLINUX" auto "$DUMP"; then
-                echo "vmi_truth: [mismatch] ok: profile_mismatch reported, auto took over"
-            else
-                echo "vmi_truth: [mismatch] FAILED"
-                fail=1
-            fi
-        else
-            echo "vmi_truth: [mismatch] FAILED: no profile_mismatch event for a wrong profile"
-            fail=1
-        fi
-    else
-        echo "vmi_truth: [mismatch] FAILED: vigil-vmi exited with an error"
-        fail=1
-    fi
+    mismatch mismatch "$out/profile-wrong.json"
     # 5b: the same profile with task_struct.pid moved by 8 bytes: the banner matches, the offset
     # checks must refuse it with the reason, and auto takes over with the same results.
     python3 - "$out/profile.json" "$out/profile-shifted.json" <<'PY'
@@ -148,6 +153,20 @@ PY
         fail=1
     fi
 fi
+# 5: the profile of the previous Debian kernel ABI (same addresses, other banner).
+stale=tests/data/profiles/debian-6.1.0-56-amd64.isf.json
+if [ "$KVER" = 6.1.0-56-amd64 ]; then
+    echo "vmi_truth: [stale] not checked: $stale is the guest's own kernel's profile"
+else
+    mismatch stale "$stale"
+fi
+
+# Every run walked through the kernel's own page table, not the detection CR3.
+for f in "$out"/*.jsonl; do
+    case "$f" in *-rest.jsonl) continue ;; esac
+    grep -q '"ev":"kernel"' "$f" || continue
+    grep -q '"root_from":"init_top_pgt"' "$f" || { echo "vmi_truth: [root] FAILED: $f does not walk from init_top_pgt"; fail=1; }
+done
 
 # Text mode (for people): must run and show the process tree with the scenario's chain.
 timeout 120 "$VMI" "$DUMP" >"$out/text.txt"
@@ -163,13 +182,6 @@ check la57-auto auto "$DUMP"
 grep -q '"paging":"5-level"' "$out/la57-auto.jsonl" || { echo "vmi_truth: [la57] not reported as 5-level paging"; fail=1; }
 check la57-scan auto --no-regs "$DUMP"
 [ -n "$profile" ] && check la57-profile profile --profile "$out/profile.json" "$DUMP"
-
-# Every run walked through the kernel's own page table, not the detection CR3.
-for f in "$out"/*.jsonl; do
-    case "$f" in *-rest.jsonl) continue ;; esac
-    grep -q '"ev":"kernel"' "$f" || continue
-    grep -q '"root_from":"init_top_pgt"' "$f" || { echo "vmi_truth: [root] FAILED: $f does not walk from init_top_pgt"; fail=1; }
-done
 
 [ "$fail" = 0 ] && echo "vmi_truth: all checks passed"
 exit "$fail"

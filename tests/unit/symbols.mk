@@ -11,3 +11,6 @@ $(B)/tests/test_btf: $(LIBBPF_SO)
 $(eval $(call unit_test,test_json,vmi/json.c $(SYMBOLS_TEST_LIB)))
 
 $(eval $(call unit_test,test_isf,$(VMI_SYMBOLS_SRCS) guest-profiles/elf_image.c $(SYMBOLS_TEST_LIB)))
+# test_isf checks the test kernel's profile, which guest-profiles/profile-for-package.sh makes
+# with vigil-mkprofile.
+$(B)/tests/test_isf: | $(B)/vigil-mkprofile

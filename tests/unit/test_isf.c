@@ -2,7 +2,8 @@
  * vmi/symsrc_auto.c):
  *  - a dwarf2json-style document (anonymous members, bitfields, arrays, enums, pointers, the
  *    banner as base64 constant_data), with and without the hash index, and broken variants;
- *  - the shipped profile guest-profiles/debian-<KVER>.isf.json against the real vmlinux: its
+ *  - the test kernel's profile, made on demand by guest-profiles/profile-for-package.sh (or
+ *    $VIGIL_PROFILE), against the real vmlinux (or $VIGIL_VMLINUX): its
  *    banner is the image's, and for every member the walkers read, and every member of every
  *    struct it carries, the profile, auto mode (kallsyms + BTF read through read_kva) agree;
  *    so do all its symbols, with and without a KASLR slide. */
@@ -167,7 +168,7 @@ static void test_broken_documents(void **st) {
     assert_int_equal(vmi_symsrc_banner(&s, banner, sizeof(banner)), VMI_ENOTFOUND);
 }
 
-/* ---- the shipped profile against the real kernel ---- */
+/* ---- the kernel's generated profile against the real kernel ---- */
 static struct elf_image kimg;
 static char *profile;
 static size_t profile_len;
@@ -200,10 +201,9 @@ static int setup(void **st) {
                 p ? kimg.err : "no VMLINUX");
         return 0;
     }
-    /* .../vmlinux-<KVER> -> guest-profiles/debian-<KVER>.isf.json */
-    const char *kver = strstr(p, "vmlinux-");
-    if (kver) {
-        snprintf(profile_path, sizeof(profile_path), "guest-profiles/debian-%s.isf.json", kver + 8);
+    const char *pp = test_profile_path();
+    if (pp) {
+        snprintf(profile_path, sizeof(profile_path), "%s", pp);
         profile = slurp(profile_path, &profile_len);
     }
     return 0;
@@ -250,10 +250,12 @@ static void require_real(void) {
     if (!kimg.data)
         fail_msg("the Debian test kernel could not be fetched (see stderr)");
     if (!profile)
-        fail_msg("no shipped profile %s (run `make profiles`)", profile_path);
+        fail_msg("no profile for the test kernel (%s): guest-profiles/profile-for-package.sh "
+                 "failed, see stderr",
+                 profile_path[0] ? profile_path : "none made");
 }
 
-static void test_shipped_profile_vs_auto(void **st) {
+static void test_generated_profile_vs_auto(void **st) {
     (void)st;
     require_real();
     struct vmi_arena a = new_arena();
@@ -325,7 +327,7 @@ static void test_shipped_profile_vs_auto(void **st) {
 }
 
 /* Every field of every struct in the profile, by name, against auto mode (BTF). */
-static void test_shipped_profile_every_field(void **st) {
+static void test_generated_profile_every_field(void **st) {
     (void)st;
     require_real();
     struct vmi_arena a = new_arena();
@@ -445,8 +447,8 @@ int main(void) {
         cmocka_unit_test(test_sample_linear),
         cmocka_unit_test(test_broken_documents),
         cmocka_unit_test(test_colliding_keys),
-        cmocka_unit_test(test_shipped_profile_vs_auto),
-        cmocka_unit_test(test_shipped_profile_every_field),
+        cmocka_unit_test(test_generated_profile_vs_auto),
+        cmocka_unit_test(test_generated_profile_every_field),
     };
     return cmocka_run_group_tests(tests, setup, NULL);
 }
