@@ -70,7 +70,7 @@ e2e_check "heartbeat carries each exit reason's cost and the longest exit" jq -e
     <<<"$last_hb"
 rescans=$(e2e_events "$R" rescan | jq -r '.t_ms')
 e2e_check "re-scan times only move forward" \
-    awk 'NR > 1 && $1 <= prev { bad = 1 } { prev = $1 } END { exit bad }' <<<"$rescans"
+    awk 'NR > 1 && $1 <= prev { bad = 1 } { prev = $1 } END { exit bad || NR < 10 }' <<<"$rescans"
 
 # --- 5,000 processes
 forked=$(grep -a '^FORKMANY ' "$C" | tr -d '\r' | head -n 1)
@@ -79,10 +79,10 @@ e2e_check "the guest forked 5,000 processes" grep -q 'started=5000 ' <<<"$forked
 maxprocs=$(e2e_events "$R" rescan | jq -s 'map(.procs) | max // 0')
 e2e_check "a re-scan counted them all ($maxprocs processes, want >= 5000)" test "$maxprocs" -ge 5000
 last=$(e2e_events "$R" rescan | tail -n 1)
-e2e_check "the last re-scan compared everything (no cap) and the live view agreed with it" jq -e \
-    'has("cap") | not' <<<"$last"
-e2e_check "... nothing missed by the live events" jq -e \
-    '.live_missed_start == [] and .live_missed_exit == []' <<<"$last"
+e2e_check "the last re-scan compared everything (no cap)" jq -e \
+    '(.procs >= 5000) and (has("cap") | not)' <<<"${last:-null}"
+e2e_check "... and the live view agreed with it: nothing missed by the live events" jq -e \
+    '.live_missed_start == [] and .live_missed_exit == []' <<<"${last:-null}"
 # Live events are numbered across the run; a number that never shows was dropped with its line,
 # and the report must own up to at least that many lost lines before going on.
 seq_accounted() {
@@ -92,8 +92,8 @@ seq_accounted() {
         awk '$1 == "lost" { lost += $2 }
              $1 == "seq" { if (last && $2 <= last) { print "  seq back: " last " -> " $2; bad = 1 }
                            if (last && $2 > last + 1) missing += $2 - last - 1; last = $2; n++ }
-             END { print "  live events " n ", missing seq " missing + 0 ", lines reported lost " lost + 0
-                   exit bad || missing > lost }'
+             END { print "  live events " n + 0 ", missing seq " missing + 0 ", lines reported lost " lost + 0
+                   exit bad || missing > lost || n < 5000 }'
 }
 e2e_check "live events in order; every missing seq owned up to by report_lost" seq_accounted
 e2e_done
