@@ -820,7 +820,8 @@ def parse_args(argv):
                     help="print the (filtered) JSON lines unchanged instead of text")
     ap.add_argument("--tree", action="store_true",
                     help="print the process tree at the end (SIGUSR1 prints it at any time)")
-    ap.add_argument("--color", choices=("auto", "always", "never"), default="auto")
+    ap.add_argument("--color", choices=("auto", "always", "never"), default="auto",
+                    help="colour the markers (auto: when writing to a terminal, unless NO_COLOR)")
     ap.add_argument("--time", action="store_true", help="prefix lines with the host's time")
     ap.add_argument("-q", "--quiet", action="store_true", help="no summary line on stderr")
     ap.add_argument("--max-line", type=int, default=DEFAULT_MAX_LINE,
