@@ -6,10 +6,7 @@
 #     land (it reads back its new counter), but heartbeats' uptime never goes back or leaps, and
 #     re-scans go on every 5 s while the counter is held back (without vigil's own clock they
 #     stop for those two minutes).
-#   - introspection swamped: 5,000 processes forked as fast as the guest can; re-scans count them
-#     all (no cap), the last one's cross-check with the live view finds nothing missed, and the
-#     report stays in order: every gap in the live events' seq is owned up to by report_lost.
-# 1 CPU, 1.5 GiB; 6-10 minutes.
+# 1 CPU; 4-8 minutes.
 set -uo pipefail
 # shellcheck source=tests/e2e/lib.sh
 source "$(dirname "$0")/lib.sh"
@@ -18,7 +15,7 @@ e2e_need_vigil
 R=$E2E_WORK/report.log C=$E2E_WORK/console.log
 HB=2 RESCAN=5
 
-e2e_run bochs rc --cpus 1 --mem 1536 --scenario "$E2E_TOP/tests/scenarios/hv-attack.sh" \
+e2e_run bochs rc --cpus 1 --scenario "$E2E_TOP/tests/scenarios/hv-attack.sh" \
     --set "heartbeat=$HB" --set "rescan=$RESCAN" \
     --until '^VIGIL-GUEST-READY' --timeout "${E2E_BOCHS_TIMEOUT:-1500}" --fail "$E2E_HV_FAIL_RE"
 e2e_event_summary "$R"
@@ -72,28 +69,4 @@ rescans=$(e2e_events "$R" rescan | jq -r '.t_ms')
 e2e_check "re-scan times only move forward" \
     awk 'NR > 1 && $1 <= prev { bad = 1 } { prev = $1 } END { exit bad || NR < 10 }' <<<"$rescans"
 
-# --- 5,000 processes
-forked=$(grep -a '^FORKMANY ' "$C" | tr -d '\r' | head -n 1)
-echo "  guest: ${forked:-no FORKMANY line} / $(grep -a '^ATTACK-FORK-DONE' "$C" | tr -d '\r')"
-e2e_check "the guest forked 5,000 processes" grep -q 'started=5000 ' <<<"$forked "
-maxprocs=$(e2e_events "$R" rescan | jq -s 'map(.procs) | max // 0')
-e2e_check "a re-scan counted them all ($maxprocs processes, want >= 5000)" test "$maxprocs" -ge 5000
-last=$(e2e_events "$R" rescan | tail -n 1)
-e2e_check "the last re-scan compared everything (no cap)" jq -e \
-    '(.procs >= 5000) and (has("cap") | not)' <<<"${last:-null}"
-e2e_check "... and the live view agreed with it: nothing missed by the live events" jq -e \
-    '.live_missed_start == [] and .live_missed_exit == []' <<<"${last:-null}"
-# Live events are numbered across the run; a number that never shows was dropped with its line,
-# and the report must own up to at least that many lost lines before going on.
-seq_accounted() {
-    e2e_vigil_lines "$R" | jq -R -r 'try fromjson catch empty |
-        if .ev == "report_lost" then "lost \(.lines)" elif (.seq | type) == "number" then
-        "seq \(.seq)" else empty end' |
-        awk '$1 == "lost" { lost += $2 }
-             $1 == "seq" { if (last && $2 <= last) { print "  seq back: " last " -> " $2; bad = 1 }
-                           if (last && $2 > last + 1) missing += $2 - last - 1; last = $2; n++ }
-             END { print "  live events " n + 0 ", missing seq " missing + 0 ", lines reported lost " lost + 0
-                   exit bad || missing > lost || n + missing < 5000 }'
-}
-e2e_check "live events in order; every missing seq owned up to by report_lost" seq_accounted
 e2e_done

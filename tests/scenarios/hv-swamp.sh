@@ -1,0 +1,18 @@
+#!/bin/sh
+# vigil-static-c: tests/scenarios/src/forkmany.c
+# Guest scenario for tests/e2e/hv_bochs_swamp.sh: swamp introspection the way an ordinary user
+# could, with 5,000 processes forked as fast as the guest goes, then wait for vigil's re-scans.
+sleep 5
+echo "SWAMP-FORK-START"
+forkmany 5000 &
+n=0
+i=0
+while [ "$i" -lt 600 ]; do
+    n=$(ls -d /proc/[0-9]* | wc -l)
+    [ "$n" -ge 5050 ] && break
+    sleep 2
+    i=$((i + 1))
+done
+echo "SWAMP-FORK-DONE processes=$n"
+sleep 200
+echo VIGIL-GUEST-READY
