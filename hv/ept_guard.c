@@ -130,6 +130,14 @@ static void window_closed(void *ctx, struct ept_vcpu *v) {
     check(g, v && v->index < EPT_MAX_VCPUS ? g->last_rip[v->index] : 0, v);
 }
 
+/* This CPU has a window open on the page: an earlier access of the same instruction. */
+static bool window_open(const struct ept_vcpu *v, uint64_t page) {
+    for (unsigned i = 0; i < v->nwin && i < EPT_MAX_WINDOWS; i++)
+        if (v->win[i].gpa == page)
+            return true;
+    return false;
+}
+
 static enum ept_verdict guard_violation(void *ctx, const struct ept_violation *v,
                                         struct ept_reply *reply) {
     struct ept_guard *g = ctx;
@@ -145,8 +153,11 @@ static enum ept_verdict guard_violation(void *ctx, const struct ept_violation *v
         uint64_t shadow = gp && gp->shadow ? gp->shadow_phys : 0;
         spin_unlock(&g->lock);
         /* An instruction reading its own page needs it readable and executable at once: it
-         * reads the real page (switching between the two would fault forever). */
-        bool own_page = !v->gla_valid || (v->gla >> 12) == (v->rip >> 12);
+         * reads the real page (switching between the two would fault forever). That includes
+         * an instruction that starts on another page and runs into this one (its fetch opened
+         * a window here, which a shadow for the read would take away again). */
+        bool own_page =
+            !v->gla_valid || (v->gla >> 12) == (v->rip >> 12) || window_open(v->vcpu, page);
         if (!shadow || own_page)
             return EPT_VERDICT_ALLOW_ONCE;
         __atomic_add_fetch(&g->shadow_reads, 1, __ATOMIC_RELAXED);

@@ -194,6 +194,28 @@ static void test_hidden_own_page_read_and_fetch(void **state) {
     teardown(f);
 }
 
+static void test_hidden_fetch_and_read_from_another_page(void **state) {
+    (void)state;
+    /* An instruction that starts on the page before and runs into the guarded page, and reads
+     * that page: it needs it executable (its tail) and readable at once. Showing the shadow to
+     * the read would take the execute right away again, forever. */
+    struct fixture *f = setup_hidden();
+    uint64_t rip = 0xFFFFFFFF81000000ull | ((TEXT_GPA - 4) & 0xFFFFF);
+    read_violation(f, &f->cpu0, TEXT_GPA + 0x10, rip);
+    assert_int_equal(leaf_of(f, TEXT_GPA) & EPTE_ADDR_MASK, SHADOW_PHYS);
+    fetch_violation(f, &f->cpu0, TEXT_GPA);
+    assert_int_equal(leaf_of(f, TEXT_GPA) & 7, EPT_PERM_X);
+    read_violation(f, &f->cpu0, TEXT_GPA + 0x10, rip);
+    uint64_t e = leaf_of(f, TEXT_GPA);
+    assert_int_equal(e & EPTE_ADDR_MASK, TEXT_GPA); /* the real page, readable and executable */
+    assert_int_equal(e & 7, EPT_PERM_R | EPT_PERM_X);
+    assert_int_equal(ept_handle_mtf(&f->p, &f->cpu0), EPT_EXIT_RESUME);
+    e = leaf_of(f, TEXT_GPA);
+    assert_int_equal(e & EPTE_ADDR_MASK, TEXT_GPA);
+    assert_int_equal(e & 7, EPT_PERM_X);
+    teardown(f);
+}
+
 static void test_hidden_shadow_follows_writes(void **state) {
     (void)state;
     struct fixture *f = setup_hidden();
@@ -395,6 +417,7 @@ int main(void) {
         cmocka_unit_test(test_report_limit_then_count),
         cmocka_unit_test(test_hidden_reads_see_the_original_bytes),
         cmocka_unit_test(test_hidden_own_page_read_and_fetch),
+        cmocka_unit_test(test_hidden_fetch_and_read_from_another_page),
         cmocka_unit_test(test_hidden_shadow_follows_writes),
         cmocka_unit_test(test_not_hidden_without_execute_only),
     };
