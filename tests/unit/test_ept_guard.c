@@ -216,6 +216,25 @@ static void test_hidden_fetch_and_read_from_another_page(void **state) {
     teardown(f);
 }
 
+static void test_write_through_a_page_another_cpu_keeps_open_undone(void **state) {
+    (void)state;
+    /* CPU 0 reads the page from code on it (a window without the write right); CPU 1 writes
+     * beside the hook. CPU 1's window closes first and leaves the page as it is, writable,
+     * because CPU 0's is still open; a write landing then is only seen when the last window on
+     * the page closes, whichever kind it is. */
+    struct fixture *f = setup_hidden();
+    read_violation(f, &f->cpu0, TEXT_GPA + 0x800, 0xFFFFFFFF81000000ull | (TEXT_GPA & 0xFFFFF));
+    write_violation(f, &f->cpu1, TEXT_GPA + HOOK_OFF + 5, 0xFFFFFFFF81111111ull);
+    assert_int_equal(ept_handle_mtf(&f->p, &f->cpu1), EPT_EXIT_RESUME);
+    assert_int_equal(leaf_of(f, TEXT_GPA) & EPT_PERM_W, EPT_PERM_W); /* still open */
+    memcpy(f->mem + HOOK_OFF, nop5, 5); /* a write through it, no fault */
+    assert_int_equal(ept_handle_mtf(&f->p, &f->cpu0), EPT_EXIT_RESUME);
+    assert_int_equal(leaf_of(f, TEXT_GPA) & 7, EPT_PERM_X);
+    assert_memory_equal(f->mem + HOOK_OFF, patch, 5);
+    assert_int_equal(count("\"action\":\"undone\""), 1);
+    teardown(f);
+}
+
 static void test_hidden_shadow_follows_writes(void **state) {
     (void)state;
     struct fixture *f = setup_hidden();
@@ -418,6 +437,7 @@ int main(void) {
         cmocka_unit_test(test_hidden_reads_see_the_original_bytes),
         cmocka_unit_test(test_hidden_own_page_read_and_fetch),
         cmocka_unit_test(test_hidden_fetch_and_read_from_another_page),
+        cmocka_unit_test(test_write_through_a_page_another_cpu_keeps_open_undone),
         cmocka_unit_test(test_hidden_shadow_follows_writes),
         cmocka_unit_test(test_not_hidden_without_execute_only),
     };
