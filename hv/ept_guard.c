@@ -125,9 +125,37 @@ static unsigned check(struct ept_guard *g, uint64_t rip, struct ept_vcpu *v) {
     return n;
 }
 
+/* Every window on a guarded page ends here, whatever opened it: while one CPU's window keeps the
+ * page open, the others' closes leave the entry as it is (hv/ept_perm.h), so a write window's
+ * entry can stay writable until the last window on the page closes, and only that close sees
+ * what was written meanwhile. The write is blamed on this CPU's last write window, if any. */
 static void window_closed(void *ctx, struct ept_vcpu *v) {
     struct ept_guard *g = ctx;
-    check(g, v && v->index < EPT_MAX_VCPUS ? g->last_rip[v->index] : 0, v);
+    bool known = v && v->index < EPT_MAX_VCPUS;
+    check(g, known ? g->last_rip[v->index] : 0, v);
+    if (known)
+        g->last_rip[v->index] = 0;
+}
+
+/* This CPU has a window open on the page: an earlier access of the same instruction. */
+static bool window_open(const struct ept_vcpu *v, uint64_t page) {
+    for (unsigned i = 0; i < v->nwin && i < EPT_MAX_WINDOWS; i++)
+        if (v->win[i].gpa == page)
+            return true;
+    return false;
+}
+
+/* A read or fetch runs once on the page itself with the access added to its rights. */
+static enum ept_verdict open_once(struct ept_guard *g, const struct ept_violation *v, uint64_t page,
+                                  struct ept_reply *reply) {
+    unsigned have = 0;
+    if (ept_perm_get(g->perm, page, &have) != EPT_OK)
+        return EPT_VERDICT_UNHANDLED;
+    *reply = (struct ept_reply){.phys = page,
+                                .perms = (uint8_t)(have | (v->access & EPT_PERM_RWX)),
+                                .done = window_closed,
+                                .done_ctx = g};
+    return EPT_VERDICT_REDIRECT_ONCE;
 }
 
 static enum ept_verdict guard_violation(void *ctx, const struct ept_violation *v,
@@ -138,19 +166,23 @@ static enum ept_verdict guard_violation(void *ctx, const struct ept_violation *v
         return EPT_VERDICT_ALLOW_ONCE;
     if (!(v->access & EPT_PERM_W)) {
         if (!(v->access & EPT_PERM_R))
-            return EPT_VERDICT_ALLOW_ONCE; /* a fetch while this CPU's read saw the shadow */
+            return open_once(g, v, page, reply); /* a fetch while this CPU's read saw the shadow */
         __atomic_add_fetch(&g->reads, 1, __ATOMIC_RELAXED);
         spin_lock(&g->lock);
         const struct ept_guard_page *gp = page_of(g, page);
         uint64_t shadow = gp && gp->shadow ? gp->shadow_phys : 0;
         spin_unlock(&g->lock);
         /* An instruction reading its own page needs it readable and executable at once: it
-         * reads the real page (switching between the two would fault forever). */
-        bool own_page = !v->gla_valid || (v->gla >> 12) == (v->rip >> 12);
+         * reads the real page (switching between the two would fault forever). That includes
+         * an instruction that starts on another page and runs into this one (its fetch opened
+         * a window here, which a shadow for the read would take away again). */
+        bool own_page =
+            !v->gla_valid || (v->gla >> 12) == (v->rip >> 12) || window_open(v->vcpu, page);
         if (!shadow || own_page)
-            return EPT_VERDICT_ALLOW_ONCE;
+            return open_once(g, v, page, reply);
         __atomic_add_fetch(&g->shadow_reads, 1, __ATOMIC_RELAXED);
-        *reply = (struct ept_reply){.phys = shadow, .perms = EPT_PERM_R};
+        *reply = (struct ept_reply){
+            .phys = shadow, .perms = EPT_PERM_R, .done = window_closed, .done_ctx = g};
         return EPT_VERDICT_REDIRECT_ONCE;
     }
     spin_lock(&g->lock);

@@ -194,6 +194,47 @@ static void test_hidden_own_page_read_and_fetch(void **state) {
     teardown(f);
 }
 
+static void test_hidden_fetch_and_read_from_another_page(void **state) {
+    (void)state;
+    /* An instruction that starts on the page before and runs into the guarded page, and reads
+     * that page: it needs it executable (its tail) and readable at once. Showing the shadow to
+     * the read would take the execute right away again, forever. */
+    struct fixture *f = setup_hidden();
+    uint64_t rip = 0xFFFFFFFF81000000ull | ((TEXT_GPA - 4) & 0xFFFFF);
+    read_violation(f, &f->cpu0, TEXT_GPA + 0x10, rip);
+    assert_int_equal(leaf_of(f, TEXT_GPA) & EPTE_ADDR_MASK, SHADOW_PHYS);
+    fetch_violation(f, &f->cpu0, TEXT_GPA);
+    assert_int_equal(leaf_of(f, TEXT_GPA) & 7, EPT_PERM_X);
+    read_violation(f, &f->cpu0, TEXT_GPA + 0x10, rip);
+    uint64_t e = leaf_of(f, TEXT_GPA);
+    assert_int_equal(e & EPTE_ADDR_MASK, TEXT_GPA); /* the real page, readable and executable */
+    assert_int_equal(e & 7, EPT_PERM_R | EPT_PERM_X);
+    assert_int_equal(ept_handle_mtf(&f->p, &f->cpu0), EPT_EXIT_RESUME);
+    e = leaf_of(f, TEXT_GPA);
+    assert_int_equal(e & EPTE_ADDR_MASK, TEXT_GPA);
+    assert_int_equal(e & 7, EPT_PERM_X);
+    teardown(f);
+}
+
+static void test_write_through_a_page_another_cpu_keeps_open_undone(void **state) {
+    (void)state;
+    /* CPU 0 reads the page from code on it (a window without the write right); CPU 1 writes
+     * beside the hook. CPU 1's window closes first and leaves the page as it is, writable,
+     * because CPU 0's is still open; a write landing then is only seen when the last window on
+     * the page closes, whichever kind it is. */
+    struct fixture *f = setup_hidden();
+    read_violation(f, &f->cpu0, TEXT_GPA + 0x800, 0xFFFFFFFF81000000ull | (TEXT_GPA & 0xFFFFF));
+    write_violation(f, &f->cpu1, TEXT_GPA + HOOK_OFF + 5, 0xFFFFFFFF81111111ull);
+    assert_int_equal(ept_handle_mtf(&f->p, &f->cpu1), EPT_EXIT_RESUME);
+    assert_int_equal(leaf_of(f, TEXT_GPA) & EPT_PERM_W, EPT_PERM_W); /* still open */
+    memcpy(f->mem + HOOK_OFF, nop5, 5); /* a write through it, no fault */
+    assert_int_equal(ept_handle_mtf(&f->p, &f->cpu0), EPT_EXIT_RESUME);
+    assert_int_equal(leaf_of(f, TEXT_GPA) & 7, EPT_PERM_X);
+    assert_memory_equal(f->mem + HOOK_OFF, patch, 5);
+    assert_int_equal(count("\"action\":\"undone\""), 1);
+    teardown(f);
+}
+
 static void test_hidden_shadow_follows_writes(void **state) {
     (void)state;
     struct fixture *f = setup_hidden();
@@ -395,6 +436,8 @@ int main(void) {
         cmocka_unit_test(test_report_limit_then_count),
         cmocka_unit_test(test_hidden_reads_see_the_original_bytes),
         cmocka_unit_test(test_hidden_own_page_read_and_fetch),
+        cmocka_unit_test(test_hidden_fetch_and_read_from_another_page),
+        cmocka_unit_test(test_write_through_a_page_another_cpu_keeps_open_undone),
         cmocka_unit_test(test_hidden_shadow_follows_writes),
         cmocka_unit_test(test_not_hidden_without_execute_only),
     };
