@@ -105,9 +105,9 @@ fuzz-smoke: $(FUZZ_TARGETS)
 	@bash tests/run-all.sh "" "$(FUZZ_TARGETS)" ""
 
 fuzz: $(FUZZ_TARGETS)
-	@for f in $(FUZZ_TARGETS); do echo "== $$f (600 s)"; \
-	  mkdir -p $(B)/fuzz-corpus/$$(basename $$f); \
-	  $$f -max_total_time=600 $(B)/fuzz-corpus/$$(basename $$f) || exit 1; done
+	@for f in $(FUZZ_TARGETS); do n=$$(basename $$f); echo "== $$f (600 s)"; \
+	  mkdir -p $(B)/fuzz-corpus/$$n; seeds=; [ -d tests/fuzz/corpus/$$n ] && seeds=tests/fuzz/corpus/$$n; \
+	  $$f -max_total_time=600 $(B)/fuzz-corpus/$$n $$seeds || exit 1; done
 
 bench: all
 	@set -e; $(foreach c,$(BENCH_CMDS),$(c);)
