@@ -4,15 +4,14 @@
 # could, with 5,000 processes forked as fast as the guest goes, then wait for vigil's re-scans.
 sleep 5
 echo "SWAMP-FORK-START"
-forkmany 5000 &
-n=0
+forkmany 5000 >/tmp/forkmany.out &
 i=0
-while [ "$i" -lt 600 ]; do
-    n=$(ls -d /proc/[0-9]* | wc -l)
-    [ "$n" -ge 5050 ] && break
+while [ "$i" -lt 600 ] && ! grep -q '^FORKMANY ' /tmp/forkmany.out; do
     sleep 2
     i=$((i + 1))
 done
+cat /tmp/forkmany.out
+n=$(ls -d /proc/[0-9]* | wc -l)
 echo "SWAMP-FORK-DONE processes=$n"
 sleep 200
 echo VIGIL-GUEST-READY
