@@ -65,7 +65,7 @@ static const char *check_header(const struct hv_image_header *h, uint64_t blob_s
 static EFIAPI VOID ap_procedure(VOID *arg) {
     (void)arg;
     UINTN n = 0;
-    if (EFI_ERROR(uefi_call_wrapper(mp->WhoAmI, 2, mp, &n)) || n >= HV_MAX_CPUS)
+    if (EFI_ERROR(uefi_call_wrapper(mp->WhoAmI, 2, mp, &n)))
         return;
     /* A CPU that cannot be virtualized reports cpu_fail itself. */
     hv_cpu_entry((uint32_t)n);
@@ -121,6 +121,53 @@ static void load_profile(const char *path, const struct efi_profile *prof, struc
     }
 }
 
+/* EFI_PROCESSOR_INFORMATION (PI spec vol. 2, 13.4): ProcessorId is the APIC ID. The buffer is
+ * larger than the structure in case a firmware writes the extended topology too. */
+struct efi_processor_info {
+    uint64_t processor_id;
+    uint32_t status_flag;
+    uint32_t location[3];
+    uint8_t extended[64];
+};
+
+/* The APIC ID of every processor, for the hypervisor (hv_boot_params.apic_ids): it must know the
+ * ones it could not virtualize, to park them at the hand-over (hv/cpu_park.h). NULL when the
+ * firmware does not say. */
+static uint32_t *processor_apic_ids(UINTN ncpus) {
+    uint32_t *ids = NULL;
+    if (!mp || EFI_ERROR(uefi_call_wrapper(BS->AllocatePool, 3, EfiLoaderData, ncpus * sizeof(*ids),
+                                           (void **)&ids)))
+        return NULL;
+    for (UINTN i = 0; i < ncpus; i++) {
+        struct efi_processor_info info;
+        lib_memset(&info, 0, sizeof(info));
+        if (EFI_ERROR(uefi_call_wrapper(mp->GetProcessorInfo, 3, mp, i, &info)) ||
+            info.processor_id > 0xFFFFFFFFull) {
+            uefi_call_wrapper(BS->FreePool, 1, ids);
+            return NULL;
+        }
+        ids[i] = (uint32_t)info.processor_id;
+    }
+    return ids;
+}
+
+/* A processor vigil cannot take would run the OS bare: with on_no_vmx = halt the machine stops,
+ * as it does without VT-x (efi/main.c); otherwise it boots without a hypervisor. */
+static void stand_down(const struct vigil_config *cfg, struct report *rep, const char *why) {
+    if (cfg->on_no_vmx != ON_NO_VMX_HALT)
+        return;
+    if (report_is_json(rep)) {
+        report_begin(rep, "halt");
+        report_str(rep, "reason", why);
+        report_end(rep);
+    } else {
+        report_textf(rep, "halting: %s", why);
+    }
+    report_flush(rep);
+    for (;;)
+        __asm__ volatile("cli; hlt");
+}
+
 UINTN hv_load_and_start(const struct vigil_config *cfg, const struct efi_profile *profile,
                         struct report *rep, const char *version) {
     const struct hv_image_header *h = (const struct hv_image_header *)hv_blob_start;
@@ -140,8 +187,12 @@ UINTN hv_load_and_start(const struct vigil_config *cfg, const struct efi_profile
             ncpus = 1;
         uefi_call_wrapper(mp->WhoAmI, 2, mp, &bsp);
     }
-    if (ncpus > HV_MAX_CPUS)
-        ncpus = HV_MAX_CPUS;
+    if (ncpus > HV_MAX_CPUS) {
+        /* Not a partial start: the processors past the cap would run the OS bare. */
+        fail(rep, "cpus", "more processors than vigil takes (HV_MAX_CPUS = 1024)", 0);
+        stand_down(cfg, rep, "more processors than vigil takes and on_no_vmx = halt");
+        return 0;
+    }
 
     /* EfiReservedMemoryType: the OS never reclaims or maps it as RAM (docs/hv-memory.md). */
     EFI_PHYSICAL_ADDRESS image = 0, heap = 0;
@@ -189,6 +240,20 @@ UINTN hv_load_and_start(const struct vigil_config *cfg, const struct efi_profile
     params.stealth = cfg->stealth;
     params.rescan_s = cfg->rescan_s;
     params.live = cfg->live;
+    params.on_no_vmx = cfg->on_no_vmx;
+    params.test_virtualize_cpus = cfg->test_virtualize_cpus;
+    params.test_stall_boot_cpu_s = cfg->test_stall_boot_cpu_s;
+    params.apic_ids = (uint64_t)(uintptr_t)processor_apic_ids(ncpus);
+    if (ncpus > 1) {
+        /* The real-mode entry of a processor parked at the hand-over: a SIPI vector is a page
+         * number below 1 MiB. Without it such a processor cannot be parked (hv/cpu_park.h).
+         * Below 512 KiB: the OS scans the top of base memory (the EBDA, the last KiB before
+         * 640 KiB) for MP tables, and these pages are hidden once a CPU is parked there. */
+        EFI_PHYSICAL_ADDRESS low = 0x7FFFF;
+        if (!EFI_ERROR(uefi_call_wrapper(BS->AllocatePages, 4, AllocateMaxAddress,
+                                         EfiReservedMemoryType, HV_PARK_PAGES, &low)))
+            params.park_pages = low;
+    }
     if (cfg->profile[0])
         load_profile(cfg->profile, profile, rep, &params.profile_base, &params.profile_len);
     lib_strlcpy(params.version_str, version, sizeof(params.version_str));
@@ -214,6 +279,9 @@ UINTN hv_load_and_start(const struct vigil_config *cfg, const struct efi_profile
     hv_cpu_entry = (hv_cpu_fn)(uintptr_t)(image + h->entry_cpu);
     hv_done_fn done = (hv_done_fn)(uintptr_t)(image + h->entry_done);
     int err = init(&params);
+    if (params.apic_ids)
+        uefi_call_wrapper(BS->FreePool, 1, (void *)(uintptr_t)params.apic_ids);
+    params.apic_ids = 0;
     if (err) {
         fail(rep, "init", "hypervisor initialisation failed (see its report)", 0);
         return 0;

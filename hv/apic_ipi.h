@@ -25,23 +25,50 @@ struct hv_cpu;
 enum { ICR_DM_FIXED = 0, ICR_DM_NMI = 4, ICR_DM_INIT = 5, ICR_DM_SIPI = 6 };
 enum { ICR_SH_NONE = 0, ICR_SH_SELF = 1, ICR_SH_ALL = 2, ICR_SH_OTHERS = 3 };
 
-/* What to do with one guest ICR write. */
-struct apic_ipi_plan {
-    bool forward;          /* write the value to the real ICR */
-    uint64_t init_targets; /* bitmap of vigil CPU indices to INIT by emulation */
+/* Where each of vigil's CPUs stands, for the decision below. */
+enum apic_cpu_state {
+    APIC_CPU_BARE = 0, /* not virtualized (yet): the firmware still needs its INIT/SIPI */
+    APIC_CPU_UP,       /* a guest under vigil */
+    APIC_CPU_PARKED,   /* held by vigil (hv/cpu_park.h, or stopped after a fatal exit) */
 };
+/* What one CPU gets instead of the guest's write reaching it through the real ICR. */
+enum apic_ipi_action {
+    APIC_IPI_EMULATE_INIT = 1, /* vigil puts its guest into wait-for-SIPI */
+    APIC_IPI_REAL_INIT,        /* a real INIT to it alone (a broadcast split up) */
+    APIC_IPI_DROP,             /* nothing: it is parked; reported */
+};
+/* vigil's CPUs as the decision sees them (any number of them: no table is copied). */
+struct apic_ipi_cpus {
+    uint32_t ncpus;
+    uint32_t self; /* the writing CPU's index */
+    const void *ctx;
+    uint32_t (*apic_id)(const void *ctx, uint32_t i);
+    enum apic_cpu_state (*state)(const void *ctx, uint32_t i);
+};
+typedef void (*apic_ipi_act_fn)(void *ctx, uint32_t i, enum apic_ipi_action a);
 
-/* Pure decision (unit-tested): `self` is the writing CPU's index, apic_ids[i]/up[i] describe
- * vigil's CPUs. INIT (assert) to virtualized CPUs → emulated; INIT to a CPU vigil does not run
- * (or in logical destination mode, which vigil does not decode) → forwarded; INIT level
- * de-assert (legacy) → dropped; everything else → forwarded. */
-void apic_ipi_plan(uint64_t icr, uint32_t self, const uint32_t *apic_ids, const bool *up,
-                   uint32_t ncpus, struct apic_ipi_plan *plan);
+/* Pure decision (unit-tested) for one guest ICR write. Returns true when the write goes to the
+ * real ICR as it is; act(actx, i, action) is called for each CPU that gets something else.
+ *  - INIT (assert), physical destination: a virtualized CPU → emulated; a parked one → dropped
+ *    (vigil holds it: the OS must not start it); a bare CPU or an APIC ID vigil does not know →
+ *    forwarded (the firmware wakes its processors so before the hand-over).
+ *  - INIT to all but self: per CPU as above, bare ones getting a real INIT each.
+ *  - SIPI to a parked CPU → dropped; other SIPIs forwarded (a CPU waiting for SIPI in VMX
+ *    non-root takes it as a SIPI exit).
+ *  - INIT level de-assert → dropped (no action); logical destinations, self and all-including-
+ *    self shorthands, and every other delivery mode → forwarded. */
+bool apic_ipi_plan(uint64_t icr, const struct apic_ipi_cpus *cpus, apic_ipi_act_fn act, void *actx);
 
 /* WRMSR exit for MSR 0x830 on the current CPU: carries out the plan. */
 void apic_ipi_icr_write(struct hv_cpu *c, uint64_t icr);
 /* On the target: applies a pending emulated INIT (true when one was applied). */
 struct guest_regs;
 bool apic_ipi_take_init(struct hv_cpu *c, struct guest_regs *g);
+/* Once the OS runs, an INIT that reaches a virtualized CPU (emulated from an intercepted ICR
+ * write: from = the sender's index + 1; or an INIT VM exit: from = 0) is reported as
+ * init_received with the state it leaves the CPU in; the first 16 per CPU are itemised, the
+ * heartbeat counts them all. */
+void apic_ipi_report_init(struct hv_cpu *c, uint32_t from);
+#define APIC_INIT_FROM_TEST 0xFFFFFFFFu /* from: vigil's own test_stall_boot_cpu */
 
 #endif

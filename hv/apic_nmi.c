@@ -35,11 +35,15 @@ const char *apic_nmi_result_name(enum apic_nmi_result r) {
 }
 
 enum apic_nmi_result apic_send_nmi(uint32_t apic_id) {
+    return apic_send_ipi(apic_id, ICR_NMI);
+}
+
+enum apic_nmi_result apic_send_ipi(uint32_t apic_id, uint32_t icr_lo) {
     uint64_t base = hw_rdmsr(MSR_APIC_BASE);
     if (!(base & APIC_BASE_EN))
         return APIC_NMI_DISABLED;
     if (base & APIC_BASE_EXTD) {
-        hw_wrmsr(MSR_X2APIC_ICR, ((uint64_t)apic_id << 32) | ICR_NMI);
+        hw_wrmsr(MSR_X2APIC_ICR, ((uint64_t)apic_id << 32) | icr_lo);
         return APIC_NMI_SENT;
     }
     if (apic_id > 0xFF)
@@ -49,7 +53,7 @@ enum apic_nmi_result apic_send_nmi(uint32_t apic_id) {
         return APIC_NMI_BUSY;
     uint32_t hi = hw_mmio_read32(page + XAPIC_ICR_HI);
     hw_mmio_write32(page + XAPIC_ICR_HI, apic_id << 24);
-    hw_mmio_write32(page + XAPIC_ICR_LO, ICR_NMI);
+    hw_mmio_write32(page + XAPIC_ICR_LO, icr_lo);
     bool idle = wait_idle(page + XAPIC_ICR_LO);
     hw_mmio_write32(page + XAPIC_ICR_HI, hi);
     return idle ? APIC_NMI_SENT : APIC_NMI_UNCONFIRMED;

@@ -21,6 +21,9 @@ enum apic_nmi_result {
     APIC_NMI_UNCONFIRMED, /* sent, but the ICR stayed busy after it */
 };
 enum apic_nmi_result apic_send_nmi(uint32_t apic_id);
+/* The same for any ICR low word (delivery mode, vector, level, trigger; physical destination, no
+ * shorthand): INIT and SIPI for a CPU vigil parks (hv/cpu_park.h). */
+enum apic_nmi_result apic_send_ipi(uint32_t apic_id, uint32_t icr_lo);
 const char *apic_nmi_result_name(enum apic_nmi_result r);
 
 #endif

@@ -175,6 +175,32 @@ static bool set_rescan(struct parser *p, unsigned line, const char *key, const c
     return true;
 }
 
+static bool set_test_virtualize_cpus(struct parser *p, unsigned line, const char *key,
+                                     const char *v, size_t n) {
+    char q[64];
+    uint64_t c;
+    if (!lib_parse_u64(v, n, 10, &c) || c > 65536) {
+        problem(p, line, "%s: '%s' is not a number of processors (0 = all)", key,
+                quote(v, n, q, sizeof(q)));
+        return false;
+    }
+    p->cfg->test_virtualize_cpus = (uint32_t)c;
+    return true;
+}
+
+static bool set_test_stall_boot_cpu(struct parser *p, unsigned line, const char *key, const char *v,
+                                    size_t n) {
+    char q[64];
+    uint64_t s;
+    if (!lib_parse_u64(v, n, 10, &s) || s > 86400) {
+        problem(p, line, "%s: '%s' is not a number of seconds from 0 (off) to 86400", key,
+                quote(v, n, q, sizeof(q)));
+        return false;
+    }
+    p->cfg->test_stall_boot_cpu_s = (uint32_t)s;
+    return true;
+}
+
 static bool set_on_off(struct parser *p, unsigned line, const char *key, const char *v, size_t n,
                        bool *out) {
     char q[64];
@@ -299,6 +325,13 @@ static void fmt_on_change(const struct vigil_config *c, char *b, size_t n) {
     lib_strlcpy(b, c->on_change == ON_CHANGE_PREVIOUS ? "previous" : "accept", n);
 }
 
+static void fmt_test_virtualize_cpus(const struct vigil_config *c, char *b, size_t n) {
+    fmt_snprintf(b, n, "%u", c->test_virtualize_cpus);
+}
+static void fmt_test_stall_boot_cpu(const struct vigil_config *c, char *b, size_t n) {
+    fmt_snprintf(b, n, "%u", c->test_stall_boot_cpu_s);
+}
+
 typedef void (*format_fn)(const struct vigil_config *c, char *buf, size_t size);
 
 static const struct {
@@ -319,6 +352,8 @@ static const struct {
     {"rescan", set_rescan, fmt_rescan, false},
     {"live", set_live, fmt_live, false},
     {"on_config_change", set_on_config_change, fmt_on_change, false},
+    {"test_virtualize_cpus", set_test_virtualize_cpus, fmt_test_virtualize_cpus, false},
+    {"test_stall_boot_cpu", set_test_stall_boot_cpu, fmt_test_stall_boot_cpu, false},
 };
 
 unsigned config_key_count(void) {
@@ -404,7 +439,8 @@ static void parse_line(struct parser *p, unsigned line, const char *s, size_t n)
     }
     problem(p, line,
             "unknown key '%s' (known: serial, baud, report, next, next_args, on_no_vmx, "
-            "heartbeat, stealth, profile, rescan, live, on_config_change)",
+            "heartbeat, stealth, profile, rescan, live, on_config_change, "
+            "test_virtualize_cpus, test_stall_boot_cpu)",
             quote(s, klen, q, sizeof(q)));
 }
 

@@ -33,6 +33,9 @@ struct vigil_config {
     uint32_t rescan_s;             /* full process re-scan interval; 0 = off */
     bool live;                     /* live process events (INT3 hooks) */
     enum config_on_change on_change;
+    /* Test-only fault injection (README): never set them on a machine to protect. */
+    uint32_t test_virtualize_cpus;  /* virtualize only processors 0..n-1; 0 = all */
+    uint32_t test_stall_boot_cpu_s; /* boot CPU to wait-for-SIPI this long after the OS starts */
 };
 
 /* Called once per problem. line is 1-based; 0 means the file as a whole. */

@@ -26,7 +26,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-#define EPT_MAX_VCPUS 64
+#define EPT_MAX_VCPUS 1024 /* = HV_MAX_CPUS (hv/hv_image.h) */
 #define EPT_PERM_MAX_HANDLERS 64
 #define EPT_MAX_WINDOWS 8
 

@@ -11,8 +11,11 @@
 #include <stdint.h>
 
 #define HV_IMAGE_MAGIC 0x3156485f4c494756ull /* "VGIL_HV1" little-endian */
-#define HV_BOOT_VERSION 1
-#define HV_MAX_CPUS 64
+#define HV_BOOT_VERSION 2
+/* The most processors vigil takes on. Per-CPU state is sized from the firmware's count and taken
+ * from the hypervisor heap (about 80 KiB a CPU); past this cap the loader does not start the
+ * hypervisor at all (event hv_load, stage "cpus"), since a CPU it could not take would run bare. */
+#define HV_MAX_CPUS 1024
 
 /* Offsets are from the start of the image (it is linked at 0). */
 struct hv_image_header {
@@ -44,15 +47,28 @@ struct hv_boot_params {
     uint16_t serial_port;
     uint16_t reserved1;
     uint32_t baud;
-    uint32_t report_mode; /* enum report_mode */
-    uint32_t heartbeat_s; /* 0 = off */
-    uint32_t stealth;     /* 1 = hide the hypervisor CPUID leaves */
-    uint32_t rescan_s;    /* process re-scan interval, 0 = off */
-    uint32_t live;        /* 1 = live process events (hv/hv_live.h) */
-    uint32_t reserved3;
+    uint32_t report_mode;  /* enum report_mode */
+    uint32_t heartbeat_s;  /* 0 = off */
+    uint32_t stealth;      /* 1 = hide the hypervisor CPUID leaves */
+    uint32_t rescan_s;     /* process re-scan interval, 0 = off */
+    uint32_t live;         /* 1 = live process events (hv/hv_live.h) */
+    uint32_t on_no_vmx;    /* enum config_on_no_vmx: a CPU that cannot be kept from the OS */
     uint64_t profile_base; /* ISF profile (JSON) in EfiReservedMemoryType pages, or 0 */
     uint64_t profile_len;
     char version_str[48];
+    /* Initial APIC ID of each processor (EFI_MP_SERVICES GetProcessorInfo), ncpus entries in
+     * loader memory that hv_init copies; 0 when unknown (then CPUID at hv_cpu_start). */
+    uint64_t apic_ids;
+    /* HV_PARK_PAGES pages below 1 MiB (EfiReservedMemoryType) for the real-mode entry of a CPU
+     * vigil parks at the hand-over (hv/cpu_park.h); 0 when none could be had. */
+    uint64_t park_pages;
+    /* Test-only fault injection (README "Configuration", test_* keys): virtualize only the
+     * processors numbered below test_virtualize_cpus (0 = all); put the boot CPU into
+     * wait-for-SIPI test_stall_boot_cpu_s seconds after the OS starts (0 = never). */
+    uint32_t test_virtualize_cpus;
+    uint32_t test_stall_boot_cpu_s;
 };
+
+#define HV_PARK_PAGES 4
 
 #endif

@@ -52,6 +52,8 @@ const char *hv_strerror(int err) {
         return "EPT identity map could not be built";
     case HV_ERR_CPU_INDEX:
         return "processor number out of range";
+    case HV_ERR_TEST_EXCLUDED:
+        return "left out by test_virtualize_cpus (test only)";
     default:
         return "unknown error";
     }
@@ -62,6 +64,7 @@ static uint64_t identity_v2p(void *ctx, const void *virt) {
     return (uint64_t)(uintptr_t)virt;
 }
 
+/* The map itself, plus the self-protection's scratch page of each CPU (hv/ept_hide.h). */
 #define EPT_POOL_PAGES 2048
 
 static uint8_t *identity_map(void *ctx, uint64_t pa) {
@@ -80,8 +83,11 @@ static uint8_t *guard_shadow_page(void *ctx, uint64_t *phys) {
 int hv_init(struct hv_boot_params *p) {
     if (!p || p->version != HV_BOOT_VERSION || p->ncpus == 0 || p->heap_size < (1u << 20))
         return HV_ERR_PARAMS;
+    if (p->ncpus > HV_MAX_CPUS)
+        return HV_ERR_CPU_INDEX; /* the loader does not start vigil then (efi/hv_load.c) */
     lib_memcpy(&hv.params, p, sizeof(*p));
-    hv.ncpus = p->ncpus > HV_MAX_CPUS ? HV_MAX_CPUS : p->ncpus;
+    hv.params.apic_ids = 0; /* loader memory: copied below, not kept */
+    hv.ncpus = p->ncpus;
     hv_heap_init(&hv.heap, p->heap_base, p->heap_size);
     if (!hv_report_init(p, &hv.heap))
         return HV_ERR_NOMEM;
@@ -106,8 +112,9 @@ int hv_init(struct hv_boot_params *p) {
     if (host_env_init(&hv.env, &hv.heap, maxphy) != 0)
         return HV_ERR_NOMEM;
 
-    void *pool = hv_heap_pages(&hv.heap, EPT_POOL_PAGES);
-    if (!pool || ept_pool_init(&hv.ept_pool, pool, EPT_POOL_PAGES, identity_v2p, NULL) != 0)
+    size_t pool_pages = EPT_POOL_PAGES + hv.ncpus;
+    void *pool = hv_heap_pages(&hv.heap, pool_pages);
+    if (!pool || ept_pool_init(&hv.ept_pool, pool, pool_pages, identity_v2p, NULL) != 0)
         return HV_ERR_NOMEM;
     struct ept_caps ecaps;
     ept_caps_decode(hv.caps.ept_vpid, &ecaps);
@@ -129,12 +136,18 @@ int hv_init(struct hv_boot_params *p) {
     vmexit_msr_bitmap_set(hv.msr_bitmap, MSR_X2APIC_ICR, true, true);
     vmexit_msr_bitmap_set(hv.msr_bitmap, MSR_APIC_BASE, false, true);
 
+    hv.cpus = hv_heap_alloc(&hv.heap, hv.ncpus * sizeof(*hv.cpus), 64);
+    if (!hv.cpus)
+        return HV_ERR_NOMEM;
+    const uint32_t *apic_ids = (const uint32_t *)(uintptr_t)p->apic_ids;
     for (uint32_t i = 0; i < hv.ncpus; i++) {
         struct hv_cpu *c = hv_heap_alloc(&hv.heap, sizeof(*c), 64);
         if (!c)
             return HV_ERR_NOMEM;
         c->self = c;
         c->index = i;
+        /* The firmware's word (full x2APIC IDs); CPUID at hv_cpu_start otherwise. */
+        c->vcpu.apic_id = apic_ids ? apic_ids[i] : CPU_APIC_ID_UNKNOWN;
         c->vmxon = hv_heap_pages(&hv.heap, 1);
         c->vmcs = hv_heap_pages(&hv.heap, 1);
         c->stack = hv_heap_alloc(&hv.heap, HV_STACK_SIZE, 4096);
@@ -187,7 +200,15 @@ int hv_cpu_start(uint32_t index) {
     struct hv_cpu *c = hv.cpus[index];
     struct cpuid_regs r;
     hw_cpuid(1, 0, &r);
-    c->vcpu.apic_id = r.ebx >> 24;
+    if (c->vcpu.apic_id == CPU_APIC_ID_UNKNOWN)
+        c->vcpu.apic_id = r.ebx >> 24;
+    if (hv.params.test_virtualize_cpus && index >= hv.params.test_virtualize_cpus) {
+        /* Test-only: this CPU goes on bare under the firmware and is parked at the hand-over. */
+        c->launch_error = HV_ERR_TEST_EXCLUDED;
+        __atomic_add_fetch(&hv.cpus_failed, 1, __ATOMIC_SEQ_CST);
+        report_cpu_fail(c, HV_ERR_TEST_EXCLUDED);
+        return HV_ERR_TEST_EXCLUDED;
+    }
     /* Only the boot CPU sends INIT/SIPI: it alone goes to x2APIC mode (hv/apic_mode.h). */
     if (index == hv.params.bsp_index)
         apic_mode_enter_x2apic(&c->apic);
@@ -225,7 +246,7 @@ int hv_report_forward(const char *data, uint64_t len) {
     hw_cpuid(1, 0, &r);
     uint32_t apic = r.ebx >> 24;
     for (uint32_t i = 0; i < hv.ncpus; i++) {
-        if (hv.cpus[i]->vcpu.apic_id == apic && hv.cpus[i]->up)
+        if ((hv.cpus[i]->vcpu.apic_id & 0xFF) == apic && hv.cpus[i]->up)
             return hv_call_data(HVCALL_REPORT, data, len);
     }
     /* This CPU is not virtualized: the hypervisor's code is directly reachable. */

@@ -247,8 +247,11 @@ void hv_report_flush(void) {
 
 uint64_t hv_uptime_ms(void) {
     /* This CPU's counter less every jump the guest made in it (struct vcpu's tsc_skew). */
-    uint64_t tsc = hw_rdtsc() - (uint64_t)this_cpu()->vcpu.tsc_skew;
-    return (tsc - tsc_start) / (tsc_hz / 1000);
+    return hv_clock_ms(hw_rdtsc() - (uint64_t)this_cpu()->vcpu.tsc_skew);
+}
+
+uint64_t hv_clock_ms(uint64_t tsc) {
+    return tsc > tsc_start ? (tsc - tsc_start) / (tsc_hz / 1000) : 0;
 }
 
 uint64_t hv_tsc_hz(void) {

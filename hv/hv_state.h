@@ -3,6 +3,7 @@
 #define VIGIL_HV_STATE_H
 
 #include "alloc.h"
+#include "apic_ipi.h"
 #include "ept.h"
 #include "ept_guard.h"
 #include "ept_hide.h"
@@ -11,6 +12,7 @@
 #include "hv_image.h"
 #include "mtrr.h"
 #include "percpu.h"
+#include "tick_owner.h"
 #include "vmx_controls.h"
 
 enum hv_error {
@@ -26,6 +28,7 @@ enum hv_error {
     HV_ERR_VMLAUNCH = -9,
     HV_ERR_EPT = -10,
     HV_ERR_CPU_INDEX = -11,
+    HV_ERR_TEST_EXCLUDED = -12, /* left out by the test-only key test_virtualize_cpus */
 };
 
 struct hv_state {
@@ -43,24 +46,43 @@ struct hv_state {
     /* The OS kernel runs (first VM exit from the upper half of the address space): vigil's
      * bring-up calls are sealed and its memory is hidden from the guest (hv/hv_takeover.c). */
     volatile uint32_t os_running;
+    uint64_t os_running_ms; /* vigil's clock at that exit */
     uint8_t *msr_bitmap, *io_bitmap_a, *io_bitmap_b;
     uint32_t timer_shift;  /* IA32_VMX_MISC[4:0]: timer ticks = TSC >> shift */
     uint32_t timer_reload; /* ~1 s of timer ticks */
-    struct hv_cpu *cpus[HV_MAX_CPUS];
+    struct hv_cpu **cpus;  /* ncpus entries, from the heap */
     uint32_t ncpus;
     volatile uint32_t cpus_up, cpus_failed;
-    uint64_t last_heartbeat_ms;
+    /* The periodic work runs on whichever CPU's timer exit finds it due (hv/tick_owner.h). */
+    struct tick_owner tick;
+    uint64_t last_heartbeat_ms;                /* written by the tick owner only */
+    uint32_t cpus_parked, cpus_bare;           /* at the hand-over (hv/cpu_park.h) */
+    bool test_stall_done;                      /* test_stall_boot_cpu applied */
     uint64_t ept_kicks_sent, ept_kicks_failed; /* hv/ept_kick.h */
-    const char *ept_kick_error;                /* why the last failed kick failed */
+    uint64_t real_inits; /* guest INITs that reached a CPU vigil does not run (hv/apic_ipi.h) */
+    const char *ept_kick_error; /* why the last failed kick failed */
     bool initialised;
 };
 
 extern struct hv_state hv;
 
 const char *hv_strerror(int err);
+
+/* Where CPU c stands for INIT/SIPI decisions (hv/apic_ipi.h). */
+static inline enum apic_cpu_state hv_cpu_ipi_state(const struct hv_cpu *c) {
+    if (c->parked || c->park_state)
+        return APIC_CPU_PARKED;
+    return c->up ? APIC_CPU_UP : APIC_CPU_BARE;
+}
+/* The periodic work (heartbeat, hook check, introspection ticks, stall watch), from the timer
+ * exits of every CPU; runs only on the tick owner (hv/vmexit_dispatch.c). */
+void hv_periodic(struct hv_cpu *c);
+/* At the hand-over: parks every CPU that is not virtualized (hv/cpu_park.h); false when one is
+ * left that can run the OS bare (hv/hv_takeover.c). */
+bool hv_park_unvirtualized(struct hv_cpu *self);
 /* Emulated INIT of another vCPU (hv/apic_ipi.c). */
-/* hv/vmexit_dispatch.c: the heartbeat (timer exits), and hv_up from an unvirtualized BSP. */
-void hv_heartbeat(struct vcpu *v);
+/* hv/vmexit_dispatch.c: the heartbeat (from hv_periodic), and hv_up from an unvirtualized BSP. */
+void hv_heartbeat(struct hv_cpu *c);
 void hv_report_up_direct(void);
 /* Called on every VM exit of every CPU until the OS runs; see hv_state.os_running. */
 void hv_takeover_check(struct hv_cpu *c, uint64_t guest_rip);

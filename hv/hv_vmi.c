@@ -215,6 +215,10 @@ static void rescan(uint64_t now) {
         cur_snap ^= 1;
 }
 
+/* Runs on the tick owner (hv/tick_owner.h), so on one CPU at a time but not always the same one:
+ * nothing here may depend on which. The session reads guest memory through the identity map,
+ * from the vCPU state captured once (guest_cpu) on a CPU that ran the kernel; live hooks are
+ * guarded through the calling CPU's EPT view of the shared map (hv/hv_live.c). */
 void hv_vmi_tick(struct hv_cpu *c) {
     (void)c;
     if (!hv.os_running)
@@ -231,13 +235,18 @@ void hv_vmi_tick(struct hv_cpu *c) {
     }
     if (now < next_try_ms)
         return;
-    next_try_ms = now + DETECT_EVERY_MS;
     if (!opened) {
-        vcpu_state(&guest_cpu);
-        /* The kernel is up enough once it has its own system-call entry (syscall_init). */
-        if (!(guest_cpu.lstar >> 63))
+        /* The calling CPU's own state (VMCS, LSTAR): any CPU may run this tick (tick owner), and
+         * one that does not run the kernel (an AP still in the firmware's idle loop, a CPU held
+         * in wait-for-SIPI) has nothing to show; another CPU's tick tries then. The kernel is up
+         * enough once it has its own system-call entry (syscall_init). */
+        struct vmi_vcpu here;
+        vcpu_state(&here);
+        if (!(here.lstar >> 63) || !(here.efer & EFER_LMA))
             return;
+        guest_cpu = here;
     }
+    next_try_ms = now + DETECT_EVERY_MS;
     /* Identifying the kernel (locating kallsyms, BTF) is the expensive part: once only. */
     if (!opened) {
         guest_mem = (struct vmi_mem){NULL, hv_guest_read_phys, hv.env.mapped};

@@ -1,8 +1,8 @@
 /* Introspection from inside the hypervisor (issue 6, first part): once the OS kernel is up,
  * vigil identifies it (auto mode, or the profile the loader brought) and reports the OS and a
  * full snapshot of processes and modules with the same events vigil-vmi prints; then every
- * `rescan` seconds it walks the process list again and reports what changed. Runs on the boot
- * CPU's VMX-preemption-timer exits. Live start/exec/exit events are not here yet. */
+ * `rescan` seconds it walks the process list again and reports what changed. Runs on the
+ * VMX-preemption-timer exits of whichever CPU owns the periodic work (hv/tick_owner.h). */
 #ifndef VIGIL_HV_VMI_H
 #define VIGIL_HV_VMI_H
 
@@ -10,7 +10,7 @@
 
 /* From hv_init: takes the introspection arena from the heap. 0 or an hv_error. */
 int hv_vmi_init(void);
-/* From the boot CPU's timer exits (about once a second). */
+/* From the tick owner's timer exits (about once a second, one CPU at a time). */
 void hv_vmi_tick(struct hv_cpu *c);
 
 #endif

@@ -4,6 +4,7 @@
 #define VIGIL_PERCPU_H
 
 #include "apic_mode.h"
+#include "cpu_watch.h"
 #include "ept_perm.h"
 #include "vcpu.h"
 #include "vmx_defs.h"
@@ -12,6 +13,7 @@
 #include <stdint.h>
 
 #define HV_STACK_SIZE (32 * 1024)
+#define CPU_APIC_ID_UNKNOWN 0xFFFFFFFFu /* vcpu.apic_id before anyone said */
 #define HV_IST_SIZE (8 * 1024)
 
 /* 64-bit TSS (SDM vol. 3A 8.7). */
@@ -70,8 +72,22 @@ struct hv_cpu {
     /* APIC mode vigil changed on this CPU during bring-up (hv/apic_mode.h). */
     struct apic_saved apic;
 
-    /* Emulated INIT delivered by another CPU's ICR write (hv/apic_ipi.c). */
+    /* Emulated INIT delivered by another CPU's ICR write (hv/apic_ipi.c): the request, who sent
+     * it (index + 1), how many were itemised in the report; INIT/SIPI dropped because this CPU
+     * is parked. */
     volatile uint32_t init_request;
+    volatile uint32_t init_from;
+    uint32_t init_reports;
+    uint64_t ipis_dropped;
+
+    /* vigil's clock (TSC less tsc_skew) at this CPU's last VM exit and that exit's basic reason:
+     * the tick owner reads them to tell a CPU that stopped taking exits (hv/cpu_watch.h). */
+    volatile uint64_t last_exit_tsc;
+    volatile uint32_t last_exit_reason;
+    struct cpu_watch watch; /* owned by the tick owner */
+
+    /* A CPU vigil could not virtualize, held at the hand-over (hv/cpu_park.h): CPU_PARK_*. */
+    volatile uint32_t park_state;
 
     /* An NMI from another CPU asking this one to pick up an EPT change (hv/ept_kick.h). */
     volatile uint32_t ept_kick;

@@ -157,13 +157,23 @@ static uint64_t ticks_us(uint64_t ticks) {
     return ticks / (per_us ? per_us : 1);
 }
 
-static void report_heartbeat(struct report *r, uint64_t now, const uint64_t *totals, uint64_t all,
-                             uint64_t inits, uint64_t sipis, uint64_t kicks_taken,
+static void report_heartbeat(struct report *r, const struct hv_cpu *by, uint64_t now,
+                             const uint64_t *totals, uint64_t all, uint64_t inits, uint64_t sipis,
+                             uint64_t kicks_taken, uint32_t stalled, uint64_t stalled_ms,
                              const struct exit_costs *cost) {
     if (report_is_json(r)) {
         report_begin(r, "heartbeat");
         report_u64(r, "uptime_s", now / 1000);
         report_u64(r, "cpus", hv.cpus_up);
+        /* The CPU whose timer exit wrote it (any CPU: hv/tick_owner.h). */
+        report_u64(r, "by_cpu", by->index);
+        if (stalled) {
+            /* How long the longest-silent of them has taken no exit (hv/cpu_watch.h). */
+            report_u64(r, "cpus_stalled", stalled);
+            report_u64(r, "stalled_s", stalled_ms / 1000);
+        }
+        if (hv.cpus_parked)
+            report_u64(r, "cpus_parked", hv.cpus_parked);
         report_u64(r, "total_exits", all);
         report_obj_begin(r, "exits");
         for (unsigned i = 0; i <= EXIT_REASON_MAX; i++) {
@@ -189,6 +199,7 @@ static void report_heartbeat(struct report *r, uint64_t now, const uint64_t *tot
         report_obj_begin(r, "init_sipi");
         report_u64(r, "inits", inits);
         report_u64(r, "sipis", sipis);
+        report_u64(r, "real_inits", __atomic_load_n(&hv.real_inits, __ATOMIC_RELAXED));
         report_obj_end(r);
         report_obj_begin(r, "ept_kicks");
         report_u64(r, "sent", __atomic_load_n(&hv.ept_kicks_sent, __ATOMIC_RELAXED));
@@ -208,21 +219,17 @@ static void report_heartbeat(struct report *r, uint64_t now, const uint64_t *tot
         }
         line[n < sizeof(line) ? n : sizeof(line) - 1] = 0;
         report_textf(r,
-                     "alive: uptime %llu s, %u cpu(s), %llu exits (%s); INIT %llu, SIPI %llu; "
-                     "longest exit %llu us (%s, cpu %u)",
-                     (unsigned long long)(now / 1000), hv.cpus_up, (unsigned long long)all, line,
-                     (unsigned long long)inits, (unsigned long long)sipis,
+                     "alive: uptime %llu s, %u cpu(s) (%u stalled), %llu exits (%s); INIT %llu, "
+                     "SIPI %llu; longest exit %llu us (%s, cpu %u); from cpu %u",
+                     (unsigned long long)(now / 1000), hv.cpus_up, stalled, (unsigned long long)all,
+                     line, (unsigned long long)inits, (unsigned long long)sipis,
                      (unsigned long long)ticks_us(cost->longest),
-                     vmx_exit_reason_name(cost->longest_reason), cost->longest_cpu);
+                     vmx_exit_reason_name(cost->longest_reason), cost->longest_cpu, by->index);
     }
 }
 
-void hv_heartbeat(struct vcpu *v) {
-    if (v->index != hv.params.bsp_index)
-        return;
-    /* The hooks' bytes, checked on every tick too: EPT does not see device writes, and another
-     * CPU may write through a translation cached before its page lost the write right. */
-    ept_guard_check(&hv.guard, &hv.cpus[v->index]->ept);
+/* Runs on the tick owner only (hv_periodic). */
+void hv_heartbeat(struct hv_cpu *c) {
     if (hv.params.heartbeat_s == 0)
         return;
     uint64_t now = hv_uptime_ms();
@@ -232,7 +239,9 @@ void hv_heartbeat(struct vcpu *v) {
     uint64_t totals[EXIT_REASON_MAX + 1];
     lib_memset(totals, 0, sizeof(totals));
     uint64_t all = 0, inits = 0, sipis = 0, kicks_taken = 0;
-    static struct exit_costs cost; /* the boot CPU's heartbeat only: too large for its stack */
+    uint32_t stalled = 0;
+    uint64_t stalled_ms = 0;
+    static struct exit_costs cost; /* one tick owner at a time: too large for a stack */
     lib_memset(&cost, 0, sizeof(cost));
     for (uint32_t i = 0; i < hv.ncpus; i++) {
         for (unsigned r = 0; r <= EXIT_REASON_MAX; r++) {
@@ -251,10 +260,17 @@ void hv_heartbeat(struct vcpu *v) {
         inits += hv.cpus[i]->vcpu.init_count;
         sipis += hv.cpus[i]->vcpu.sipi_count;
         kicks_taken += __atomic_load_n(&hv.cpus[i]->ept_kicks_taken, __ATOMIC_RELAXED);
+        if (hv.cpus[i]->watch.stalled) {
+            uint64_t last = hv_clock_ms(hv.cpus[i]->last_exit_tsc);
+            stalled++;
+            if (now > last && now - last > stalled_ms)
+                stalled_ms = now - last;
+        }
     }
     struct report *w = hv_report_begin();
     if (w) {
-        report_heartbeat(w, now, totals, all, inits, sipis, kicks_taken, &cost);
+        report_heartbeat(w, c, now, totals, all, inits, sipis, kicks_taken, stalled, stalled_ms,
+                         &cost);
         hv_report_end(w);
     }
     ept_hide_report_summary(&hv.hide);
@@ -300,8 +316,11 @@ static enum vmexit_action dispatch(struct hv_cpu *c, struct guest_regs *g, uint3
     }
     case EXIT_REASON_TRIPLE_FAULT:
         return vmexit_handle_triple_fault(v, g);
-    case EXIT_REASON_INIT:
-        return vmexit_handle_init(v, g);
+    case EXIT_REASON_INIT: {
+        enum vmexit_action a = vmexit_handle_init(v, g);
+        apic_ipi_report_init(c, 0);
+        return a;
+    }
     case EXIT_REASON_SIPI:
         return vmexit_handle_sipi(v, g);
     case EXIT_REASON_NMI_WINDOW:
@@ -440,12 +459,27 @@ static void account_exit(struct hv_cpu *c, uint32_t basic, uint64_t t0) {
         c->exit_tsc_max[basic] = dt;
 }
 
+/* Test-only fault injection (config key test_stall_boot_cpu): that many seconds after the OS
+ * started, the boot CPU takes an INIT as if another CPU had sent it, and waits for a SIPI that
+ * nobody sends. The tick owner must then carry on from another CPU and report the stall. */
+static void test_stall_boot_cpu(struct hv_cpu *c, uint64_t t0) {
+    uint32_t s = hv.params.test_stall_boot_cpu_s;
+    if (!s || hv.test_stall_done || !hv.os_running || c->index != hv.params.bsp_index ||
+        hv_clock_ms(t0) < hv.os_running_ms + (uint64_t)s * 1000)
+        return;
+    hv.test_stall_done = true;
+    __atomic_store_n(&c->init_from, APIC_INIT_FROM_TEST, __ATOMIC_RELAXED);
+    __atomic_store_n(&c->init_request, 1, __ATOMIC_SEQ_CST);
+}
+
 void vmexit_main(struct guest_regs *g) {
     struct hv_cpu *c = this_cpu();
     struct vcpu *v = &c->vcpu;
     uint64_t t0 = root_tsc(v);
     uint32_t reason = (uint32_t)hw_vmread(VMCS_EXIT_REASON);
     uint32_t basic = reason & 0xFFFF;
+    __atomic_store_n(&c->last_exit_tsc, t0, __ATOMIC_RELEASE);
+    c->last_exit_reason = basic;
     v->exits++;
     if (basic <= EXIT_REASON_MAX)
         c->exit_counts[basic]++;
@@ -467,6 +501,7 @@ void vmexit_main(struct guest_regs *g) {
         report_parked(c, basic);
         hv_park_cpu();
     }
+    test_stall_boot_cpu(c, t0);
     apic_ipi_take_init(c, g);
     if (v->init_count || v->sipi_count)
         vmx_sipi_clear_smi_blocking();

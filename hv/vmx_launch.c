@@ -2,7 +2,6 @@
  * VMLAUNCH into the very code that asked for it (hv/vmx_entry.S). */
 #include "hv_report.h"
 #include "hv_state.h"
-#include "hv_vmi.h"
 #include "hw.h"
 #include "lib.h"
 #include "vmx_cr.h"
@@ -11,6 +10,7 @@
 #include "vmx_seg.h"
 
 int vmx_launch_cpu(struct hv_cpu *c, uint64_t rsp, uint64_t rip);
+int vmx_root_enter(struct hv_cpu *c);
 extern char vmx_exit_entry[]; /* hv/vmx_entry.S */
 
 #define CR4_VMXE_BIT (1ull << 13)
@@ -23,7 +23,7 @@ static bool vmw(uint64_t field, uint64_t value, bool *ok) {
 
 /* VMXON on this CPU (SDM 24.7/24.8): IA32_FEATURE_CONTROL enabled and locked, CR0/CR4 fixed
  * bits, CR4.VMXE, then VMCLEAR/VMPTRLD of this CPU's VMCS. */
-static int vmx_enter_root(struct hv_cpu *c) {
+int vmx_root_enter(struct hv_cpu *c) {
     uint64_t fc = hw_rdmsr(MSR_IA32_FEATURE_CONTROL), to_write = 0;
     switch (vmx_feature_control_decide(fc, &to_write)) {
     case VMX_FC_READY:
@@ -241,7 +241,7 @@ int vmx_launch_cpu(struct hv_cpu *c, uint64_t rsp, uint64_t rip) {
     v->mtrr_hook = mtrr_hook;
     vmx_guest_probe_cpu(v);
 
-    int err = vmx_enter_root(c);
+    int err = vmx_root_enter(c);
     bool ok = true;
     if (!err)
         err = setup_controls(c, efer, &ok);
@@ -255,6 +255,7 @@ int vmx_launch_cpu(struct hv_cpu *c, uint64_t rsp, uint64_t rip) {
     if (!err) {
         c->up = true;
         c->ept.running = true;
+        c->last_exit_tsc = hw_rdtsc(); /* the watch counts its silence from the launch */
         ept_invept(&hv.ept);
         __asm__ volatile("vmlaunch" ::: "memory", "cc");
         /* Still here: VMLAUNCH failed (SDM 31.4 VM-instruction error numbers). */
@@ -271,16 +272,15 @@ int vmx_launch_cpu(struct hv_cpu *c, uint64_t rsp, uint64_t rip) {
     return err;
 }
 
-/* VMX-preemption-timer exits on every CPU; the boot CPU writes the heartbeat. The timer also
- * fires every few milliseconds while report bytes wait for the UART (hv/vmexit_dispatch.c): the
- * work below stays at its ~1 s pace (ticks closer than 7/8 of the reload are only drain ticks). */
+/* VMX-preemption-timer exits on every CPU; the periodic work runs on whichever CPU finds it due
+ * (hv_periodic, hv/tick_owner.h). The timer also fires every few milliseconds while report bytes
+ * wait for the UART (hv/vmexit_dispatch.c): those ticks are only drain ticks (closer than 7/8 of
+ * the reload to this CPU's last full tick). */
 static void heartbeat_hook(struct vcpu *v) {
     struct hv_cpu *c = hv.cpus[v->index];
     uint64_t now = hw_rdtsc();
     if (c->last_tick_tsc && now - c->last_tick_tsc < hv_tsc_hz() - hv_tsc_hz() / 8)
         return;
     c->last_tick_tsc = now;
-    if (v->index == hv.params.bsp_index)
-        hv_vmi_tick(hv.cpus[v->index]);
-    hv_heartbeat(v);
+    hv_periodic(c);
 }

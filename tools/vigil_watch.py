@@ -34,6 +34,7 @@ ALERT_EVENTS = frozenset(
 # Events that mean vigil itself is degraded: marked, but not counted as tamper.
 PROBLEM_EVENTS = frozenset(
     ["halt", "cpu_fail", "cpu_parked", "guest_state", "hv_fault", "reset", "report_lost",
+     "cpu_bare", "protection_void", "cpu_stalled",
      "vmi_error", "profile_mismatch", "config_error", "config_seal_error", "ept_misconfig"])
 
 DEFAULT_MAX_LINE = 1 << 20  # a rescan listing 4096 new processes is about 150 KiB
@@ -383,6 +384,41 @@ def r_hook_tamper_count(e):
         field(e, "attempts"), field(e, "dropped"), field(e, "undone"), field(e, "unreported"))
 
 
+def r_cpu_bare(e):
+    return "cpu %s (APIC %s) runs without vigil: %s (%s); on_no_vmx %s" % (
+        field(e, "cpu"), field(e, "apic_id"), field(e, "why"), field(e, "error"),
+        field(e, "on_no_vmx"))
+
+
+def r_protection_void(e):
+    return "vigil's memory is not protected: %s (%s bare cpu(s), on_no_vmx %s)" % (
+        field(e, "reason"), field(e, "cpus_bare"), field(e, "on_no_vmx"))
+
+
+def r_ipi_dropped(e):
+    return "%s from cpu %s to parked cpu %s (APIC %s) dropped: %s" % (
+        field(e, "ipi"), field(e, "from_cpu"), field(e, "to_cpu"), field(e, "apic_id"),
+        field(e, "why"))
+
+
+def r_init_received(e):
+    src = e.get("from_cpu", e.get("from"))
+    return "cpu %s (APIC %s) received an INIT from %s%s: %s (%s INITs)" % (
+        field(e, "cpu"), field(e, "apic_id"), val(src),
+        " (the boot cpu)" if e.get("boot_cpu") is True else "", field(e, "state"),
+        field(e, "inits"))
+
+
+def r_cpu_stalled(e):
+    return "cpu %s (APIC %s%s) has taken no VM exit for %s ms (%s, last exit %s), seen by cpu %s" % (
+        field(e, "cpu"), field(e, "apic_id"), ", the boot cpu" if e.get("boot_cpu") is True else "",
+        field(e, "silent_ms"), field(e, "state"), field(e, "last_exit"), field(e, "seen_by_cpu"))
+
+
+def r_cpu_resumed(e):
+    return "cpu %s takes VM exits again after %s ms" % (field(e, "cpu"), field(e, "silent_ms"))
+
+
 def r_hook_forgery(e):
     return ("a jump into vigil's hook on %s (rip %s) with arguments the kernel never passes: %s "
             "(task %s, running pid %s %s, cpu %s; %s so far)") % (
@@ -431,7 +467,9 @@ RENDERERS = {
     "profile_mismatch": r_profile_mismatch, "vmi_error": r_vmi_error, "rescan": r_rescan,
     "live_hook": r_live_hook, "hook_tamper": r_hook_tamper,
     "hook_tamper_count": r_hook_tamper_count, "hook_forgery": r_hook_forgery,
-    "report_lost": r_report_lost,
+    "report_lost": r_report_lost, "cpu_bare": r_cpu_bare, "protection_void": r_protection_void,
+    "ipi_dropped": r_ipi_dropped, "init_received": r_init_received, "cpu_stalled": r_cpu_stalled,
+    "cpu_resumed": r_cpu_resumed,
     "proc_start": r_proc_start, "proc_exec": r_proc_exec, "proc_rename": r_proc_rename,
     "proc_exit": r_proc_exit, "integrity": r_integrity,
 }

@@ -37,6 +37,8 @@ void fake_reset(void) {
     fake_mmio_count = 0;
     fake_cr0 = fake_cr3 = fake_cr4 = 0;
     fake_vmx_fail = false;
+    fake_tsc_step = 0;
+    fake_pause_hook = NULL;
 }
 
 static void kv_set(struct kv *t, size_t *n, uint64_t key, uint64_t val) {
@@ -114,7 +116,11 @@ uint64_t hw_rdmsr(uint32_t msr) {
 void hw_wrmsr(uint32_t msr, uint64_t v) {
     kv_set(msrs, &n_msrs, msr, v);
 }
-void hw_pause(void) {}
+void (*fake_pause_hook)(void);
+void hw_pause(void) {
+    if (fake_pause_hook)
+        fake_pause_hook();
+}
 unsigned fake_nmi_unblocks;
 void hw_nmi_unblock(void) {
     fake_nmi_unblocks++;
@@ -193,7 +199,9 @@ uint16_t hw_str(void) {
 uint16_t hw_sldt(void) {
     return fake_ldtr;
 }
+uint64_t fake_tsc_step;
 uint64_t hw_rdtsc(void) {
+    fake_tsc += fake_tsc_step;
     return fake_tsc;
 }
 

@@ -46,5 +46,9 @@ extern bool fake_vmx_fail; /* makes every VMX instruction fail */
 extern struct hw_dtr fake_gdtr, fake_idtr;
 extern uint16_t fake_sregs[6], fake_tr, fake_ldtr;
 extern uint64_t fake_dr7, fake_rflags, fake_tsc;
+/* Each hw_rdtsc adds fake_tsc_step first (0: a clock that stands still); hw_pause calls
+ * fake_pause_hook (NULL: nothing), where a test can play the other CPUs of a wait loop. */
+extern uint64_t fake_tsc_step;
+extern void (*fake_pause_hook)(void);
 
 #endif

@@ -1,16 +1,55 @@
-/* Which guest ICR writes vigil emulates (INIT to virtualized CPUs) and which reach the APIC. */
+/* Which guest ICR writes vigil emulates (INIT to virtualized CPUs), which it drops (INIT/SIPI to
+ * CPUs it parked) and which reach the APIC. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <string.h>
 
 #include <cmocka.h>
 
 #include "apic_ipi.h"
 
-static const uint32_t ids[4] = {0, 1, 2, 6};
-static const bool all_up[4] = {true, true, true, true};
-static const bool ap2_down[4] = {true, true, false, true};
+#define NCPUS 70 /* more than 64: no bitmap limit */
+
+struct cpus {
+    uint32_t ids[NCPUS];
+    enum apic_cpu_state st[NCPUS];
+};
+static struct cpus cpus;
+static enum apic_ipi_action got[NCPUS];
+static unsigned n_acts;
+
+static uint32_t id_of(const void *ctx, uint32_t i) {
+    return ((const struct cpus *)ctx)->ids[i];
+}
+static enum apic_cpu_state state_of(const void *ctx, uint32_t i) {
+    return ((const struct cpus *)ctx)->st[i];
+}
+static void act(void *ctx, uint32_t i, enum apic_ipi_action a) {
+    (void)ctx;
+    assert_true(i < NCPUS);
+    assert_int_equal(got[i], 0); /* one action per CPU */
+    got[i] = a;
+    n_acts++;
+}
+
+/* ncpus CPUs, APIC IDs 0, 1, 2, 6, 7, 8, ...; all virtualized. */
+static int setup(void **s) {
+    (void)s;
+    for (uint32_t i = 0; i < NCPUS; i++) {
+        cpus.ids[i] = i < 3 ? i : i + 3;
+        cpus.st[i] = APIC_CPU_UP;
+    }
+    memset(got, 0, sizeof(got));
+    n_acts = 0;
+    return 0;
+}
+
+static bool plan(uint64_t icr, uint32_t self, uint32_t n) {
+    struct apic_ipi_cpus c = {n, self, &cpus, id_of, state_of};
+    return apic_ipi_plan(icr, &c, act, NULL);
+}
 
 static uint64_t icr(uint32_t dm, uint32_t sh, uint32_t dest, bool assert_, bool level) {
     return ((uint64_t)dest << 32) | (sh << 18) | (level ? 1u << 15 : 0) | (assert_ ? 1u << 14 : 0) |
@@ -19,68 +58,88 @@ static uint64_t icr(uint32_t dm, uint32_t sh, uint32_t dest, bool assert_, bool 
 
 static void init_to_one_virtualized_cpu_is_emulated(void **s) {
     (void)s;
-    struct apic_ipi_plan p;
-    apic_ipi_plan(icr(ICR_DM_INIT, ICR_SH_NONE, 6, true, true), 0, ids, all_up, 4, &p);
-    assert_false(p.forward);
-    assert_int_equal(p.init_targets, 1u << 3);
+    assert_false(plan(icr(ICR_DM_INIT, ICR_SH_NONE, 6, true, true), 0, 4));
+    assert_int_equal(n_acts, 1);
+    assert_int_equal(got[3], APIC_IPI_EMULATE_INIT);
+}
+
+static void init_to_a_cpu_past_64_is_emulated(void **s) {
+    (void)s;
+    assert_false(plan(icr(ICR_DM_INIT, ICR_SH_NONE, 69 + 3, true, true), 0, NCPUS));
+    assert_int_equal(n_acts, 1);
+    assert_int_equal(got[69], APIC_IPI_EMULATE_INIT);
 }
 
 static void init_broadcast_others(void **s) {
     (void)s;
-    struct apic_ipi_plan p;
-    apic_ipi_plan(icr(ICR_DM_INIT, ICR_SH_OTHERS, 0, true, false), 1, ids, all_up, 4, &p);
-    assert_false(p.forward);
-    assert_int_equal(p.init_targets, (1u << 0) | (1u << 2) | (1u << 3));
-    /* A CPU vigil does not run is left out of the emulated set (it gets a real INIT). */
-    apic_ipi_plan(icr(ICR_DM_INIT, ICR_SH_OTHERS, 0, true, false), 0, ids, ap2_down, 4, &p);
-    assert_false(p.forward);
-    assert_int_equal(p.init_targets, (1u << 1) | (1u << 3));
+    assert_false(plan(icr(ICR_DM_INIT, ICR_SH_OTHERS, 0, true, false), 1, 4));
+    assert_int_equal(n_acts, 3);
+    assert_int_equal(got[0], APIC_IPI_EMULATE_INIT);
+    assert_int_equal(got[1], 0);
+    assert_int_equal(got[2], APIC_IPI_EMULATE_INIT);
+    assert_int_equal(got[3], APIC_IPI_EMULATE_INIT);
 }
 
-static void init_to_unknown_or_unvirtualized_cpu_forwarded(void **s) {
+static void init_broadcast_splits_bare_and_parked(void **s) {
     (void)s;
-    struct apic_ipi_plan p;
-    apic_ipi_plan(icr(ICR_DM_INIT, ICR_SH_NONE, 9, true, true), 0, ids, all_up, 4, &p);
-    assert_true(p.forward);
-    assert_int_equal(p.init_targets, 0);
-    apic_ipi_plan(icr(ICR_DM_INIT, ICR_SH_NONE, 2, true, true), 0, ids, ap2_down, 4, &p);
-    assert_true(p.forward);
-    assert_int_equal(p.init_targets, 0);
+    cpus.st[2] = APIC_CPU_BARE;
+    cpus.st[66] = APIC_CPU_PARKED;
+    assert_false(plan(icr(ICR_DM_INIT, ICR_SH_OTHERS, 0, true, false), 0, NCPUS));
+    assert_int_equal(n_acts, NCPUS - 1);
+    assert_int_equal(got[0], 0);
+    assert_int_equal(got[1], APIC_IPI_EMULATE_INIT);
+    assert_int_equal(got[2], APIC_IPI_REAL_INIT); /* a CPU vigil does not run gets a real INIT */
+    assert_int_equal(got[66], APIC_IPI_DROP);     /* a parked one gets nothing */
+    assert_int_equal(got[67], APIC_IPI_EMULATE_INIT);
+}
+
+static void init_to_unknown_or_bare_cpu_forwarded(void **s) {
+    (void)s;
+    assert_true(plan(icr(ICR_DM_INIT, ICR_SH_NONE, 9, true, true), 0, 4));
+    cpus.st[2] = APIC_CPU_BARE; /* still the firmware's: it wakes it so until the hand-over */
+    assert_true(plan(icr(ICR_DM_INIT, ICR_SH_NONE, 2, true, true), 0, 4));
+    assert_true(plan(icr(ICR_DM_SIPI, ICR_SH_NONE, 2, true, false) | 0x9A, 0, 4));
+    assert_int_equal(n_acts, 0);
+}
+
+static void init_and_sipi_to_parked_cpu_dropped(void **s) {
+    (void)s;
+    cpus.st[3] = APIC_CPU_PARKED;
+    assert_false(plan(icr(ICR_DM_INIT, ICR_SH_NONE, 6, true, true), 0, 4));
+    assert_int_equal(got[3], APIC_IPI_DROP);
+    got[3] = 0;
+    assert_false(plan(icr(ICR_DM_SIPI, ICR_SH_NONE, 6, true, false) | 0x9A, 0, 4));
+    assert_int_equal(got[3], APIC_IPI_DROP);
+    assert_int_equal(n_acts, 2);
 }
 
 static void init_deassert_dropped(void **s) {
     (void)s;
-    struct apic_ipi_plan p;
-    apic_ipi_plan(icr(ICR_DM_INIT, ICR_SH_OTHERS, 0, false, true), 0, ids, all_up, 4, &p);
-    assert_false(p.forward);
-    assert_int_equal(p.init_targets, 0);
+    assert_false(plan(icr(ICR_DM_INIT, ICR_SH_OTHERS, 0, false, true), 0, 4));
+    assert_int_equal(n_acts, 0);
 }
 
 static void sipi_fixed_nmi_and_logical_forwarded(void **s) {
     (void)s;
-    struct apic_ipi_plan p;
-    apic_ipi_plan(icr(ICR_DM_SIPI, ICR_SH_OTHERS, 0, true, false) | 0x9A, 0, ids, all_up, 4, &p);
-    assert_true(p.forward);
-    assert_int_equal(p.init_targets, 0);
-    apic_ipi_plan(icr(ICR_DM_FIXED, ICR_SH_NONE, 1, true, false) | 0xEC, 0, ids, all_up, 4, &p);
-    assert_true(p.forward);
-    apic_ipi_plan(icr(ICR_DM_NMI, ICR_SH_NONE, 1, true, false), 0, ids, all_up, 4, &p);
-    assert_true(p.forward);
-    apic_ipi_plan(icr(ICR_DM_INIT, ICR_SH_NONE, 1, true, true) | ICR_DEST_LOGICAL, 0, ids, all_up,
-                  4, &p);
-    assert_true(p.forward);
-    assert_int_equal(p.init_targets, 0);
-    apic_ipi_plan(icr(ICR_DM_INIT, ICR_SH_SELF, 0, true, true), 0, ids, all_up, 4, &p);
-    assert_true(p.forward);
+    assert_true(plan(icr(ICR_DM_SIPI, ICR_SH_OTHERS, 0, true, false) | 0x9A, 0, 4));
+    assert_true(plan(icr(ICR_DM_SIPI, ICR_SH_NONE, 1, true, false) | 0x9A, 0, 4));
+    assert_true(plan(icr(ICR_DM_FIXED, ICR_SH_NONE, 1, true, false) | 0xEC, 0, 4));
+    assert_true(plan(icr(ICR_DM_NMI, ICR_SH_NONE, 1, true, false), 0, 4));
+    assert_true(plan(icr(ICR_DM_INIT, ICR_SH_NONE, 1, true, true) | ICR_DEST_LOGICAL, 0, 4));
+    assert_true(plan(icr(ICR_DM_INIT, ICR_SH_SELF, 0, true, true), 0, 4));
+    assert_int_equal(n_acts, 0);
 }
 
 int main(void) {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(init_to_one_virtualized_cpu_is_emulated),
-        cmocka_unit_test(init_broadcast_others),
-        cmocka_unit_test(init_to_unknown_or_unvirtualized_cpu_forwarded),
-        cmocka_unit_test(init_deassert_dropped),
-        cmocka_unit_test(sipi_fixed_nmi_and_logical_forwarded),
+        cmocka_unit_test_setup(init_to_one_virtualized_cpu_is_emulated, setup),
+        cmocka_unit_test_setup(init_to_a_cpu_past_64_is_emulated, setup),
+        cmocka_unit_test_setup(init_broadcast_others, setup),
+        cmocka_unit_test_setup(init_broadcast_splits_bare_and_parked, setup),
+        cmocka_unit_test_setup(init_to_unknown_or_bare_cpu_forwarded, setup),
+        cmocka_unit_test_setup(init_and_sipi_to_parked_cpu_dropped, setup),
+        cmocka_unit_test_setup(init_deassert_dropped, setup),
+        cmocka_unit_test_setup(sipi_fixed_nmi_and_logical_forwarded, setup),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
