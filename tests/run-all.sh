@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Runs vigil's tests and prints one summary line "N passed, N failed" at the end.
 #   tests/run-all.sh "UNIT_BINARIES" "FUZZ_TARGETS" "E2E_SCRIPTS"
-# Unit tests are cmocka binaries; fuzz targets run briefly (FUZZ_SECONDS, default 20) from their
+# Unit tests are cmocka binaries; fuzz targets run briefly (FUZZ_SECONDS, default 10) from their
 # corpus under build/fuzz-corpus; end-to-end scripts exit 0 on success. Each output goes to the
 # terminal and to build/test-logs/<name>.log.
 set -u
@@ -42,7 +42,7 @@ for f in $2; do
     mkdir -p "$corpus"
     seeds=()
     [ -d "tests/fuzz/corpus/$name" ] && seeds=("tests/fuzz/corpus/$name")
-    run fuzz "$name" "$f" -max_total_time="${FUZZ_SECONDS:-20}" -timeout=10 -rss_limit_mb=2048 \
+    run fuzz "$name" "$f" -max_total_time="${FUZZ_SECONDS:-10}" -timeout=10 -rss_limit_mb=2048 \
         -print_final_stats=0 "$corpus" "${seeds[@]}"
 done
 # End-to-end tests run E2E_JOBS at a time (default 2: each emulator is single-threaded, the
