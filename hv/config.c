@@ -150,55 +150,39 @@ static bool set_on_no_vmx(struct parser *p, unsigned line, const char *key, cons
     return false;
 }
 
-static bool set_heartbeat(struct parser *p, unsigned line, const char *key, const char *v,
-                          size_t n) {
+/* A whole number from 0 to max into *out; what says what it is in the problem message. */
+static bool set_u32(struct parser *p, unsigned line, const char *key, const char *v, size_t n,
+                    uint64_t max, const char *what, uint32_t *out) {
     char q[64];
-    uint64_t s;
-    if (!lib_parse_u64(v, n, 10, &s) || s > 86400) {
-        problem(p, line, "%s: '%s' is not a number of seconds from 0 (off) to 86400", key,
-                quote(v, n, q, sizeof(q)));
+    uint64_t x;
+    if (!lib_parse_u64(v, n, 10, &x) || x > max) {
+        problem(p, line, "%s: '%s' is not %s", key, quote(v, n, q, sizeof(q)), what);
         return false;
     }
-    p->cfg->heartbeat_s = (uint32_t)s;
+    *out = (uint32_t)x;
     return true;
 }
 
+#define SECONDS_WHAT "a number of seconds from 0 (off) to 86400"
+
+static bool set_heartbeat(struct parser *p, unsigned line, const char *key, const char *v,
+                          size_t n) {
+    return set_u32(p, line, key, v, n, 86400, SECONDS_WHAT, &p->cfg->heartbeat_s);
+}
+
 static bool set_rescan(struct parser *p, unsigned line, const char *key, const char *v, size_t n) {
-    char q[64];
-    uint64_t s;
-    if (!lib_parse_u64(v, n, 10, &s) || s > 86400) {
-        problem(p, line, "%s: '%s' is not a number of seconds from 0 (off) to 86400", key,
-                quote(v, n, q, sizeof(q)));
-        return false;
-    }
-    p->cfg->rescan_s = (uint32_t)s;
-    return true;
+    return set_u32(p, line, key, v, n, 86400, SECONDS_WHAT, &p->cfg->rescan_s);
 }
 
 static bool set_test_virtualize_cpus(struct parser *p, unsigned line, const char *key,
                                      const char *v, size_t n) {
-    char q[64];
-    uint64_t c;
-    if (!lib_parse_u64(v, n, 10, &c) || c > 65536) {
-        problem(p, line, "%s: '%s' is not a number of processors (0 = all)", key,
-                quote(v, n, q, sizeof(q)));
-        return false;
-    }
-    p->cfg->test_virtualize_cpus = (uint32_t)c;
-    return true;
+    return set_u32(p, line, key, v, n, 65536, "a number of processors (0 = all)",
+                   &p->cfg->test_virtualize_cpus);
 }
 
 static bool set_test_stall_boot_cpu(struct parser *p, unsigned line, const char *key, const char *v,
                                     size_t n) {
-    char q[64];
-    uint64_t s;
-    if (!lib_parse_u64(v, n, 10, &s) || s > 86400) {
-        problem(p, line, "%s: '%s' is not a number of seconds from 0 (off) to 86400", key,
-                quote(v, n, q, sizeof(q)));
-        return false;
-    }
-    p->cfg->test_stall_boot_cpu_s = (uint32_t)s;
-    return true;
+    return set_u32(p, line, key, v, n, 86400, SECONDS_WHAT, &p->cfg->test_stall_boot_cpu_s);
 }
 
 static bool set_on_off(struct parser *p, unsigned line, const char *key, const char *v, size_t n,
