@@ -29,4 +29,6 @@ grep -E '^[0-9a-f]+-[0-9a-f]+ : Reserved$' /proc/iomem | while IFS=' -' read -r 
         devmem "$addr" 64 0 2>/dev/null
     fi
 done
+# Guest time for vigil to go on after the attempts (the test wants heartbeats after them).
+sleep 25
 echo VIGIL-GUEST-READY
