@@ -68,12 +68,8 @@ EOF
 h_parse() {
     H_SCENARIO="$H_TOP/tests/scenarios/default.sh"
     H_CONFIG="" H_CPUS=1 H_MEM=512 H_TIMEOUT=$H_DEFAULT_TIMEOUT H_UNTIL="" H_FAIL='Kernel panic - not syncing'
-<<<<<<< HEAD
     H_REPORT_LOG="" H_REPORT_PORT=com2 H_CONSOLE_LOG="" H_NO_HV=0 H_EFI="${VIGIL_EFI:-$H_TOP/build/vigil.efi}" H_APPEND="" H_KEEP=0
-=======
-    H_REPORT_LOG="" H_REPORT_PORT=com2 H_CONSOLE_LOG="" H_NO_HV=0 H_EFI="$H_TOP/build/vigil.efi" H_APPEND="" H_KEEP=0
     H_SMP=0
->>>>>>> h-acpi
     H_SETS=() H_EXTRA=()
     while [ $# -gt 0 ]; do
         case "$1" in
