@@ -16,6 +16,7 @@ void config_defaults(struct vigil_config *cfg) {
     cfg->rescan_s = 30;
     cfg->live = true;
     cfg->on_change = ON_CHANGE_ACCEPT;
+    cfg->apic_handover = APIC_HANDOVER_XAPIC;
 }
 
 const char *config_serial_name(uint16_t port, char *buf, size_t size) {
@@ -213,6 +214,21 @@ static bool set_on_config_change(struct parser *p, unsigned line, const char *ke
     return false;
 }
 
+static bool set_apic_handover(struct parser *p, unsigned line, const char *key, const char *v,
+                              size_t n) {
+    char q[64];
+    if (n == 5 && lib_strncmp(v, "xapic", 5) == 0) {
+        p->cfg->apic_handover = APIC_HANDOVER_XAPIC;
+        return true;
+    }
+    if (n == 6 && lib_strncmp(v, "x2apic", 6) == 0) {
+        p->cfg->apic_handover = APIC_HANDOVER_X2APIC;
+        return true;
+    }
+    problem(p, line, "%s: '%s' is not xapic or x2apic", key, quote(v, n, q, sizeof(q)));
+    return false;
+}
+
 static bool set_path(struct parser *p, unsigned line, const char *key, const char *v, size_t n,
                      char *d) {
     char q[64];
@@ -298,6 +314,9 @@ static void fmt_live(const struct vigil_config *c, char *b, size_t n) {
 static void fmt_on_change(const struct vigil_config *c, char *b, size_t n) {
     lib_strlcpy(b, c->on_change == ON_CHANGE_PREVIOUS ? "previous" : "accept", n);
 }
+static void fmt_apic_handover(const struct vigil_config *c, char *b, size_t n) {
+    lib_strlcpy(b, c->apic_handover == APIC_HANDOVER_X2APIC ? "x2apic" : "xapic", n);
+}
 
 typedef void (*format_fn)(const struct vigil_config *c, char *buf, size_t size);
 
@@ -319,6 +338,7 @@ static const struct {
     {"rescan", set_rescan, fmt_rescan, false},
     {"live", set_live, fmt_live, false},
     {"on_config_change", set_on_config_change, fmt_on_change, false},
+    {"apic_handover", set_apic_handover, fmt_apic_handover, false},
 };
 
 unsigned config_key_count(void) {
@@ -404,7 +424,7 @@ static void parse_line(struct parser *p, unsigned line, const char *s, size_t n)
     }
     problem(p, line,
             "unknown key '%s' (known: serial, baud, report, next, next_args, on_no_vmx, "
-            "heartbeat, stealth, profile, rescan, live, on_config_change)",
+            "heartbeat, stealth, profile, rescan, live, on_config_change, apic_handover)",
             quote(s, klen, q, sizeof(q)));
 }
 

@@ -19,6 +19,9 @@ enum config_on_no_vmx { ON_NO_VMX_BOOT = 0, ON_NO_VMX_HALT = 1 };
 /* What the loader does when the config or profile differs from the sealed one of the previous
  * boot (efi/efi_seal.c). The sealed value decides, not the one in the file (README). */
 enum config_on_change { ON_CHANGE_ACCEPT = 0, ON_CHANGE_PREVIOUS = 1 };
+/* The boot CPU's APIC mode when the OS takes over (hv/apic_mode.h, README): back to the xAPIC
+ * mode the firmware had, or left in the x2APIC mode vigil switched it to for bring-up. */
+enum config_apic_handover { APIC_HANDOVER_XAPIC = 0, APIC_HANDOVER_X2APIC = 1 };
 
 struct vigil_config {
     uint16_t serial_port; /* I/O base of the report UART */
@@ -33,6 +36,7 @@ struct vigil_config {
     uint32_t rescan_s;             /* full process re-scan interval; 0 = off */
     bool live;                     /* live process events (INT3 hooks) */
     enum config_on_change on_change;
+    enum config_apic_handover apic_handover;
 };
 
 /* Called once per problem. line is 1-based; 0 means the file as a whole. */

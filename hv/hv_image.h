@@ -49,7 +49,8 @@ struct hv_boot_params {
     uint32_t stealth;     /* 1 = hide the hypervisor CPUID leaves */
     uint32_t rescan_s;    /* process re-scan interval, 0 = off */
     uint32_t live;        /* 1 = live process events (hv/hv_live.h) */
-    uint32_t reserved3;
+    /* enum config_apic_handover: the boot CPU's APIC mode for the OS (hv/apic_mode.h) */
+    uint32_t apic_handover;
     uint64_t profile_base; /* ISF profile (JSON) in EfiReservedMemoryType pages, or 0 */
     uint64_t profile_len;
     char version_str[48];

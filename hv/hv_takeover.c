@@ -1,11 +1,12 @@
 /* The moment the OS takes over. vigil's bring-up needs a few things the running OS must not
  * have: hypervisor calls from vigil's own code (CPUID leaf 0x567447xx from the image), the boot
- * CPU in x2APIC mode (hv/apic_mode.h), and its own memory readable (the bring-up code runs as
- * the guest until the loader is done). All three end at the first VM exit whose guest RIP is in
- * the upper half of the address space: 64-bit OS kernels run there, firmware and boot loaders
- * never do. From then on the hypervisor's image and heap are hidden behind EPT
- * (hv/ept_hide.h). */
+ * CPU in x2APIC mode (hv/apic_mode.h; kept with apic_handover = x2apic), and its own memory
+ * readable (the bring-up code runs as the guest until the loader is done). All three end at the
+ * first VM exit whose guest RIP is in the upper half of the address space: 64-bit OS kernels run
+ * there, firmware and boot loaders never do. From then on the hypervisor's image and heap are
+ * hidden behind EPT (hv/ept_hide.h). */
 #include "apic_mode.h"
+#include "config.h"
 #include "hv_report.h"
 #include "hv_state.h"
 #include "hw.h"
@@ -21,8 +22,8 @@
 void hv_takeover_check(struct hv_cpu *c, uint64_t guest_rip) {
     if (!(guest_rip >> 63))
         return;
-    if (c->apic.switched)
-        apic_mode_restore_xapic(&c->apic); /* before the OS looks at its APIC */
+    if (c->apic.switched) /* before the OS looks at its APIC */
+        apic_mode_handover(&c->apic, hv.params.apic_handover == APIC_HANDOVER_X2APIC);
     if (__atomic_exchange_n(&hv.os_running, 1, __ATOMIC_SEQ_CST))
         return;
     int e1 = ept_hide_add(&hv.hide, &c->ept, hv.params.image_base, hv.params.image_pages * 4096);

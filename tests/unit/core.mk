@@ -7,3 +7,4 @@ $(eval $(call unit_test,test_vmx_caps,hv/vmx_caps.c $(CORE_LIB) tests/fakes/hw_f
 $(eval $(call unit_test,test_fmt,$(CORE_LIB)))
 $(eval $(call unit_test,test_apic_ipi,hv/apic_ipi.c))
 $(eval $(call unit_test,test_apic_nmi,hv/apic_nmi.c hv/lib.c tests/fakes/hw_fake.c))
+$(eval $(call unit_test,test_apic_mode,hv/apic_mode.c hv/lib.c tests/fakes/hw_fake.c))
