@@ -32,3 +32,18 @@ void apic_ipi_plan(uint64_t icr, uint32_t self, const uint32_t *apic_ids, const 
     /* For a broadcast with CPUs vigil does not run, vigil forwards per CPU (below). */
     plan->forward = !all_emulated && sh == ICR_SH_NONE;
 }
+
+uint64_t apic_ipi_wait_inits(volatile uint32_t *const *pending, uint64_t targets, uint32_t ncpus,
+                             uint64_t deadline, uint64_t (*now)(void *ctx),
+                             void (*relax)(void *ctx), void *ctx) {
+    uint64_t left = 0;
+    for (uint32_t i = 0; i < ncpus && i < 64; i++) {
+        if (!(targets & (1ull << i)))
+            continue;
+        while (__atomic_load_n(pending[i], __ATOMIC_SEQ_CST) && now(ctx) < deadline)
+            relax(ctx);
+        if (__atomic_load_n(pending[i], __ATOMIC_SEQ_CST))
+            left |= 1ull << i;
+    }
+    return left;
+}

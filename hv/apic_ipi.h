@@ -38,7 +38,16 @@ struct apic_ipi_plan {
 void apic_ipi_plan(uint64_t icr, uint32_t self, const uint32_t *apic_ids, const bool *up,
                    uint32_t ncpus, struct apic_ipi_plan *plan);
 
-/* WRMSR exit for MSR 0x830 on the current CPU: carries out the plan. */
+/* Waits until each CPU i in `targets` has cleared *pending[i] (its INIT is applied), or until
+ * now(ctx) reaches deadline; relax(ctx) runs between looks. Returns the CPUs still pending. Pure
+ * (unit-tested): the caller passes the clock and the pause. */
+uint64_t apic_ipi_wait_inits(volatile uint32_t *const *pending, uint64_t targets, uint32_t ncpus,
+                             uint64_t deadline, uint64_t (*now)(void *ctx),
+                             void (*relax)(void *ctx), void *ctx);
+
+/* WRMSR exit for MSR 0x830 on the current CPU: carries out the plan. An emulated INIT is
+ * delivered before this returns (apic_ipi_wait_inits, bounded), as a real one is once its ICR
+ * write has gone out: a SIPI written right after finds the target waiting for it. */
 void apic_ipi_icr_write(struct hv_cpu *c, uint64_t icr);
 /* On the target: applies a pending emulated INIT (true when one was applied). */
 struct guest_regs;
