@@ -30,5 +30,5 @@ grep -E '^[0-9a-f]+-[0-9a-f]+ : Reserved$' /proc/iomem | while IFS=' -' read -r 
     fi
 done
 # Guest time for vigil to go on after the attempts (the test wants heartbeats after them).
-sleep 25
+sleep 60
 echo VIGIL-GUEST-READY
