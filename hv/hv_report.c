@@ -245,9 +245,13 @@ void hv_report_flush(void) {
     flush_sync(true);
 }
 
-uint64_t hv_uptime_ms(void) {
+uint64_t hv_clock_tsc(void) {
     /* This CPU's counter less every jump the guest made in it (struct vcpu's tsc_skew). */
-    return hv_clock_ms(hw_rdtsc() - (uint64_t)this_cpu()->vcpu.tsc_skew);
+    return hw_rdtsc() - (uint64_t)this_cpu()->vcpu.tsc_skew;
+}
+
+uint64_t hv_uptime_ms(void) {
+    return hv_clock_ms(hv_clock_tsc());
 }
 
 uint64_t hv_clock_ms(uint64_t tsc) {

@@ -64,6 +64,8 @@ void hv_report_flush(void);
 /* vigil's clock: milliseconds since hv_report_init by the TSC of the calling CPU, which the guest
  * cannot move (its TSC writes are subtracted, hv/vcpu.h tsc_skew). VMX root only (this_cpu). */
 uint64_t hv_uptime_ms(void);
+/* The same clock in TSC ticks (the calling CPU's counter less its tsc_skew). VMX root only. */
+uint64_t hv_clock_tsc(void);
 /* The same clock for a TSC value already read and corrected by its CPU's tsc_skew. */
 uint64_t hv_clock_ms(uint64_t tsc);
 uint64_t hv_tsc_hz(void);

@@ -445,15 +445,10 @@ static void report_tick(struct hv_cpu *c) {
     c->report_tick = fast;
 }
 
-/* vigil's clock on this CPU, in ticks (the guest's TSC writes subtracted, hv/vcpu.h tsc_skew). */
-static uint64_t root_tsc(const struct vcpu *v) {
-    return hw_rdtsc() - (uint64_t)v->tsc_skew;
-}
-
 static void account_exit(struct hv_cpu *c, uint32_t basic, uint64_t t0) {
     if (basic > EXIT_REASON_MAX)
         return;
-    uint64_t dt = root_tsc(&c->vcpu) - t0;
+    uint64_t dt = hv_clock_tsc() - t0;
     c->exit_tsc_total[basic] += dt;
     if (dt > c->exit_tsc_max[basic])
         c->exit_tsc_max[basic] = dt;
@@ -475,7 +470,7 @@ static void test_stall_boot_cpu(struct hv_cpu *c, uint64_t t0) {
 void vmexit_main(struct guest_regs *g) {
     struct hv_cpu *c = this_cpu();
     struct vcpu *v = &c->vcpu;
-    uint64_t t0 = root_tsc(v);
+    uint64_t t0 = hv_clock_tsc();
     uint32_t reason = (uint32_t)hw_vmread(VMCS_EXIT_REASON);
     uint32_t basic = reason & 0xFFFF;
     __atomic_store_n(&c->last_exit_tsc, t0, __ATOMIC_RELEASE);
