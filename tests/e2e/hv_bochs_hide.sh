@@ -14,10 +14,11 @@ e2e_run bochs rc --cpus 1 --scenario "$E2E_TOP/tests/scenarios/hv-mem.sh" --appe
     --until '^VIGIL-GUEST-READY' --timeout "${E2E_BOCHS_TIMEOUT:-1500}" \
     --fail "$E2E_HV_FAIL_RE"
 e2e_event_summary "$R"
+# One awk pass: a "tail | grep -q" pipeline fails under pipefail when grep stops early and tail
+# gets SIGPIPE, which is what happens when many lines follow the first attempt.
 heartbeat_after_attempts() {
-    local first
-    first=$(grep -n '"ev":"hv_access"' "$R" | head -n1 | cut -d: -f1)
-    [ -n "$first" ] && tail -n +"$first" "$R" | grep -q '"ev":"heartbeat"'
+    awk '/"ev":"hv_access"/ { seen = 1 } seen && /"ev":"heartbeat"/ { found = 1; exit }
+         END { exit !found }' "$R"
 }
 
 image=$(e2e_events "$R" hv_up | jq -r '.image_base' | head -n1)
