@@ -27,6 +27,10 @@ pkgs=(
     # package for the hypervisor's freestanding x86 decoder (hv/capstone.mk: dpkg-source); the
     # archive's signing keys for both
     apt dpkg dpkg-dev debian-archive-keyring ca-certificates
+    # test kernel modules (mkkmod.sh): Debian's kernel headers call the compiler gcc-12 by name,
+    # and linux-kbuild's tools (modpost, objtool), extracted rather than installed, need the
+    # libraries that package depends on
+    gcc-12 libelf1 libssl3
     # make test-fresh: a minimal Debian root to try the README's commands in
     debootstrap
 )

@@ -10,13 +10,19 @@
 #                                       `modprobe NAME` works in the guest
 #   # vigil-static-c: tests/scenarios/src/NAME.c
 #                                       compiled with gcc -static -O2 -pthread, installed as /bin/NAME
+#   # vigil-kmod: tests/scenarios/kmod/NAME.c
+#                                       an out-of-tree kernel module built for the test kernel
+#                                       (qemu-scripts/mkkmod.sh: Debian's headers, gcc-12), installed
+#                                       as /lib/modules/KVER/extra/NAME.ko so that `modprobe NAME`
+#                                       (or insmod of that path) loads it; unsigned, so it taints
 #
 # After the scenario returns, /init never exits (that would panic the kernel): it says so on the
 # console and sleeps forever, keeping the scenario's processes alive for introspection. A scenario
 # that wants the machine off ends with `poweroff -f`.
 #
 # The result is cached under build/guest/<hash>/ (or --out DIR), keyed by a hash of the scenario,
-# this script, the static C sources it names and the kernel release. Prints on stdout:
+# this script, the static C and module sources it names, mkkmod.sh when modules are named, and the
+# kernel release. Prints on stdout:
 #   KERNEL=<path of vmlinuz>   INITRD=<path of initrd.img>   KVER=<release>
 # Everything else goes to stderr.
 set -euo pipefail
@@ -37,7 +43,7 @@ while [ $# -gt 0 ]; do
     --scenario) [ $# -ge 2 ] || die "--scenario needs a file"; scenario=$2; shift 2 ;;
     --out) [ $# -ge 2 ] || die "--out needs a directory"; out=$2; shift 2 ;;
     --force) force=1; shift ;;
-    -h | --help) sed -n '2,22p' "$0" | sed 's/^# \{0,1\}//' >&2; exit 0 ;;
+    -h | --help) sed -n '2,27p' "$0" | sed 's/^# \{0,1\}//' >&2; exit 0 ;;
     *) die "unknown option: $1 (see --help)" ;;
     esac
 done
@@ -71,11 +77,21 @@ while IFS= read -r c; do
     [ -f "$c" ] || die "vigil-static-c source not found: $c"
     csrcs+=("$c")
 done < <(directive static-c)
+ksrcs=()
+while IFS= read -r c; do
+    c=$(echo "$c" | sed 's/[[:space:]]*$//')
+    [ -n "$c" ] || continue
+    case "$c" in /*) ;; *) c="$top/$c" ;; esac
+    [ -f "$c" ] || die "vigil-kmod source not found: $c"
+    ksrcs+=("$c")
+done < <(directive kmod)
 
 key=$({
     echo "kver=$KVER"
     sha256sum "$scenario" "$self" | cut -d' ' -f1
     for c in "${csrcs[@]+"${csrcs[@]}"}"; do basename "$c"; sha256sum <"$c"; done
+    for c in "${ksrcs[@]+"${ksrcs[@]}"}"; do echo "kmod $(basename "$c")"; sha256sum <"$c"; done
+    [ ${#ksrcs[@]} = 0 ] || sha256sum <"$top/qemu-scripts/mkkmod.sh"
 } | sha256sum | cut -c1-16)
 [ -n "$out" ] || out="$top/build/guest/$key"
 mkdir -p "$out"
@@ -180,6 +196,18 @@ else
         done
         log "modules: ${!want[*]}"
     fi
+
+    # Test kernel modules (built once per source and kernel, cached by mkkmod.sh), listed in
+    # modules.dep with no dependencies so that busybox modprobe finds them.
+    for c in "${ksrcs[@]+"${ksrcs[@]}"}"; do
+        n=$(basename "$c" .c)
+        ko=$(bash "$top/qemu-scripts/mkkmod.sh" "$c" | sed -n 's/^KO=//p') || true
+        [ -n "$ko" ] && [ -f "$ko" ] || die "mkkmod.sh failed for $c"
+        mkdir -p "$stage/lib/modules/$KVER/extra"
+        cp "$ko" "$stage/lib/modules/$KVER/extra/$n.ko"
+        echo "extra/$n.ko:" >>"$stage/lib/modules/$KVER/modules.dep"
+        log "kernel module $c -> /lib/modules/$KVER/extra/$n.ko"
+    done
 
     # Static C programs (real multi-threaded processes, which busybox cannot make).
     for c in "${csrcs[@]+"${csrcs[@]}"}"; do
