@@ -52,8 +52,8 @@ e2e_check "pid $vc: real_cred $old_c -> $fake_c, which does not read in the gues
 rescans=$(e2e_events "$R" rescan)
 # Re-scans that met a victim's bad entry (the window), as a jq condition.
 inwin="any(.bad_tasks[]?; .pid == ${vp:-0} or .pid == ${vc:-0})"
-echo "  re-scans from two before the first that met a bad task: t_ms procs bad [bad pids] [new]"
-jq -r -s '(to_entries | map(select((.value.bad // 0) > 0)) | first.key // 2) as $k |
+echo "  re-scans from two before the first bad one (or the last 12): t_ms procs bad [pids] [new]"
+jq -r -s 'length as $n | (to_entries | map(select((.value.bad // 0) > 0)) | first.key // ($n - 10)) as $k |
     .[([$k - 2, 0] | max):][] |
     "    \(.t_ms) \(.procs) \(.bad // 0) \([.bad_tasks[]? | .pid]) \([.new[] | "\(.pid):\(.comm)"])"' \
     <<<"$rescans" | cut -c1-200
@@ -68,6 +68,8 @@ e2e_check "a re-scan names pid $vc (task $(hex "$task_c")) in bad_tasks: real_cr
 # stopped at a bad entry would never reach it.
 e2e_check "the walk went on past the bad tasks: a re-scan that met them lists the marker badmark ($mark) as new" \
     e2e_has "$R" rescan "$inwin and any(.new[]; .pid == ${mark:-0} and .comm == \"badmark\")"
+e2e_check "no re-scan failed as a whole (vmi_error stage rescan)" \
+    e2e_not_has "$R" vmi_error '.stage == "rescan"'
 nwin=$(jq -s "map(select($inwin)) | length" <<<"$rescans")
 e2e_check "the live events saw the marker too (proc_exec of badmark, pid $mark)" \
     e2e_has "$R" proc_exec ".pid == ${mark:-0} and .comm == \"badmark\""
