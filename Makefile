@@ -22,8 +22,8 @@ CLANG := clang
 SHELL := /bin/bash
 
 WARN := -Wall -Wextra -Werror
-INCS := -I. -Ihv -Ivmi
-HOST_CFLAGS := -std=gnu11 $(WARN) -O2 -g $(INCS) -Itests/fakes -D_GNU_SOURCE
+INCS := -I.
+HOST_CFLAGS := -std=gnu11 $(WARN) -O2 -g $(INCS) -D_GNU_SOURCE
 # Freestanding code runs with the guest's or the firmware's SSE state live: never touch it
 # (-mgeneral-regs-only), never use the red zone (interrupts and VM exits share the stack).
 FREE_CFLAGS := -std=gnu11 $(WARN) -O2 -g -ffreestanding -fno-stack-protector -fno-stack-check \

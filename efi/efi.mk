@@ -6,8 +6,8 @@ EFI_SRCS := efi/main.c efi/efi_file.c efi/efi_chainload.c efi/efi_status.c efi/e
 EFI_OBJS := $(patsubst %.c,$(B)/free/%.o,$(EFI_SRCS))
 # The loader uses only these freestanding pieces of hv/ (the hypervisor proper is a separate
 # image, hv/image.mk, embedded into vigil.efi).
-LOADER_HV_SRCS := hv/lib.c hv/fmt.c hv/report.c hv/config.c hv/serial.c hv/vmx_caps.c hv/hw_x86.c \
-	hv/sha256.c hv/config_seal.c hv/config_seal_report.c
+LOADER_HV_SRCS := base/lib.c base/fmt.c base/report.c efi/config.c base/serial.c efi/vmx_caps.c base/hw_x86.c \
+	base/sha256.c efi/config_seal.c efi/config_seal_report.c
 HV_FREE_OBJS = $(patsubst %.c,$(B)/free/%.o,$(LOADER_HV_SRCS))
 
 $(EFI_OBJS): FREE_CFLAGS += $(GNUEFI_INC) -DGNU_EFI_USE_MS_ABI

@@ -4,7 +4,7 @@
 #       linux-image-amd64 names) through guest-profiles/profile-for-package.sh: the package is
 #       fetched with qemu-scripts/fetch-kernel.sh, never installed; the result is cached.
 MKPROFILE_SRCS := guest-profiles/mkprofile.c guest-profiles/elf_image.c vmi/kallsyms.c \
-	vmi/kvwin.c vmi/arena.c hv/lib.c hv/fmt.c
+	vmi/kvwin.c vmi/arena.c base/lib.c base/fmt.c
 TOOLS += $(B)/vigil-mkprofile
 MKPROFILE_LIBBPF := $(shell $(CC) -print-file-name=libbpf.so)
 
@@ -18,7 +18,7 @@ profile: $(B)/vigil-mkprofile
 
 # bench-symbols: cost of the symbol sources on the Debian test kernel (make bench).
 BENCH_SYMBOLS_SRCS := guest-profiles/bench_symbols.c guest-profiles/elf_image.c $(VMI_SYMBOLS_SRCS) \
-	hv/lib.c hv/fmt.c
+	base/lib.c base/fmt.c
 TOOLS += $(B)/bench-symbols
 BENCH_CMDS += $(B)/bench-symbols
 $(B)/bench-symbols: $(patsubst %.c,$(B)/host/%.o,$(BENCH_SYMBOLS_SRCS))

@@ -6,7 +6,7 @@
 #
 # The fetch uses apt-get with private lists under build/capstone/apt (a deb-src entry for the
 # same Debian archive); the system's apt configuration is not touched. The lead links
-# $(HV_CAPSTONE_OBJS) into the hypervisor image to get guest instruction text (hv/insn_decode.h).
+# $(HV_CAPSTONE_OBJS) into the hypervisor image to get guest instruction text (hv/ept/insn_decode.h).
 CAPSTONE_DEB_VERSION := 4.0.2-5
 CAPSTONE_DIR := $(B)/capstone
 CAPSTONE_SRC := $(CAPSTONE_DIR)/src
@@ -21,8 +21,8 @@ CAPSTONE_OBJS := $(patsubst %.c,$(CAPSTONE_DIR)/obj/%.o,$(CAPSTONE_C)) $(CAPSTON
 CAPSTONE_CFLAGS = $(filter-out -std=gnu11 -Wall -Wextra -Werror,$(FREE_CFLAGS)) -std=gnu99 -w \
 	-I$(CAPSTONE_SRC)/include -I$(CAPSTONE_SRC) -DCAPSTONE_HAS_X86 -DCAPSTONE_X86_ATT_DISABLE \
 	-fstack-usage
-HV_CAPSTONE_OBJS := $(B)/free/capstone-x86.o $(B)/free/hv/insn_decode.o
-# What the objects may leave undefined: provided by hv/libc_shim.c and hv/lib.c.
+HV_CAPSTONE_OBJS := $(B)/free/capstone-x86.o $(B)/free/hv/ept/insn_decode.o
+# What the objects may leave undefined: provided by base/libc_shim.c and base/lib.c.
 CAPSTONE_ALLOWED_UNDEF := memcpy memmove memset lib_memcpy lib_memset lib_strlen lib_strcmp \
 	lib_strlcpy fmt_vsnprintf hw_pause
 

@@ -1,2 +1,2 @@
-# The hypervisor's output ring of report lines (hv/report_ring.h).
-HV_SRCS += hv/report_ring.c
+# The hypervisor's output ring of report lines (base/report_ring.h).
+HV_SRCS += base/report_ring.c

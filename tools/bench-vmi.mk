@@ -2,7 +2,7 @@
 # words: make bench splits them on spaces). Like vigil-vmi, built only
 # once the symbol sources' implementation is in the tree (tools/vmi.mk sets VMI_HAVE_SYMSRC).
 BENCH_VMI_OBJS = $(patsubst %.c,$(B)/host/%.o,tools/bench-vmi.c tools/dump_reader.c \
-	tests/unit/vmi_synth.c $(VMI_SRCS) hv/lib.c hv/fmt.c hv/report.c)
+	tests/unit/vmi_synth.c $(VMI_SRCS) base/lib.c base/fmt.c base/report.c)
 $(B)/bench-vmi: $(BENCH_VMI_OBJS)
 	@mkdir -p $(dir $@)
 	$(CC) $(HOST_CFLAGS) -o $@ $^

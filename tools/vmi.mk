@@ -3,11 +3,10 @@
 # their implementation is in the tree the tool is left out of TOOLS rather than breaking `make`.
 VMI_HAVE_SYMSRC := $(shell grep -ls '^int vmi_symsrc_auto_init' vmi/*.c 2>/dev/null)
 VIGIL_VMI_OBJS = $(patsubst %.c,$(B)/host/%.o,tools/vigil-vmi.c tools/dump_reader.c \
-	$(VMI_SRCS) hv/lib.c hv/fmt.c hv/report.c)
+	$(VMI_SRCS) base/lib.c base/fmt.c base/report.c)
 ifneq ($(VMI_HAVE_SYMSRC),)
 TOOLS += $(B)/vigil-vmi
 endif
 $(B)/vigil-vmi: $(VIGIL_VMI_OBJS)
 	@mkdir -p $(dir $@)
 	$(CC) $(HOST_CFLAGS) -o $@ $^
-$(B)/host/tools/%.o: HOST_CFLAGS += -Itools

@@ -1,4 +1,4 @@
-/* libFuzzer target for hv/insn_decode.c: guest bytes at a guest RIP, decoded in VMX root by the
+/* libFuzzer target for hv/ept/insn_decode.c: guest bytes at a guest RIP, decoded in VMX root by the
  * capstone x86 build (tests/fuzz/insn.mk compiles the same capstone sources as hv/capstone.mk,
  * instrumented). Each input is one decode request: mode, RIP, how many bytes the caller could
  * read (as hv_takeover.c's decode_guest_insn: up to 16, fewer at a page end) and the size of the
@@ -20,7 +20,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "insn_decode.h"
+#include "hv/ept/insn_decode.h"
 
 #define TEXT_MAX 200
 

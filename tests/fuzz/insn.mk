@@ -1,4 +1,4 @@
-# libFuzzer target of the guest instruction decoder in VMX root (hv/insn_decode.c).
+# libFuzzer target of the guest instruction decoder in VMX root (hv/ept/insn_decode.c).
 #
 # capstone is built here from the same Debian source files, defines and libc helpers as the
 # hypervisor's copy (hv/capstone.mk: x86 only, AT&T syntax off, no system allocator, vigil's
@@ -17,5 +17,5 @@ $(FUZZ_CAPSTONE_DIR)/%.o: $(CAPSTONE_SRC)/%.c
 	@mkdir -p $(dir $@)
 	$(CLANG) $(FUZZ_CAPSTONE_CFLAGS) -c $< -o $@
 
-$(eval $(call fuzz_target,fuzz_insn_decode,hv/insn_decode.c hv/lib.c hv/fmt.c \
+$(eval $(call fuzz_target,fuzz_insn_decode,hv/ept/insn_decode.c base/lib.c base/fmt.c \
 	tests/fakes/hw_fake.c $(FUZZ_CAPSTONE_OBJS)))

@@ -1,6 +1,6 @@
 # Unit tests of the vmi/ symbols half. Tests that read the real Debian kernel find it through
 # $VIGIL_VMLINUX or qemu-scripts/fetch-kernel.sh.
-SYMBOLS_TEST_LIB := hv/lib.c hv/fmt.c
+SYMBOLS_TEST_LIB := base/lib.c base/fmt.c
 $(eval $(call unit_test,test_kallsyms,vmi/arena.c vmi/kvwin.c vmi/kallsyms.c guest-profiles/elf_image.c $(SYMBOLS_TEST_LIB)))
 
 # test_btf links libbpf (the reference the freestanding reader is cross-checked against).

@@ -8,7 +8,7 @@
 
 #include <cmocka.h>
 
-#include "apic_ipi.h"
+#include "hv/core/apic_ipi.h"
 
 #define NCPUS 70 /* more than 64: no bitmap limit */
 

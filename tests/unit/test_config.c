@@ -8,7 +8,7 @@
 
 #include <cmocka.h>
 
-#include "config.h"
+#include "efi/config.h"
 
 struct err {
     unsigned line;

@@ -11,7 +11,7 @@
 
 #include <cmocka.h>
 
-#include "report.h"
+#include "base/report.h"
 
 static char out[65536];
 static size_t out_len;

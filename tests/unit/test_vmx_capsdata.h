@@ -4,8 +4,8 @@
 #ifndef VIGIL_TEST_VMX_CAPSDATA_H
 #define VIGIL_TEST_VMX_CAPSDATA_H
 
-#include "vmx_controls.h"
-#include "vmx_defs.h"
+#include "hv/arch/vmx/vmx_controls.h"
+#include "hv/arch/vmx/vmx_defs.h"
 
 #include <stdio.h>
 #include <stdlib.h>

@@ -6,9 +6,9 @@
 
 #include <cmocka.h>
 
-#include "test_vmexit_util.h"
-#include "vmx_seg.h"
-#include "vmx_sipi.h"
+#include "hv/arch/vmx/vmx_seg.h"
+#include "hv/arch/vmx/vmx_sipi.h"
+#include "tests/unit/test_vmexit_util.h"
 
 static struct vcpu v;
 static struct guest_regs g;
