@@ -1,6 +1,6 @@
 /* Guest instruction text for reports (hv_access "insn"), with capstone 4.0.2 (x86 only) running
  * in VMX root. docs/ept.md section 6 explains the build: capstone is compiled from Debian's
- * source package with the hypervisor's freestanding flags (hv/capstone.mk), so it uses no SSE
+ * source package with the hypervisor's freestanding flags (hv/hv.mk), so it uses no SSE
  * and no stack protector, and allocates only from a fixed 128 KiB arena here (cs_option
  * CS_OPT_MEM).
  *
@@ -37,7 +37,7 @@ void insn_decode_abi(struct insn_decode_abi *abi);
  * is returned): for tests and the memory report. */
 size_t insn_decode_arena_used(void);
 
-/* Freestanding helpers capstone needs from "libc" (hv/capstone.mk links them under their libc
+/* Freestanding helpers capstone needs from "libc" (hv/hv.mk links them under their libc
  * names in the hypervisor); exposed under these names so unit tests check them on the host. */
 void insn_qsort(void *base, size_t n, size_t size, int (*cmp)(const void *, const void *));
 char *insn_strncpy(char *dst, const char *src, size_t n);

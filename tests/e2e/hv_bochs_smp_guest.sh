@@ -8,7 +8,7 @@
 #
 # On Bochs 2.7 this fails today (docs/hv-bringup.md, "Linux with more than one CPU"): the boot
 # CPU's APIC stays globally disabled after vigil's x2APIC -> xAPIC hand-back, so Linux finds no
-# local APIC and runs on one CPU. It is therefore not part of `make test` (tests/e2e/hv.mk).
+# local APIC and runs on one CPU. It is therefore not part of `make test` (tests/tests.mk).
 set -uo pipefail
 # shellcheck source=tests/e2e/lib.sh
 source "$(dirname "$0")/lib.sh"

@@ -3,12 +3,11 @@
 #       (compact) for that Debian kernel package (default: the test kernel, the package
 #       linux-image-amd64 names) through guest-profiles/profile-for-package.sh: the package is
 #       fetched with qemu-scripts/fetch-kernel.sh, never installed; the result is cached.
-MKPROFILE_SRCS := guest-profiles/mkprofile.c guest-profiles/elf_image.c vmi/kallsyms.c \
-	vmi/kvwin.c vmi/arena.c base/lib.c base/fmt.c
 TOOLS += $(B)/vigil-mkprofile
 MKPROFILE_LIBBPF := $(shell $(CC) -print-file-name=libbpf.so)
 
-$(B)/vigil-mkprofile: $(patsubst %.c,$(B)/host/%.o,$(MKPROFILE_SRCS)) $(MKPROFILE_LIBBPF)
+$(B)/vigil-mkprofile: $(B)/host/guest-profiles/mkprofile.o $(B)/host/guest-profiles/elf_image.o \
+	$(B)/host/libvmi.a $(B)/host/libbase.a $(MKPROFILE_LIBBPF)
 	@mkdir -p $(dir $@)
 	$(CC) $(HOST_CFLAGS) -o $@ $^
 
@@ -17,10 +16,9 @@ profile: $(B)/vigil-mkprofile
 	@bash guest-profiles/profile-for-package.sh $(if $(PKG),--package '$(PKG)')
 
 # bench-symbols: cost of the symbol sources on the Debian test kernel (make bench).
-BENCH_SYMBOLS_SRCS := guest-profiles/bench_symbols.c guest-profiles/elf_image.c $(VMI_SYMBOLS_SRCS) \
-	base/lib.c base/fmt.c
 TOOLS += $(B)/bench-symbols
 BENCH_CMDS += $(B)/bench-symbols
-$(B)/bench-symbols: $(patsubst %.c,$(B)/host/%.o,$(BENCH_SYMBOLS_SRCS))
+$(B)/bench-symbols: $(B)/host/guest-profiles/bench_symbols.o $(B)/host/guest-profiles/elf_image.o \
+	$(B)/host/libvmi.a $(B)/host/libbase.a
 	@mkdir -p $(dir $@)
 	$(CC) $(HOST_CFLAGS) -o $@ $^

@@ -1,2 +1,0 @@
-# The hypervisor's output ring of report lines (base/report_ring.h).
-HV_SRCS += base/report_ring.c
