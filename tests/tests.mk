@@ -224,6 +224,11 @@ SKELETON_QEMU_E2E := tests/e2e/tree_sane.sh tests/e2e/harness_run_progress.sh \
 E2E_TESTS += $(SKELETON_QEMU_E2E) tests/e2e/skeleton_bochs_vmx.sh
 QUICK_E2E += $(SKELETON_QEMU_E2E)
 
+# The layer rule: no layer includes a header of a layer above it (tests/e2e/layers.sh, docs/
+# architecture.md; no emulator, well under a second).
+E2E_TESTS += tests/e2e/layers.sh
+QUICK_E2E += tests/e2e/layers.sh
+
 # Boot time with vigil vs without (QEMU TCG; BENCH_BOCHS=1 adds Bochs): figures, no assertion.
 BENCH_CMDS += qemu-scripts/bench-boot.sh
 
