@@ -10,3 +10,4 @@ $(eval $(call unit_test,test_apic_nmi,hv/apic_nmi.c hv/lib.c tests/fakes/hw_fake
 # Holding the CPUs vigil could not virtualize, and the periodic work's owner and stall watch.
 $(eval $(call unit_test,test_cpu_park,hv/cpu_park.c hv/apic_nmi.c hv/lib.c tests/fakes/hw_fake.c))
 $(eval $(call unit_test_asan,test_periodic,hv/tick_owner.c hv/cpu_watch.c,-lpthread))
+$(eval $(call unit_test,test_apic_mode,hv/apic_mode.c hv/lib.c tests/fakes/hw_fake.c))
