@@ -53,3 +53,16 @@ bool apic_ipi_plan(uint64_t icr, const struct apic_ipi_cpus *cpus, apic_ipi_act_
     }
     return false;
 }
+
+uint32_t apic_ipi_wait_inits(uint32_t ncpus, bool (*pending)(void *ctx, uint32_t i),
+                             uint64_t deadline, uint64_t (*now)(void *ctx),
+                             void (*relax)(void *ctx), void *ctx) {
+    uint32_t left = 0;
+    for (uint32_t i = 0; i < ncpus; i++) {
+        while (pending(ctx, i) && now(ctx) < deadline)
+            relax(ctx);
+        if (pending(ctx, i))
+            left++;
+    }
+    return left;
+}

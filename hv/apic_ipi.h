@@ -59,7 +59,17 @@ typedef void (*apic_ipi_act_fn)(void *ctx, uint32_t i, enum apic_ipi_action a);
  *    self shorthands, and every other delivery mode → forwarded. */
 bool apic_ipi_plan(uint64_t icr, const struct apic_ipi_cpus *cpus, apic_ipi_act_fn act, void *actx);
 
-/* WRMSR exit for MSR 0x830 on the current CPU: carries out the plan. */
+/* Waits until pending(ctx, i) is false for every CPU i below ncpus (each target has applied
+ * its INIT), or until now(ctx) reaches deadline; relax(ctx) runs between looks. Returns how many
+ * CPUs are still pending. Pure (unit-tested): the caller passes the clock and the pause; no
+ * table of CPUs is built, so any number of CPUs works. */
+uint32_t apic_ipi_wait_inits(uint32_t ncpus, bool (*pending)(void *ctx, uint32_t i),
+                             uint64_t deadline, uint64_t (*now)(void *ctx),
+                             void (*relax)(void *ctx), void *ctx);
+
+/* WRMSR exit for MSR 0x830 on the current CPU: carries out the plan. An emulated INIT is
+ * delivered before this returns (apic_ipi_wait_inits, bounded), as a real one is once its ICR
+ * write has gone out: a SIPI written right after finds the target waiting for it. */
 void apic_ipi_icr_write(struct hv_cpu *c, uint64_t icr);
 /* On the target: applies a pending emulated INIT (true when one was applied). */
 struct guest_regs;

@@ -8,6 +8,16 @@
 #include "lib.h"
 #include "vmx_sipi.h"
 
+static uint64_t tsc_now(void *ctx) {
+    (void)ctx;
+    return hw_rdtsc();
+}
+
+static void relax_cpu(void *ctx) {
+    (void)ctx;
+    hw_pause();
+}
+
 #define INIT_REPORTS_PER_CPU 16
 
 static uint32_t cpu_apic_id(const void *ctx, uint32_t i) {
@@ -67,11 +77,29 @@ static void act(void *ctx, uint32_t i, enum apic_ipi_action a) {
     }
 }
 
+/* CPU i still has to apply an INIT that `ctx` (the sending CPU) emulated for it. */
+static bool init_pending_from(void *ctx, uint32_t i) {
+    const struct hv_cpu *from = ctx;
+    const struct hv_cpu *t = hv.cpus[i];
+    return __atomic_load_n(&t->init_request, __ATOMIC_SEQ_CST) &&
+           __atomic_load_n(&t->init_from, __ATOMIC_RELAXED) == from->index + 1;
+}
+
 void apic_ipi_icr_write(struct hv_cpu *c, uint64_t icr) {
     struct apic_ipi_cpus cpus = {hv.ncpus, c->index, NULL, cpu_apic_id, cpu_state};
     struct icr_write w = {c, icr};
-    if (!apic_ipi_plan(icr, &cpus, act, &w))
+    if (!apic_ipi_plan(icr, &cpus, act, &w)) {
+        /* A real INIT has reached its target once the ICR write is done (SDM 10.6.1, delivery
+         * status): wait until every target of an emulated one has put its guest into
+         * wait-for-SIPI, so that a SIPI written right after finds it waiting. Linux sends it with
+         * no delay on current processors; a SIPI that arrives before is dropped and the CPU never
+         * starts. Bounded (10 ms): a target that is parked, or sending an INIT to this CPU at
+         * the same time, is not waited for longer. */
+        if (ICR_DELIVERY(icr) == ICR_DM_INIT)
+            apic_ipi_wait_inits(hv.ncpus, init_pending_from, hw_rdtsc() + hv_tsc_hz() / 100,
+                                tsc_now, relax_cpu, c);
         return;
+    }
     if (ICR_DELIVERY(icr) == ICR_DM_INIT)
         __atomic_add_fetch(&hv.real_inits, 1, __ATOMIC_RELAXED);
     hw_wrmsr_safe(MSR_X2APIC_ICR, icr);
@@ -110,10 +138,13 @@ void apic_ipi_report_init(struct hv_cpu *c, uint32_t from) {
 }
 
 bool apic_ipi_take_init(struct hv_cpu *c, struct guest_regs *g) {
-    if (!__atomic_exchange_n(&c->init_request, 0, __ATOMIC_SEQ_CST))
+    if (!__atomic_load_n(&c->init_request, __ATOMIC_SEQ_CST))
         return false;
     c->vcpu.init_count++;
     vmx_sipi_write_init_state(&c->vcpu, g);
     apic_ipi_report_init(c, __atomic_exchange_n(&c->init_from, 0, __ATOMIC_RELAXED));
+    /* Cleared only now: the sender waits for it (above). An INIT requested while this one was
+     * being applied is this one: a second INIT before any SIPI changes nothing. */
+    __atomic_store_n(&c->init_request, 0, __ATOMIC_SEQ_CST);
     return true;
 }
