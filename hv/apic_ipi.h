@@ -36,6 +36,7 @@ enum apic_ipi_action {
     APIC_IPI_EMULATE_INIT = 1, /* vigil puts its guest into wait-for-SIPI */
     APIC_IPI_REAL_INIT,        /* a real INIT to it alone (a broadcast split up) */
     APIC_IPI_DROP,             /* nothing: it is parked; reported */
+    APIC_IPI_RECORD_SIPI,      /* the SIPI is forwarded and also recorded for it (below) */
 };
 /* vigil's CPUs as the decision sees them (any number of them: no table is copied). */
 struct apic_ipi_cpus {
@@ -54,7 +55,10 @@ typedef void (*apic_ipi_act_fn)(void *ctx, uint32_t i, enum apic_ipi_action a);
  *    forwarded (the firmware wakes its processors so before the hand-over).
  *  - INIT to all but self: per CPU as above, bare ones getting a real INIT each.
  *  - SIPI to a parked CPU → dropped; other SIPIs forwarded (a CPU waiting for SIPI in VMX
- *    non-root takes it as a SIPI exit).
+ *    non-root takes it as a SIPI exit). A SIPI to a virtualized CPU, or to all but self, is
+ *    also recorded for each virtualized target (APIC_IPI_RECORD_SIPI): a target that has not
+ *    applied its emulated INIT yet (it was busy in VMX root, where the real SIPI is lost, SDM
+ *    11.4.4) starts at the recorded vector as it applies the INIT.
  *  - INIT level de-assert → dropped (no action); logical destinations, self and all-including-
  *    self shorthands, and every other delivery mode → forwarded. */
 bool apic_ipi_plan(uint64_t icr, const struct apic_ipi_cpus *cpus, apic_ipi_act_fn act, void *actx);
@@ -71,9 +75,16 @@ uint32_t apic_ipi_wait_inits(uint32_t ncpus, bool (*pending)(void *ctx, uint32_t
  * delivered before this returns (apic_ipi_wait_inits, bounded), as a real one is once its ICR
  * write has gone out: a SIPI written right after finds the target waiting for it. */
 void apic_ipi_icr_write(struct hv_cpu *c, uint64_t icr);
-/* On the target: applies a pending emulated INIT (true when one was applied). */
+/* Asks CPU t to take an emulated INIT at its next VM exit (the caller kicks it); from = the
+ * sender's index + 1, or APIC_INIT_FROM_TEST. Forgets a SIPI recorded before. */
+void apic_ipi_request_init(struct hv_cpu *t, uint32_t from);
+/* On the target: applies a pending emulated INIT (true when one was applied), then starts the
+ * guest at a SIPI recorded since the request, if any (the real SIPI was lost while this CPU was
+ * in VMX root); otherwise the guest waits for SIPI. */
 struct guest_regs;
 bool apic_ipi_take_init(struct hv_cpu *c, struct guest_regs *g);
+/* On the target, at a SIPI exit: the recorded SIPI is the one taken. */
+void apic_ipi_sipi_taken(struct hv_cpu *c);
 /* Once the OS runs, an INIT that reaches a virtualized CPU (emulated from an intercepted ICR
  * write: from = the sender's index + 1; or an INIT VM exit: from = 0) is reported as
  * init_received with the state it leaves the CPU in; the first 16 per CPU are itemised, the

@@ -59,8 +59,7 @@ static void act(void *ctx, uint32_t i, enum apic_ipi_action a) {
     struct hv_cpu *t = hv.cpus[i];
     switch (a) {
     case APIC_IPI_EMULATE_INIT:
-        __atomic_store_n(&t->init_from, w->from->index + 1, __ATOMIC_RELAXED);
-        __atomic_store_n(&t->init_request, 1, __ATOMIC_SEQ_CST);
+        apic_ipi_request_init(t, w->from->index + 1);
         /* NMI, physical destination: the target exits (NMI exiting) and applies the INIT. */
         hw_wrmsr_safe(MSR_X2APIC_ICR, ((uint64_t)t->vcpu.apic_id << 32) | (ICR_DM_NMI << 8));
         break;
@@ -73,6 +72,11 @@ static void act(void *ctx, uint32_t i, enum apic_ipi_action a) {
     case APIC_IPI_DROP:
         __atomic_add_fetch(&t->ipis_dropped, 1, __ATOMIC_RELAXED);
         report_dropped(w, t);
+        break;
+    case APIC_IPI_RECORD_SIPI:
+        /* Before the real SIPI goes out (the caller writes the ICR after the plan): a target
+         * that takes that SIPI as a SIPI exit finds the record and clears it. */
+        __atomic_store_n(&t->sipi_owed, 0x100u | ICR_VECTOR(w->icr), __ATOMIC_SEQ_CST);
         break;
     }
 }
@@ -137,14 +141,35 @@ void apic_ipi_report_init(struct hv_cpu *c, uint32_t from) {
     hv_report_end(r);
 }
 
+void apic_ipi_request_init(struct hv_cpu *t, uint32_t from) {
+    /* A SIPI recorded before this INIT is not for it (a SIPI to a running CPU is ignored). */
+    __atomic_store_n(&t->sipi_owed, 0, __ATOMIC_SEQ_CST);
+    __atomic_store_n(&t->init_from, from, __ATOMIC_RELAXED);
+    __atomic_store_n(&t->init_request, 1, __ATOMIC_SEQ_CST);
+}
+
 bool apic_ipi_take_init(struct hv_cpu *c, struct guest_regs *g) {
     if (!__atomic_load_n(&c->init_request, __ATOMIC_SEQ_CST))
         return false;
     c->vcpu.init_count++;
     vmx_sipi_write_init_state(&c->vcpu, g);
-    apic_ipi_report_init(c, __atomic_exchange_n(&c->init_from, 0, __ATOMIC_RELAXED));
+    uint32_t from = __atomic_exchange_n(&c->init_from, 0, __ATOMIC_RELAXED);
     /* Cleared only now: the sender waits for it (above). An INIT requested while this one was
      * being applied is this one: a second INIT before any SIPI changes nothing. */
     __atomic_store_n(&c->init_request, 0, __ATOMIC_SEQ_CST);
+    /* A SIPI the OS sent while this CPU was busy in VMX root: the real one found no CPU waiting
+     * for it and is gone (SDM 11.4.4), so the guest starts now as the SIPI would have started
+     * it. Looked at after the request is cleared: a SIPI recorded later goes out after this
+     * CPU has entered wait-for-SIPI, or soon enough to be found here. */
+    uint32_t owed = __atomic_exchange_n(&c->sipi_owed, 0, __ATOMIC_SEQ_CST);
+    if (owed) {
+        vmx_sipi_write_start_state(&c->vcpu, (uint8_t)owed);
+        hw_nmi_unblock(); /* as after a SIPI exit (vmexit_handle_sipi) */
+    }
+    apic_ipi_report_init(c, from);
     return true;
+}
+
+void apic_ipi_sipi_taken(struct hv_cpu *c) {
+    __atomic_store_n(&c->sipi_owed, 0, __ATOMIC_SEQ_CST);
 }

@@ -322,6 +322,7 @@ static enum vmexit_action dispatch(struct hv_cpu *c, struct guest_regs *g, uint3
         return a;
     }
     case EXIT_REASON_SIPI:
+        apic_ipi_sipi_taken(c);
         return vmexit_handle_sipi(v, g);
     case EXIT_REASON_NMI_WINDOW:
         return vmexit_handle_nmi_window(v, g);
@@ -463,8 +464,7 @@ static void test_stall_boot_cpu(struct hv_cpu *c, uint64_t t0) {
         hv_clock_ms(t0) < hv.os_running_ms + (uint64_t)s * 1000)
         return;
     hv.test_stall_done = true;
-    __atomic_store_n(&c->init_from, APIC_INIT_FROM_TEST, __ATOMIC_RELAXED);
-    __atomic_store_n(&c->init_request, 1, __ATOMIC_SEQ_CST);
+    apic_ipi_request_init(c, APIC_INIT_FROM_TEST);
 }
 
 void vmexit_main(struct guest_regs *g) {

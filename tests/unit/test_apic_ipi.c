@@ -119,10 +119,29 @@ static void init_deassert_dropped(void **s) {
     assert_int_equal(n_acts, 0);
 }
 
-static void sipi_fixed_nmi_and_logical_forwarded(void **s) {
+/* A SIPI goes to the APIC as it is, and each virtualized target also gets it recorded: one that
+ * is still in VMX root applying its INIT would lose the real one. */
+static void sipi_forwarded_and_recorded_for_virtualized_cpus(void **s) {
     (void)s;
-    assert_true(plan(icr(ICR_DM_SIPI, ICR_SH_OTHERS, 0, true, false) | 0x9A, 0, 4));
+    cpus.st[2] = APIC_CPU_BARE;
+    cpus.st[3] = APIC_CPU_PARKED;
     assert_true(plan(icr(ICR_DM_SIPI, ICR_SH_NONE, 1, true, false) | 0x9A, 0, 4));
+    assert_int_equal(n_acts, 1);
+    assert_int_equal(got[1], APIC_IPI_RECORD_SIPI);
+    memset(got, 0, sizeof(got));
+    n_acts = 0;
+    /* All but self: the virtualized ones; not the sender, the bare one or the parked one. */
+    assert_true(plan(icr(ICR_DM_SIPI, ICR_SH_OTHERS, 0, true, false) | 0x9A, 1, 5));
+    assert_int_equal(n_acts, 2);
+    assert_int_equal(got[0], APIC_IPI_RECORD_SIPI);
+    assert_int_equal(got[1], 0);
+    assert_int_equal(got[2], 0);
+    assert_int_equal(got[3], 0);
+    assert_int_equal(got[4], APIC_IPI_RECORD_SIPI);
+}
+
+static void fixed_nmi_and_logical_forwarded(void **s) {
+    (void)s;
     assert_true(plan(icr(ICR_DM_FIXED, ICR_SH_NONE, 1, true, false) | 0xEC, 0, 4));
     assert_true(plan(icr(ICR_DM_NMI, ICR_SH_NONE, 1, true, false), 0, 4));
     assert_true(plan(icr(ICR_DM_INIT, ICR_SH_NONE, 1, true, true) | ICR_DEST_LOGICAL, 0, 4));
@@ -201,7 +220,8 @@ int main(void) {
         cmocka_unit_test_setup(init_to_unknown_or_bare_cpu_forwarded, setup),
         cmocka_unit_test_setup(init_and_sipi_to_parked_cpu_dropped, setup),
         cmocka_unit_test_setup(init_deassert_dropped, setup),
-        cmocka_unit_test_setup(sipi_fixed_nmi_and_logical_forwarded, setup),
+        cmocka_unit_test_setup(sipi_forwarded_and_recorded_for_virtualized_cpus, setup),
+        cmocka_unit_test_setup(fixed_nmi_and_logical_forwarded, setup),
         cmocka_unit_test(init_sender_waits_until_target_took_it),
         cmocka_unit_test(init_wait_is_bounded),
     };
