@@ -78,11 +78,14 @@ void apic_ipi_icr_write(struct hv_cpu *c, uint64_t icr);
 /* Asks CPU t to take an emulated INIT at its next VM exit (the caller kicks it); from = the
  * sender's index + 1, or APIC_INIT_FROM_TEST. Forgets a SIPI recorded before. */
 void apic_ipi_request_init(struct hv_cpu *t, uint32_t from);
-/* On the target: applies a pending emulated INIT (true when one was applied), then starts the
- * guest at a SIPI recorded since the request, if any (the real SIPI was lost while this CPU was
- * in VMX root); otherwise the guest waits for SIPI. */
+/* On the target: applies a pending emulated INIT (true when one was applied). */
 struct guest_regs;
 bool apic_ipi_take_init(struct hv_cpu *c, struct guest_regs *g);
+/* On the target, the last thing before VM entry: a guest about to wait for SIPI starts at a SIPI
+ * recorded since its INIT request, if any (the real SIPI was lost while this CPU was in VMX
+ * root). Last, so that the window in which a real SIPI can still be lost is a few instructions
+ * (and Linux sends a second SIPI). */
+void apic_ipi_start_owed(struct hv_cpu *c);
 /* On the target, at a SIPI exit: the recorded SIPI is the one taken. */
 void apic_ipi_sipi_taken(struct hv_cpu *c);
 /* Once the OS runs, an INIT that reaches a virtualized CPU (emulated from an intercepted ICR

@@ -153,21 +153,24 @@ bool apic_ipi_take_init(struct hv_cpu *c, struct guest_regs *g) {
         return false;
     c->vcpu.init_count++;
     vmx_sipi_write_init_state(&c->vcpu, g);
-    uint32_t from = __atomic_exchange_n(&c->init_from, 0, __ATOMIC_RELAXED);
+    apic_ipi_report_init(c, __atomic_exchange_n(&c->init_from, 0, __ATOMIC_RELAXED));
     /* Cleared only now: the sender waits for it (above). An INIT requested while this one was
      * being applied is this one: a second INIT before any SIPI changes nothing. */
     __atomic_store_n(&c->init_request, 0, __ATOMIC_SEQ_CST);
-    /* A SIPI the OS sent while this CPU was busy in VMX root: the real one found no CPU waiting
-     * for it and is gone (SDM 11.4.4), so the guest starts now as the SIPI would have started
-     * it. Looked at after the request is cleared: a SIPI recorded later goes out after this
-     * CPU has entered wait-for-SIPI, or soon enough to be found here. */
-    uint32_t owed = __atomic_exchange_n(&c->sipi_owed, 0, __ATOMIC_SEQ_CST);
-    if (owed) {
-        vmx_sipi_write_start_state(&c->vcpu, (uint8_t)owed);
-        hw_nmi_unblock(); /* as after a SIPI exit (vmexit_handle_sipi) */
-    }
-    apic_ipi_report_init(c, from);
     return true;
+}
+
+void apic_ipi_start_owed(struct hv_cpu *c) {
+    if (c->vcpu.sipi_state != VCPU_WAIT_FOR_SIPI)
+        return;
+    /* A SIPI sent while this CPU was in VMX root: the real one found no CPU waiting for it and
+     * is gone (SDM 11.4.4), so the guest starts now as that SIPI would have started it. One
+     * sent from here on reaches the guest waiting in VMX non-root, as a SIPI exit. */
+    uint32_t owed = __atomic_exchange_n(&c->sipi_owed, 0, __ATOMIC_SEQ_CST);
+    if (!owed)
+        return;
+    vmx_sipi_write_start_state(&c->vcpu, (uint8_t)owed);
+    hw_nmi_unblock(); /* as after a SIPI exit (vmexit_handle_sipi) */
 }
 
 void apic_ipi_sipi_taken(struct hv_cpu *c) {

@@ -508,6 +508,7 @@ void vmexit_main(struct guest_regs *g) {
     report_tick(c);
     vmexit_nmi_prepare_entry(v);
     account_exit(c, basic, t0);
+    apic_ipi_start_owed(c);
 }
 
 void vmx_resume_failed(void) {
