@@ -170,6 +170,7 @@ void apic_ipi_start_owed(struct hv_cpu *c) {
     if (!owed)
         return;
     vmx_sipi_write_start_state(&c->vcpu, (uint8_t)owed);
+    __atomic_add_fetch(&hv.late_sipis, 1, __ATOMIC_RELAXED);
     hw_nmi_unblock(); /* as after a SIPI exit (vmexit_handle_sipi) */
 }
 

@@ -200,6 +200,7 @@ static void report_heartbeat(struct report *r, const struct hv_cpu *by, uint64_t
         report_u64(r, "inits", inits);
         report_u64(r, "sipis", sipis);
         report_u64(r, "real_inits", __atomic_load_n(&hv.real_inits, __ATOMIC_RELAXED));
+        report_u64(r, "late_sipis", __atomic_load_n(&hv.late_sipis, __ATOMIC_RELAXED));
         report_obj_end(r);
         report_obj_begin(r, "ept_kicks");
         report_u64(r, "sent", __atomic_load_n(&hv.ept_kicks_sent, __ATOMIC_RELAXED));
