@@ -16,6 +16,7 @@ void config_defaults(struct vigil_config *cfg) {
     cfg->rescan_s = 30;
     cfg->live = true;
     cfg->on_change = ON_CHANGE_ACCEPT;
+    cfg->apic_handover = APIC_HANDOVER_XAPIC;
 }
 
 const char *config_serial_name(uint16_t port, char *buf, size_t size) {
@@ -223,6 +224,21 @@ static bool set_on_config_change(struct parser *p, unsigned line, const char *ke
     return false;
 }
 
+static bool set_apic_handover(struct parser *p, unsigned line, const char *key, const char *v,
+                              size_t n) {
+    char q[64];
+    if (n == 5 && lib_strncmp(v, "xapic", 5) == 0) {
+        p->cfg->apic_handover = APIC_HANDOVER_XAPIC;
+        return true;
+    }
+    if (n == 6 && lib_strncmp(v, "x2apic", 6) == 0) {
+        p->cfg->apic_handover = APIC_HANDOVER_X2APIC;
+        return true;
+    }
+    problem(p, line, "%s: '%s' is not xapic or x2apic", key, quote(v, n, q, sizeof(q)));
+    return false;
+}
+
 static bool set_path(struct parser *p, unsigned line, const char *key, const char *v, size_t n,
                      char *d) {
     char q[64];
@@ -308,6 +324,9 @@ static void fmt_live(const struct vigil_config *c, char *b, size_t n) {
 static void fmt_on_change(const struct vigil_config *c, char *b, size_t n) {
     lib_strlcpy(b, c->on_change == ON_CHANGE_PREVIOUS ? "previous" : "accept", n);
 }
+static void fmt_apic_handover(const struct vigil_config *c, char *b, size_t n) {
+    lib_strlcpy(b, c->apic_handover == APIC_HANDOVER_X2APIC ? "x2apic" : "xapic", n);
+}
 
 static void fmt_test_virtualize_cpus(const struct vigil_config *c, char *b, size_t n) {
     fmt_snprintf(b, n, "%u", c->test_virtualize_cpus);
@@ -336,6 +355,7 @@ static const struct {
     {"rescan", set_rescan, fmt_rescan, false},
     {"live", set_live, fmt_live, false},
     {"on_config_change", set_on_config_change, fmt_on_change, false},
+    {"apic_handover", set_apic_handover, fmt_apic_handover, false},
     {"test_virtualize_cpus", set_test_virtualize_cpus, fmt_test_virtualize_cpus, false},
     {"test_stall_boot_cpu", set_test_stall_boot_cpu, fmt_test_stall_boot_cpu, false},
 };
@@ -424,7 +444,7 @@ static void parse_line(struct parser *p, unsigned line, const char *s, size_t n)
     problem(p, line,
             "unknown key '%s' (known: serial, baud, report, next, next_args, on_no_vmx, "
             "heartbeat, stealth, profile, rescan, live, on_config_change, "
-            "test_virtualize_cpus, test_stall_boot_cpu)",
+            "apic_handover, test_virtualize_cpus, test_stall_boot_cpu)",
             quote(s, klen, q, sizeof(q)));
 }
 

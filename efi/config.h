@@ -19,6 +19,9 @@ enum config_on_no_vmx { ON_NO_VMX_BOOT = 0, ON_NO_VMX_HALT = 1 };
 /* What the loader does when the config or profile differs from the sealed one of the previous
  * boot (efi/efi_seal.c). The sealed value decides, not the one in the file (README). */
 enum config_on_change { ON_CHANGE_ACCEPT = 0, ON_CHANGE_PREVIOUS = 1 };
+/* The boot CPU's APIC mode when the OS takes over (hv/apic_mode.h, README): back to the xAPIC
+ * mode the firmware had, or left in the x2APIC mode vigil switched it to for bring-up. */
+enum config_apic_handover { APIC_HANDOVER_XAPIC = 0, APIC_HANDOVER_X2APIC = 1 };
 
 struct vigil_config {
     uint16_t serial_port; /* I/O base of the report UART */
@@ -36,6 +39,7 @@ struct vigil_config {
     /* Test-only fault injection (README): never set them on a machine to protect. */
     uint32_t test_virtualize_cpus;  /* virtualize only processors 0..n-1; 0 = all */
     uint32_t test_stall_boot_cpu_s; /* boot CPU to wait-for-SIPI this long after the OS starts */
+    enum config_apic_handover apic_handover;
 };
 
 /* Called once per problem. line is 1-based; 0 means the file as a whole. */

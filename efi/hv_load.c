@@ -254,6 +254,7 @@ UINTN hv_load_and_start(const struct vigil_config *cfg, const struct efi_profile
                                          EfiReservedMemoryType, HV_PARK_PAGES, &low)))
             params.park_pages = low;
     }
+    params.apic_handover = cfg->apic_handover;
     if (cfg->profile[0])
         load_profile(cfg->profile, profile, rep, &params.profile_base, &params.profile_len);
     lib_strlcpy(params.version_str, version, sizeof(params.version_str));

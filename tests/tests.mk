@@ -42,6 +42,7 @@ $(eval $(call unit_test,test_fmt))
 $(eval $(call unit_test,test_apic_ipi))
 $(eval $(call unit_test,test_apic_nmi,$(HW_FAKE)))
 $(eval $(call unit_test,test_cpu_park,$(HW_FAKE)))
+$(eval $(call unit_test,test_apic_mode,$(HW_FAKE)))
 $(eval $(call unit_test_asan,test_periodic,hv/core/tick_owner.c hv/core/cpu_watch.c,-lpthread))
 
 # hv/ept over captured MTRR sets in tests/data/mtrr/.
@@ -193,12 +194,11 @@ $(eval $(call fuzz_target,fuzz_vmi,tests/unit/vmi_synth.c $(VMI_SRCS) base/lib.c
 
 # Hypervisor end-to-end tests under Bochs (slow: minutes each). Listed first so that, with
 # tests/run-all.sh running two end-to-end tests at a time, the longest ones start first.
-E2E_TESTS := tests/e2e/hv_bochs_smp.sh tests/e2e/hv_bochs_hide.sh tests/e2e/hv_bochs_live.sh \
-	tests/e2e/hv_bochs_attack.sh tests/e2e/hv_bochs_swamp.sh tests/e2e/hv_bochs_park.sh \
-	tests/e2e/hv_bochs_stall.sh $(E2E_TESTS)
-# Linux with 2 CPUs under vigil (boot chain through build/tests/acpi-smp.efi). Not in E2E_TESTS:
-# on Bochs 2.7 it fails today (docs/hv-bringup.md, "Linux with more than one CPU"); run it with
-# `make test-e2e-smp-guest`.
+E2E_TESTS := tests/e2e/hv_bochs_smp_guest.sh tests/e2e/hv_bochs_attack.sh \
+	tests/e2e/hv_bochs_hide.sh tests/e2e/hv_bochs_swamp.sh tests/e2e/hv_bochs_stall.sh \
+	tests/e2e/hv_bochs_park.sh tests/e2e/hv_bochs_smp.sh tests/e2e/hv_bochs_live.sh $(E2E_TESTS)
+# Linux with 2 CPUs under vigil (boot chain through build/tests/acpi-smp.efi, apic_handover =
+# x2apic): also on its own with `make test-e2e-smp-guest`.
 E2E_SMP_GUEST := tests/e2e/hv_bochs_smp_guest.sh
 .PHONY: test-e2e-smp-guest
 test-e2e-smp-guest: all

@@ -36,12 +36,19 @@ bool apic_ipi_plan(uint64_t icr, const struct apic_ipi_cpus *cpus, apic_ipi_act_
             act(actx, i, APIC_IPI_EMULATE_INIT);
             return false;
         }
+        if (st == APIC_CPU_UP && dm == ICR_DM_SIPI)
+            act(actx, i, APIC_IPI_RECORD_SIPI);
         return true;
     }
     /* All but self. A SIPI reaches only CPUs waiting for one; a parked CPU is not (SDM 23.8:
      * INIT is blocked in VMX root, so it never waits for SIPI). */
-    if (dm == ICR_DM_SIPI)
+    if (dm == ICR_DM_SIPI) {
+        for (uint32_t i = 0; i < cpus->ncpus; i++) {
+            if (i != cpus->self && cpus->state(cpus->ctx, i) == APIC_CPU_UP)
+                act(actx, i, APIC_IPI_RECORD_SIPI);
+        }
         return true;
+    }
     for (uint32_t i = 0; i < cpus->ncpus; i++) {
         if (i == cpus->self)
             continue;
@@ -52,4 +59,17 @@ bool apic_ipi_plan(uint64_t icr, const struct apic_ipi_cpus *cpus, apic_ipi_act_
                                     : APIC_IPI_REAL_INIT);
     }
     return false;
+}
+
+uint32_t apic_ipi_wait_inits(uint32_t ncpus, bool (*pending)(void *ctx, uint32_t i),
+                             uint64_t deadline, uint64_t (*now)(void *ctx),
+                             void (*relax)(void *ctx), void *ctx) {
+    uint32_t left = 0;
+    for (uint32_t i = 0; i < ncpus; i++) {
+        while (pending(ctx, i) && now(ctx) < deadline)
+            relax(ctx);
+        if (pending(ctx, i))
+            left++;
+    }
+    return left;
 }

@@ -36,6 +36,7 @@ enum apic_ipi_action {
     APIC_IPI_EMULATE_INIT = 1, /* vigil puts its guest into wait-for-SIPI */
     APIC_IPI_REAL_INIT,        /* a real INIT to it alone (a broadcast split up) */
     APIC_IPI_DROP,             /* nothing: it is parked; reported */
+    APIC_IPI_RECORD_SIPI,      /* the SIPI is forwarded and also recorded for it (below) */
 };
 /* vigil's CPUs as the decision sees them (any number of them: no table is copied). */
 struct apic_ipi_cpus {
@@ -54,16 +55,39 @@ typedef void (*apic_ipi_act_fn)(void *ctx, uint32_t i, enum apic_ipi_action a);
  *    forwarded (the firmware wakes its processors so before the hand-over).
  *  - INIT to all but self: per CPU as above, bare ones getting a real INIT each.
  *  - SIPI to a parked CPU → dropped; other SIPIs forwarded (a CPU waiting for SIPI in VMX
- *    non-root takes it as a SIPI exit).
+ *    non-root takes it as a SIPI exit). A SIPI to a virtualized CPU, or to all but self, is
+ *    also recorded for each virtualized target (APIC_IPI_RECORD_SIPI): a target that has not
+ *    applied its emulated INIT yet (it was busy in VMX root, where the real SIPI is lost, SDM
+ *    11.4.4) starts at the recorded vector as it applies the INIT.
  *  - INIT level de-assert → dropped (no action); logical destinations, self and all-including-
  *    self shorthands, and every other delivery mode → forwarded. */
 bool apic_ipi_plan(uint64_t icr, const struct apic_ipi_cpus *cpus, apic_ipi_act_fn act, void *actx);
 
-/* WRMSR exit for MSR 0x830 on the current CPU: carries out the plan. */
+/* Waits until pending(ctx, i) is false for every CPU i below ncpus (each target has applied
+ * its INIT), or until now(ctx) reaches deadline; relax(ctx) runs between looks. Returns how many
+ * CPUs are still pending. Pure (unit-tested): the caller passes the clock and the pause; no
+ * table of CPUs is built, so any number of CPUs works. */
+uint32_t apic_ipi_wait_inits(uint32_t ncpus, bool (*pending)(void *ctx, uint32_t i),
+                             uint64_t deadline, uint64_t (*now)(void *ctx),
+                             void (*relax)(void *ctx), void *ctx);
+
+/* WRMSR exit for MSR 0x830 on the current CPU: carries out the plan. An emulated INIT is
+ * delivered before this returns (apic_ipi_wait_inits, bounded), as a real one is once its ICR
+ * write has gone out: a SIPI written right after finds the target waiting for it. */
 void apic_ipi_icr_write(struct hv_cpu *c, uint64_t icr);
+/* Asks CPU t to take an emulated INIT at its next VM exit (the caller kicks it); from = the
+ * sender's index + 1, or APIC_INIT_FROM_TEST. Forgets a SIPI recorded before. */
+void apic_ipi_request_init(struct hv_cpu *t, uint32_t from);
 /* On the target: applies a pending emulated INIT (true when one was applied). */
 struct guest_regs;
 bool apic_ipi_take_init(struct hv_cpu *c, struct guest_regs *g);
+/* On the target, the last thing before VM entry: a guest about to wait for SIPI starts at a SIPI
+ * recorded since its INIT request, if any (the real SIPI was lost while this CPU was in VMX
+ * root). Last, so that the window in which a real SIPI can still be lost is a few instructions
+ * (and Linux sends a second SIPI). */
+void apic_ipi_start_owed(struct hv_cpu *c);
+/* On the target, at a SIPI exit: the recorded SIPI is the one taken. */
+void apic_ipi_sipi_taken(struct hv_cpu *c);
 /* Once the OS runs, an INIT that reaches a virtualized CPU (emulated from an intercepted ICR
  * write: from = the sender's index + 1; or an INIT VM exit: from = 0) is reported as
  * init_received with the state it leaves the CPU in; the first 16 per CPU are itemised, the

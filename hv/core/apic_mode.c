@@ -41,3 +41,10 @@ void apic_mode_restore_xapic(struct apic_saved *s) {
         hw_mmio_write32(xapic_reg(s->base, regs[i]), val[i]);
     s->switched = false;
 }
+
+void apic_mode_handover(struct apic_saved *s, bool keep_x2apic) {
+    if (keep_x2apic)
+        s->switched = false;
+    else
+        apic_mode_restore_xapic(s);
+}

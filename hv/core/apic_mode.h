@@ -7,7 +7,12 @@
  * kernel first reads IA32_APIC_BASE (a RDMSR from the upper half of the address space, where 64-bit
  * kernels run and firmware never does), restoring the registers the firmware had programmed. The
  * OS then finds the APIC in the mode it was in without vigil; an OS that never reads the MSR from
- * the upper half keeps an x2APIC "enabled by firmware", which OSes support on real hardware. */
+ * the upper half keeps an x2APIC "enabled by firmware", which OSes support on real hardware.
+ *
+ * With the config key apic_handover = x2apic the switch back is not made: the OS finds the
+ * x2APIC enabled by "firmware" and sends its own INIT/SIPI through the x2APIC ICR, where vigil
+ * sees them too. For processors that cannot leave the disabled state without a reset (Bochs 2.7,
+ * docs/hv-bringup.md), on which the way back would leave the APIC off. */
 #ifndef VIGIL_APIC_MODE_H
 #define VIGIL_APIC_MODE_H
 
@@ -53,5 +58,8 @@ bool apic_mode_enter_x2apic(struct apic_saved *s);
 /* VMX root: back to xAPIC with the current register values (taken from the x2APIC MSRs) and the
  * saved LDR/DFR, which x2APIC mode does not keep. */
 void apic_mode_restore_xapic(struct apic_saved *s);
+/* VMX root, when the OS takes over: apic_mode_restore_xapic, or with keep_x2apic nothing but the
+ * end of the bring-up switch (the APIC stays in x2APIC mode, nothing is left to restore). */
+void apic_mode_handover(struct apic_saved *s, bool keep_x2apic);
 
 #endif

@@ -53,6 +53,9 @@ struct hv_boot_params {
     uint32_t rescan_s;     /* process re-scan interval, 0 = off */
     uint32_t live;         /* 1 = live process events (hv/intro/hv_live.h) */
     uint32_t on_no_vmx;    /* enum config_on_no_vmx: a CPU that cannot be kept from the OS */
+    /* enum config_apic_handover: the boot CPU's APIC mode for the OS (hv/apic_mode.h) */
+    uint32_t apic_handover;
+    uint32_t reserved3;
     uint64_t profile_base; /* ISF profile (JSON) in EfiReservedMemoryType pages, or 0 */
     uint64_t profile_len;
     char version_str[48];

@@ -61,6 +61,7 @@ struct hv_state {
     uint64_t ept_kicks_sent, ept_kicks_failed; /* hv/core/ept_kick.h */
     uint64_t
         real_inits; /* guest INITs that reached a CPU vigil does not run (hv/core/apic_ipi.h) */
+    uint64_t late_sipis;        /* guests started at a recorded SIPI whose real one was lost */
     const char *ept_kick_error; /* why the last failed kick failed */
     bool initialised;
 };

@@ -1,10 +1,10 @@
 /* The moment the OS takes over. vigil's bring-up needs a few things the running OS must not
  * have: hypervisor calls from vigil's own code (CPUID leaf 0x567447xx from the image), the boot
- * CPU in x2APIC mode (hv/core/apic_mode.h), and its own memory readable (the bring-up code runs as
- * the guest until the loader is done). All three end at the first VM exit whose guest RIP is in
- * the upper half of the address space: 64-bit OS kernels run there, firmware and boot loaders
- * never do. From then on the hypervisor's image and heap are hidden behind EPT
- * (hv/ept/ept_hide.h). */
+ * CPU in x2APIC mode (hv/core/apic_mode.h; kept with apic_handover = x2apic), and its own memory
+ * readable (the bring-up code runs as the guest until the loader is done). All three end at the
+ * first VM exit whose guest RIP is in the upper half of the address space: 64-bit OS kernels run
+ * there, firmware and boot loaders never do. From then on the hypervisor's image and heap are
+ * hidden behind EPT (hv/ept/ept_hide.h). */
 #include "base/hw.h"
 #include "base/lib.h"
 #include "efi/config.h"
@@ -57,8 +57,8 @@ void hv_takeover_check(struct hv_cpu *c, uint64_t guest_rip) {
      * IA32_APIC_BASE once the APIC is globally disabled, so after the way back to xAPIC below
      * (through the disabled state) it has no APIC to send from. */
     bool all_held = first ? hv_park_unvirtualized(c) : true;
-    if (c->apic.switched)
-        apic_mode_restore_xapic(&c->apic); /* before the OS looks at its APIC */
+    if (c->apic.switched) /* before the OS looks at its APIC */
+        apic_mode_handover(&c->apic, hv.params.apic_handover == APIC_HANDOVER_X2APIC);
     if (!first)
         return;
     hv.os_running_ms = hv_uptime_ms();

@@ -78,6 +78,10 @@ struct hv_cpu {
      * is parked. */
     volatile uint32_t init_request;
     volatile uint32_t init_from;
+    /* A SIPI sent to this CPU since its last INIT request: 0x100 | vector, 0 when none
+     * (apic_ipi_take_init starts the guest at it; a SIPI exit or the next INIT request clears
+     * it). */
+    volatile uint32_t sipi_owed;
     uint32_t init_reports;
     uint64_t ipis_dropped;
 

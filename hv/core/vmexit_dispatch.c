@@ -200,6 +200,7 @@ static void report_heartbeat(struct report *r, const struct hv_cpu *by, uint64_t
         report_u64(r, "inits", inits);
         report_u64(r, "sipis", sipis);
         report_u64(r, "real_inits", __atomic_load_n(&hv.real_inits, __ATOMIC_RELAXED));
+        report_u64(r, "late_sipis", __atomic_load_n(&hv.late_sipis, __ATOMIC_RELAXED));
         report_obj_end(r);
         report_obj_begin(r, "ept_kicks");
         report_u64(r, "sent", __atomic_load_n(&hv.ept_kicks_sent, __ATOMIC_RELAXED));
@@ -322,6 +323,7 @@ static enum vmexit_action dispatch(struct hv_cpu *c, struct guest_regs *g, uint3
         return a;
     }
     case EXIT_REASON_SIPI:
+        apic_ipi_sipi_taken(c);
         return vmexit_handle_sipi(v, g);
     case EXIT_REASON_NMI_WINDOW:
         return vmexit_handle_nmi_window(v, g);
@@ -463,8 +465,7 @@ static void test_stall_boot_cpu(struct hv_cpu *c, uint64_t t0) {
         hv_clock_ms(t0) < hv.os_running_ms + (uint64_t)s * 1000)
         return;
     hv.test_stall_done = true;
-    __atomic_store_n(&c->init_from, APIC_INIT_FROM_TEST, __ATOMIC_RELAXED);
-    __atomic_store_n(&c->init_request, 1, __ATOMIC_SEQ_CST);
+    apic_ipi_request_init(c, APIC_INIT_FROM_TEST);
 }
 
 void vmexit_main(struct guest_regs *g) {
@@ -508,6 +509,7 @@ void vmexit_main(struct guest_regs *g) {
     report_tick(c);
     vmexit_nmi_prepare_entry(v);
     account_exit(c, basic, t0);
+    apic_ipi_start_owed(c);
 }
 
 void vmx_resume_failed(void) {

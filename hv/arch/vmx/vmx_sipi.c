@@ -118,5 +118,10 @@ enum vmexit_action vmexit_handle_sipi(struct vcpu *v, struct guest_regs *g) {
         return VMEXIT_RESUME; /* not waiting: a SIPI is ignored */
     }
     vmx_sipi_write_start_state(v, (uint8_t)SIPI_QUAL_VECTOR(hw_vmread(VMCS_EXIT_QUALIFICATION)));
+    /* Bochs 2.7 masks NMIs when a CPU enters wait-for-SIPI and unmasks them in the code after
+     * its SIPI VM exit, which never runs (the exit jumps away): this CPU would never see an NMI
+     * again, so vigil's kicks (an INIT, an EPT change) could not reach it. An IRET in root
+     * unmasks them there; elsewhere it is harmless, as NMIs are not blocked now (SDM 6.7.1). */
+    hw_nmi_unblock();
     return VMEXIT_RESUME;
 }
