@@ -18,11 +18,11 @@ HV_VMX_SRCS := hv/arch/vmx/vmx_controls.c hv/arch/vmx/vmx_seg.c hv/arch/vmx/vmx_
 HV_VMX_FREE_SRCS := hv/arch/vmx/vmx_entry.S
 HV_EPT_SRCS := hv/ept/mtrr.c hv/ept/ept.c hv/ept/ept_perm.c hv/ept/ept_hide.c hv/ept/ept_guard.c \
 	hv/ept/insn_decode.c
-HV_CORE_SRCS := hv/core/alloc.c hv/core/apic_ipi.c hv/core/apic_nmi.c hv/core/cpu_park.c \
-	hv/core/cpu_watch.c hv/core/hv_report.c hv/core/tick_owner.c
+HV_CORE_SRCS := hv/core/alloc.c hv/core/apic_ipi.c hv/core/apic_mode.c hv/core/apic_nmi.c \
+	hv/core/cpu_park.c hv/core/cpu_watch.c hv/core/hv_report.c hv/core/tick_owner.c
 HV_CORE_FREE_SRCS := hv/core/hv_main.c hv/core/vmx_launch.c hv/core/vmexit_dispatch.c \
 	hv/core/host_env.c hv/core/host_exception.c hv/core/host_isr.S hv/core/apic_ipi_exec.c \
-	hv/core/apic_mode.c hv/core/ept_kick.c hv/core/hv_takeover.c hv/core/hv_park.c \
+	hv/core/ept_kick.c hv/core/hv_takeover.c hv/core/hv_park.c \
 	hv/core/cpu_park_x86.c hv/core/cpu_park_entry.S hv/core/hv_periodic.c
 HV_INTRO_FREE_SRCS := hv/intro/hv_vmi.c hv/intro/hv_live.c hv/intro/guest_mem.c
 
