@@ -47,12 +47,12 @@ struct hv_boot_params {
     uint16_t serial_port;
     uint16_t reserved1;
     uint32_t baud;
-    uint32_t report_mode;  /* enum report_mode */
-    uint32_t heartbeat_s;  /* 0 = off */
-    uint32_t stealth;      /* 1 = hide the hypervisor CPUID leaves */
-    uint32_t rescan_s;     /* process re-scan interval, 0 = off */
-    uint32_t live;         /* 1 = live process events (hv/intro/hv_live.h) */
-    uint32_t on_no_vmx;    /* enum config_on_no_vmx: a CPU that cannot be kept from the OS */
+    uint32_t report_mode; /* enum report_mode */
+    uint32_t heartbeat_s; /* 0 = off */
+    uint32_t stealth;     /* 1 = hide the hypervisor CPUID leaves */
+    uint32_t rescan_s;    /* process re-scan interval, 0 = off */
+    uint32_t live;        /* 1 = live process events (hv/intro/hv_live.h) */
+    uint32_t on_no_vmx;   /* enum config_on_no_vmx: a CPU that cannot be kept from the OS */
     /* enum config_apic_handover: the boot CPU's APIC mode for the OS (hv/apic_mode.h) */
     uint32_t apic_handover;
     uint32_t reserved3;
