@@ -12,6 +12,9 @@
 #        HVMEM-CPU <cpu> <start> <end> <non-zero bytes> <"VGIL_HV1" count> <first qword>
 #   3. vigil's clock: CPU 0's time-stamp counter set two minutes back and held there while it
 #      climbs back, then two minutes forward.
+# Kernel messages off the console: with 2 CPUs the kernel notices the TSC writes ("TSC ADJUST
+# differs") and its lines would cut into the scenario's.
+dmesg -n 1
 modprobe msr || echo "ATTACK-ERROR modprobe msr"
 last=$(($(nproc) - 1))
 echo "ATTACK-CPUS nproc=$(nproc) online=$(cat /sys/devices/system/cpu/online)"
