@@ -1,11 +1,10 @@
 # vigil — top-level build.
 #
-# Each component keeps its own fragment (hv/hv.mk, efi/efi.mk, vmi/vmi.mk, tests/tests.mk, ...),
-# included below, so that work on one component does not touch the others' rules.
+# One fragment per top-level folder (base/base.mk, vmi/vmi.mk, hv/hv.mk, efi/efi.mk,
+# guest-profiles/guest-profiles.mk, tools/tools.mk, tests/tests.mk), included below in the order
+# of the layers (docs/architecture.md), so that every list a fragment uses is complete.
 #
-# Conventions for fragments:
-#   HV_SRCS        freestanding hv/ sources, built for the hypervisor and for host tests
-#   VMI_SRCS       freestanding vmi/ sources, likewise
+# What fragments contribute:
 #   UNIT_TESTS     host test binaries (cmocka); `make test-unit` runs each one
 #   E2E_TESTS      end-to-end scripts (tests/e2e/*.sh); `make test-e2e` runs each one
 #   QUICK_E2E      the subset of E2E_TESTS that is fast (seconds, QEMU); part of `make check`
@@ -14,7 +13,9 @@
 #   TOOLS          host tools built by `make all`
 #
 # Objects: $(B)/host/<path>.o (host, for tests and tools), $(B)/free/<path>.o (freestanding, for
-# the EFI image and the hypervisor).
+# the loader and the hypervisor image). Host code links the layers' static libraries
+# ($(HOST_LIBS): $(B)/host/libNAME.a, made with host_lib below); the two freestanding images link
+# their objects. Every #include of a project header names its path from the tree root (INCS).
 
 B := build
 CC := gcc
@@ -22,8 +23,8 @@ CLANG := clang
 SHELL := /bin/bash
 
 WARN := -Wall -Wextra -Werror
-INCS := -I. -Ihv -Ivmi
-HOST_CFLAGS := -std=gnu11 $(WARN) -O2 -g $(INCS) -Itests/fakes -D_GNU_SOURCE
+INCS := -I.
+HOST_CFLAGS := -std=gnu11 $(WARN) -O2 -g $(INCS) -D_GNU_SOURCE
 # Freestanding code runs with the guest's or the firmware's SSE state live: never touch it
 # (-mgeneral-regs-only), never use the red zone (interrupts and VM exits share the stack).
 FREE_CFLAGS := -std=gnu11 $(WARN) -O2 -g -ffreestanding -fno-stack-protector -fno-stack-check \
@@ -46,8 +47,6 @@ export VIGIL_DEPS_OK := 1
 endif
 endif
 
-HV_SRCS :=
-VMI_SRCS :=
 UNIT_TESTS :=
 E2E_TESTS :=
 QUICK_E2E :=
@@ -61,15 +60,23 @@ TOOLS :=
 
 all: $(B)/vigil.efi tools
 
-# Fragments are included in a fixed order so variables are complete before use.
-include hv/hv.mk
+# $(call host_lib,NAME,SOURCES): $(B)/host/libNAME.a from the host objects of SOURCES.
+define host_lib
+$(B)/host/lib$(1).a: $(patsubst %.c,$(B)/host/%.o,$(2))
+	@rm -f $$@
+	ar rcs $$@ $$^
+endef
+# The layers' host libraries, in link order: each one uses only those after it.
+HOST_LIBS := $(foreach l,hv-core hv-ept hv-vmx vmi efi base,$(B)/host/lib$(l).a)
+
+# Lower layers first: a fragment uses the lists of the fragments before it.
+include base/base.mk
 include vmi/vmi.mk
-include $(wildcard guest-profiles/*.mk)
+include hv/hv.mk
 include efi/efi.mk
+include guest-profiles/guest-profiles.mk
 include tests/tests.mk
-include $(wildcard tools/*.mk)
-# Last: the hypervisor image links what every fragment above contributed.
-include hv/image.mk
+include tools/tools.mk
 
 tools: $(TOOLS)
 

@@ -1,14 +1,21 @@
-# efi/: the UEFI loader, built with gnu-efi into build/vigil.efi (PE32+ x86-64).
+# efi/: the UEFI loader, built with gnu-efi into build/vigil.efi (PE32+ x86-64). The hypervisor
+# proper is a separate image (hv/hv.mk) embedded into it.
 GNUEFI_LIB := /usr/lib
+# gnu-efi's headers, and $(B)/gen for the generated version.h.
 GNUEFI_INC := -I/usr/include/efi -I/usr/include/efi/x86_64 -I$(B)/gen
 EFI_SRCS := efi/main.c efi/efi_file.c efi/efi_chainload.c efi/efi_status.c efi/efi_serial_claim.c \
 	efi/hv_load.c efi/efi_profile.c efi/efi_seal.c
 EFI_OBJS := $(patsubst %.c,$(B)/free/%.o,$(EFI_SRCS))
-# The loader uses only these freestanding pieces of hv/ (the hypervisor proper is a separate
-# image, hv/image.mk, embedded into vigil.efi).
-LOADER_HV_SRCS := hv/lib.c hv/fmt.c hv/report.c hv/config.c hv/serial.c hv/vmx_caps.c hv/hw_x86.c \
-	hv/sha256.c hv/config_seal.c hv/config_seal_report.c
-HV_FREE_OBJS = $(patsubst %.c,$(B)/free/%.o,$(LOADER_HV_SRCS))
+# The loader's portable parts: the config file, the sealed config and its events, the VT-x
+# capability decoding. No gnu-efi: also built for the host as libefi.a (unit tests, fuzz targets,
+# vigil-doctor).
+EFI_PORTABLE_SRCS := efi/config.c efi/config_seal.c efi/config_seal_report.c efi/vmx_caps.c
+# What the loader links besides its own sources: those parts and the base/ pieces it uses.
+LOADER_SRCS := base/lib.c base/fmt.c base/report.c efi/config.c base/serial.c efi/vmx_caps.c \
+	base/hw_x86.c base/sha256.c efi/config_seal.c efi/config_seal_report.c
+LOADER_OBJS = $(patsubst %.c,$(B)/free/%.o,$(LOADER_SRCS))
+
+$(eval $(call host_lib,efi,$(EFI_PORTABLE_SRCS)))
 
 $(EFI_OBJS): FREE_CFLAGS += $(GNUEFI_INC) -DGNU_EFI_USE_MS_ABI
 $(B)/free/efi/main.o: $(B)/gen/version.h
@@ -25,7 +32,7 @@ $(B)/free/efi/hv_blob.o: efi/hv_blob.S $(B)/hv.bin
 	@mkdir -p $(dir $@)
 	$(CC) -c -DHV_BIN='"$(B)/hv.bin"' $< -o $@
 
-$(B)/vigil.so: $(EFI_OBJS) $(B)/free/efi/hv_blob.o $(HV_FREE_OBJS)
+$(B)/vigil.so: $(EFI_OBJS) $(B)/free/efi/hv_blob.o $(LOADER_OBJS)
 	ld -nostdlib -znocombreloc -T $(GNUEFI_LIB)/elf_x86_64_efi.lds -shared -Bsymbolic \
 	  -L$(GNUEFI_LIB) $(GNUEFI_LIB)/crt0-efi-x86_64.o $^ -o $@ -lefi -lgnuefi
 

@@ -1,6 +1,6 @@
-#include "efi_chainload.h"
+#include "efi/efi_chainload.h"
 
-#include "config.h"
+#include "efi/config.h"
 
 #include <efilib.h>
 

@@ -1,4 +1,4 @@
-#include "efi_file.h"
+#include "efi/efi_file.h"
 
 #include <efilib.h>
 

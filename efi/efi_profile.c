@@ -1,8 +1,8 @@
-#include "efi_profile.h"
+#include "efi/efi_profile.h"
 
-#include "config.h"
-#include "efi_file.h"
-#include "lib.h"
+#include "base/lib.h"
+#include "efi/config.h"
+#include "efi/efi_file.h"
 
 #include <efilib.h>
 

@@ -1,8 +1,8 @@
-#include "efi_seal.h"
+#include "efi/efi_seal.h"
 
-#include "efi_status.h"
-#include "fmt.h"
-#include "lib.h"
+#include "base/fmt.h"
+#include "base/lib.h"
+#include "efi/efi_status.h"
 
 #include <efilib.h>
 

@@ -10,9 +10,9 @@
 
 #include <efi.h>
 
-#include "config_seal.h"
-#include "config_seal_report.h"
-#include "efi_profile.h"
+#include "efi/config_seal.h"
+#include "efi/config_seal_report.h"
+#include "efi/efi_profile.h"
 
 #define EFI_SEAL_MAX_ERRORS 6
 

@@ -1,6 +1,6 @@
-#include "efi_serial_claim.h"
+#include "efi/efi_serial_claim.h"
 
-#include "hw.h"
+#include "base/hw.h"
 
 #include <efilib.h>
 

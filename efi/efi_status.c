@@ -1,6 +1,6 @@
-#include "efi_status.h"
+#include "efi/efi_status.h"
 
-#include "fmt.h"
+#include "base/fmt.h"
 
 const char *efi_status_name(EFI_STATUS s) {
     static const struct {

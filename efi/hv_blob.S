@@ -1,4 +1,4 @@
-/* The hypervisor image (build/hv.bin, hv/hv_image.h), embedded in vigil.efi. */
+/* The hypervisor image (build/hv.bin, hv/core/hv_image.h), embedded in vigil.efi. */
     .section .rodata
     .balign 4096
     .globl hv_blob_start, hv_blob_end

@@ -1,10 +1,10 @@
-#include "hv_load.h"
+#include "efi/hv_load.h"
 
-#include "efi_mp.h"
-#include "efi_profile.h"
-#include "efi_status.h"
-#include "hv_image.h"
-#include "lib.h"
+#include "base/lib.h"
+#include "efi/efi_mp.h"
+#include "efi/efi_profile.h"
+#include "efi/efi_status.h"
+#include "hv/core/hv_image.h"
 
 #include <efilib.h>
 
@@ -16,7 +16,7 @@ typedef int (*hv_done_fn)(void);
 typedef int (*hv_report_fn)(const char *, uint64_t);
 static hv_report_fn hv_report_entry;
 
-/* Report sink once the hypervisor runs: hand the bytes to it (hv/hv_image.h entry_report). */
+/* Report sink once the hypervisor runs: hand the bytes to it (hv/core/hv_image.h entry_report). */
 static void forward_sink(void *ctx, const char *data, size_t len) {
     (void)ctx;
     hv_report_entry(data, len);
@@ -131,7 +131,7 @@ struct efi_processor_info {
 };
 
 /* The APIC ID of every processor, for the hypervisor (hv_boot_params.apic_ids): it must know the
- * ones it could not virtualize, to park them at the hand-over (hv/cpu_park.h). NULL when the
+ * ones it could not virtualize, to park them at the hand-over (hv/core/cpu_park.h). NULL when the
  * firmware does not say. */
 static uint32_t *processor_apic_ids(UINTN ncpus) {
     uint32_t *ids = NULL;
@@ -246,7 +246,7 @@ UINTN hv_load_and_start(const struct vigil_config *cfg, const struct efi_profile
     params.apic_ids = (uint64_t)(uintptr_t)processor_apic_ids(ncpus);
     if (ncpus > 1) {
         /* The real-mode entry of a processor parked at the hand-over: a SIPI vector is a page
-         * number below 1 MiB. Without it such a processor cannot be parked (hv/cpu_park.h).
+         * number below 1 MiB. Without it such a processor cannot be parked (hv/core/cpu_park.h).
          * Below 512 KiB: the OS scans the top of base memory (the EBDA, the last KiB before
          * 640 KiB) for MP tables, and these pages are hidden once a CPU is parked there. */
         EFI_PHYSICAL_ADDRESS low = 0x7FFFF;
@@ -254,6 +254,7 @@ UINTN hv_load_and_start(const struct vigil_config *cfg, const struct efi_profile
                                          EfiReservedMemoryType, HV_PARK_PAGES, &low)))
             params.park_pages = low;
     }
+    params.apic_handover = cfg->apic_handover;
     if (cfg->profile[0])
         load_profile(cfg->profile, profile, rep, &params.profile_base, &params.profile_len);
     lib_strlcpy(params.version_str, version, sizeof(params.version_str));

@@ -3,9 +3,9 @@
 
 #include <efi.h>
 
-#include "config.h"
-#include "efi_profile.h"
-#include "report.h"
+#include "base/report.h"
+#include "efi/config.h"
+#include "efi/efi_profile.h"
 
 /* Loads the embedded hypervisor into EfiReservedMemoryType pages, relocates it, and virtualizes
  * every processor (APs through EFI_MP_SERVICES_PROTOCOL, then the BSP), handing it the profile the

@@ -9,9 +9,9 @@
 #include <string.h>
 #include <time.h>
 
-#include "elf_image.h"
-#include "kallsyms.h"
-#include "vmi_symbols.h"
+#include "guest-profiles/elf_image.h"
+#include "vmi/kallsyms.h"
+#include "vmi/vmi_symbols.h"
 
 static double now_us(void) {
     struct timespec t;

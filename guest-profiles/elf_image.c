@@ -2,7 +2,7 @@
 #define _GNU_SOURCE /* memmem */
 #endif
 /* Host-side kernel image access: see elf_image.h. */
-#include "elf_image.h"
+#include "guest-profiles/elf_image.h"
 
 #include <elf.h>
 #include <errno.h>

@@ -18,8 +18,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "elf_image.h"
-#include "kallsyms.h"
+#include "guest-profiles/elf_image.h"
+#include "vmi/kallsyms.h"
 
 /* What the walkers (vmi/linux_*.c, vmi/kernel.c) read, and a few neighbours they may need:
  * structs and unions, and enums by name. Module memory: module_layout (core_layout,
@@ -66,7 +66,7 @@ static const char *const compact_symbols[] = {
     "nr_cpu_ids",
     "jiffies_64",
     "swapper_pg_dir",
-    /* The hypervisor's live-event hooks (hv/hv_live.c). */
+    /* The hypervisor's live-event hooks (hv/intro/hv_live.c). */
     "wake_up_new_task",
     "__set_task_comm",
     "do_exit",

@@ -24,7 +24,7 @@ pkgs=(
     # kernels whose payload is zstd (Debian's 6.12 series), for fetch-kernel.sh and vigil-mkprofile
     zstd
     # Debian kernel download (fetch-kernel.sh: apt-get download, dpkg-deb); capstone's source
-    # package for the hypervisor's freestanding x86 decoder (hv/capstone.mk: dpkg-source); the
+    # package for the hypervisor's freestanding x86 decoder (hv/hv.mk: dpkg-source); the
     # archive's signing keys for both
     apt dpkg dpkg-dev debian-archive-keyring ca-certificates
     # test kernel modules (mkkmod.sh): Debian's kernel headers call the compiler gcc-12 by name,

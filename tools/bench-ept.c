@@ -3,7 +3,7 @@
  *   build/bench-ept CAPTURE [--maxphyaddr N] [--no-1g] [--no-2m] [--reps N]
  *   build/bench-ept          the standard set `make bench` runs (from the repository root)
  *
- * Builds the identity map with hv/ept.c as the hypervisor would (the EPT capability comes from
+ * Builds the identity map with hv/ept/ept.c as the hypervisor would (the EPT capability comes from
  * the capture's msr.0x48c, or Bochs haswell's value when the capture has none), prints the leaf
  * counts by size, table pages and memory, and the median build time over the repetitions.
  * The VMX instructions ept.c can reach go through the hardware seam, here tests/fakes/hw_fake.c
@@ -13,8 +13,8 @@
 #include <string.h>
 #include <time.h>
 
-#include "ept.h"
-#include "mtrr.h"
+#include "hv/ept/ept.h"
+#include "hv/ept/mtrr.h"
 
 #define BOCHS_EPT_VPID_CAP 0x00000f0106334141ull
 

@@ -3,10 +3,10 @@
  *   bench-vmi --dump FILE     a real QEMU dump (auto symbols from guest memory)
  * Prints the time to walk every process and thread and write its proc event (JSON lines into a
  * counting sink), total and per task: the best of several runs, and the median. */
-#include "dump_reader.h"
 #include "tests/unit/vmi_synth.h"
-#include "vmi.h"
-#include "vmi_report.h"
+#include "tools/dump_reader.h"
+#include "vmi/vmi.h"
+#include "vmi/vmi_report.h"
 
 #include <stdio.h>
 #include <stdlib.h>

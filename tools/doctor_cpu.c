@@ -1,7 +1,7 @@
-#include "doctor_cpu.h"
+#include "tools/doctor_cpu.h"
 
-#include "hw.h"
-#include "vmx_caps.h"
+#include "base/hw.h"
+#include "efi/vmx_caps.h"
 
 #include <errno.h>
 #include <stdio.h>
@@ -73,7 +73,7 @@ bool doctor_has_word(const char *list, const char *word) {
     return false;
 }
 
-/* The hardware seam for hv/vmx_caps.c. CPUID comes from /proc/cpuinfo's flags (Linux prints
+/* The hardware seam for efi/vmx_caps.c. CPUID comes from /proc/cpuinfo's flags (Linux prints
  * "vmx" for CPUID.1:ECX[5], "smx" for [6], "hypervisor" for [31], "svm" for
  * CPUID.80000001:ECX[2]); RDMSR from /dev/cpu/<seam_cpu>/msr. A failed RDMSR reads as 0 and is
  * remembered: the decode is then not trusted. */
@@ -251,6 +251,6 @@ void doctor_check_vtx(const struct doctor_root *r, const struct doctor_cpuinfo *
     }
     doctor_set(it, DOC_OK, NULL,
                "VT-x usable: EPT, unrestricted guest, VPID %s, wait-for-SIPI, VMCS revision "
-               "0x%x%s%s (capability MSRs decoded by hv/vmx_caps.c)",
+               "0x%x%s%s (capability MSRs decoded by efi/vmx_caps.c)",
                caps.vpid ? "yes" : "no", caps.revision_id, caps.notes[0] ? "; " : "", caps.notes);
 }

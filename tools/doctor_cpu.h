@@ -1,12 +1,13 @@
 /* vigil-doctor's processor checks: the CPU as Linux describes it in /proc/cpuinfo, and VT-x as
  * vigil itself will judge it. The VMX capability MSRs (read through Linux's msr driver,
- * /dev/cpu/N/msr) are decoded by hv/vmx_caps.c, the code the loader runs: the doctor provides
- * the hardware seam (hw_cpuid, hw_rdmsr of hv/hw.h) from the files instead of the instructions. */
+ * /dev/cpu/N/msr) are decoded by efi/vmx_caps.c, the code the loader runs: the doctor provides
+ * the hardware seam (hw_cpuid, hw_rdmsr of base/hw.h) from the files instead of the instructions.
+ */
 #ifndef VIGIL_DOCTOR_CPU_H
 #define VIGIL_DOCTOR_CPU_H
 
-#include "doctor_item.h"
-#include "doctor_root.h"
+#include "tools/doctor_item.h"
+#include "tools/doctor_root.h"
 
 struct doctor_cpuinfo {
     bool read; /* /proc/cpuinfo could be read */

@@ -1,4 +1,4 @@
-#include "doctor_item.h"
+#include "tools/doctor_item.h"
 
 #include <stdarg.h>
 #include <stdio.h>

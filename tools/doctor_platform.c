@@ -1,4 +1,4 @@
-#include "doctor_platform.h"
+#include "tools/doctor_platform.h"
 
 #include <errno.h>
 #include <stdarg.h>

@@ -4,9 +4,9 @@
 #ifndef VIGIL_DOCTOR_PLATFORM_H
 #define VIGIL_DOCTOR_PLATFORM_H
 
-#include "doctor_cpu.h"
-#include "doctor_item.h"
-#include "doctor_root.h"
+#include "tools/doctor_cpu.h"
+#include "tools/doctor_item.h"
+#include "tools/doctor_root.h"
 
 void doctor_check_hypervisor(const struct doctor_root *r, const struct doctor_cpuinfo *ci,
                              struct doctor_item *it);

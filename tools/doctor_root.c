@@ -1,4 +1,4 @@
-#include "doctor_root.h"
+#include "tools/doctor_root.h"
 
 #include <dirent.h>
 #include <errno.h>

@@ -1,6 +1,6 @@
 /* Guest memory dump readers. See dump_reader.h. */
-#include "dump_reader.h"
-#include "vmi_symsrc.h"
+#include "tools/dump_reader.h"
+#include "vmi/vmi_symsrc.h"
 
 #include <elf.h>
 #include <errno.h>

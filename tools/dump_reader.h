@@ -13,7 +13,7 @@
 #ifndef VIGIL_TOOLS_DUMP_READER_H
 #define VIGIL_TOOLS_DUMP_READER_H
 
-#include "vmi_mem.h"
+#include "vmi/vmi_mem.h"
 #include <stddef.h>
 #include <stdint.h>
 

@@ -1,5 +1,5 @@
 /* vigil-doctor: on the machine where vigil would run, says what will happen, from the hardware
- * and firmware as Linux shows them: VT-x and its capabilities (decoded by hv/vmx_caps.c, the
+ * and firmware as Linux shows them: VT-x and its capabilities (decoded by efi/vmx_caps.c, the
  * loader's own code), an already running hypervisor, nested VT-x for the QEMU/KVM scripts, UEFI
  * and Secure Boot, the 16550 UARTs, the IOMMU. One line per item, then the verdict.
  *
@@ -7,10 +7,10 @@
  *
  * --sysroot reads /proc, /sys and /dev/cpu/N/msr under DIR instead of / (recorded trees in
  * tests). Exit status: 0 ready, 1 not ready, 2 could not tell (or bad usage). */
-#include "doctor_cpu.h"
-#include "doctor_item.h"
-#include "doctor_platform.h"
-#include "doctor_root.h"
+#include "tools/doctor_cpu.h"
+#include "tools/doctor_item.h"
+#include "tools/doctor_platform.h"
+#include "tools/doctor_root.h"
 
 #include <stdio.h>
 #include <string.h>

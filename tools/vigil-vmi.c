@@ -9,9 +9,9 @@
  * ignores every register and finds the kernel by the physical-memory scan. Exit status: 0 when
  * every report was produced, 1 on an introspection error (reported as a vmi_error event), 2 on
  * usage or input errors. */
-#include "dump_reader.h"
-#include "report.h"
-#include "vmi.h"
+#include "base/report.h"
+#include "tools/dump_reader.h"
+#include "vmi/vmi.h"
 
 #include <errno.h>
 #include <fcntl.h>

@@ -1,7 +1,7 @@
 /* Bump allocator over caller-provided memory (vmi/vmi_symsrc.h): the hypervisor hands vmi/ a
  * fixed arena, host tools a malloc'd one. Nothing is ever freed individually. */
-#include "lib.h"
-#include "vmi_symsrc.h"
+#include "base/lib.h"
+#include "vmi/vmi_symsrc.h"
 
 void *vmi_arena_alloc(struct vmi_arena *a, size_t n) {
     if (a == NULL || a->base == NULL || a->used > a->size)

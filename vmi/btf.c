@@ -3,8 +3,8 @@
  *            u32 type_off, type_len, str_off, str_len }   (offsets from the end of the header)
  *   type   { u32 name_off; u32 info (vlen 0-15, kind 24-28, kind_flag 31); u32 size|type }
  *          followed by kind-specific data (vlen entries for struct/union/enum/...). */
-#include "btf.h"
-#include "lib.h"
+#include "vmi/btf.h"
+#include "base/lib.h"
 
 #define BTF_MAGIC 0xeb9f
 #define BTF_WIN_SIZE 16384u

@@ -9,8 +9,8 @@
 #ifndef VIGIL_VMI_BTF_H
 #define VIGIL_VMI_BTF_H
 
-#include "kvwin.h"
-#include "vmi_symsrc.h"
+#include "vmi/kvwin.h"
+#include "vmi/vmi_symsrc.h"
 
 enum vmi_btf_kind {
     VMI_BTF_UNKN = 0,

@@ -1,7 +1,7 @@
 /* Volatility 3 ISF reader: see isf.h. */
-#include "isf.h"
-#include "lib.h"
-#include "vmi_sort.h"
+#include "vmi/isf.h"
+#include "base/lib.h"
+#include "vmi/vmi_sort.h"
 
 #define ISF_DEPTH_MAX 8 /* anonymous-member nesting and type-descriptor nesting (kernel: <= 4) */
 #define ISF_NAME_MAX 128

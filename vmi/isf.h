@@ -10,8 +10,8 @@
 #ifndef VIGIL_VMI_ISF_H
 #define VIGIL_VMI_ISF_H
 
-#include "json.h"
-#include "vmi_symsrc.h"
+#include "vmi/json.h"
+#include "vmi/vmi_symsrc.h"
 
 struct vmi_isf_index {
     uint32_t *ent; /* 3 words an entry: key offset, key length, value offset; sorted by key */

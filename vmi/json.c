@@ -1,7 +1,7 @@
 /* Freestanding, non-allocating JSON reader: see json.h. */
-#include "json.h"
-#include "lib.h"
-#include "vmi_symsrc.h"
+#include "vmi/json.h"
+#include "base/lib.h"
+#include "vmi/vmi_symsrc.h"
 
 static int fail(struct vmi_json *j, const char *msg, size_t at) {
     (void)at;

@@ -17,9 +17,9 @@
  * kallsyms_num_syms by trying each 8-aligned word before the token table that makes the markers
  * and the names stream agree exactly, then the offsets by requiring the decoded addresses to be
  * sorted (scripts/kallsyms.c sorts by address). */
-#include "kallsyms.h"
-#include "fmt.h"
-#include "lib.h"
+#include "vmi/kallsyms.h"
+#include "base/fmt.h"
+#include "base/lib.h"
 
 #define KS_WIN_SIZE 16384u
 #define KS_TOK_TABLE_MAX 16384u       /* real tables are ~1 KiB */

@@ -13,8 +13,8 @@
 #ifndef VIGIL_VMI_KALLSYMS_H
 #define VIGIL_VMI_KALLSYMS_H
 
-#include "kvwin.h"
-#include "vmi_symsrc.h"
+#include "vmi/kvwin.h"
+#include "vmi/vmi_symsrc.h"
 
 #define VMI_KSYM_NAME_MAX 512 /* KSYM_NAME_LEN of 6.1+, including the NUL */
 

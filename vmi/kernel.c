@@ -1,7 +1,7 @@
 /* Finding the running kernel. See kernel.h. */
-#include "kernel.h"
-#include "fmt.h"
-#include "lib.h"
+#include "vmi/kernel.h"
+#include "base/fmt.h"
+#include "base/lib.h"
 
 #define SZ_2M 0x200000ull
 #define SZ_4K 0x1000ull

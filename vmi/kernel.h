@@ -15,9 +15,9 @@
 #ifndef VIGIL_VMI_KERNEL_H
 #define VIGIL_VMI_KERNEL_H
 
-#include "pagewalk.h"
-#include "vmi_mem.h"
-#include "vmi_symsrc.h"
+#include "vmi/pagewalk.h"
+#include "vmi/vmi_mem.h"
+#include "vmi/vmi_symsrc.h"
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>

@@ -1,6 +1,6 @@
 /* Read-through window over kernel virtual memory: see kvwin.h. */
-#include "kvwin.h"
-#include "lib.h"
+#include "vmi/kvwin.h"
+#include "base/lib.h"
 
 #define KVWIN_PAGE 4096u
 

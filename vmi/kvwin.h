@@ -5,7 +5,7 @@
 #ifndef VIGIL_VMI_KVWIN_H
 #define VIGIL_VMI_KVWIN_H
 
-#include "vmi_symsrc.h"
+#include "vmi/vmi_symsrc.h"
 
 struct vmi_kvwin {
     vmi_read_kva_fn rd;

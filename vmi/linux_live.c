@@ -1,4 +1,4 @@
-#include "linux_live.h"
+#include "vmi/linux_live.h"
 
 const char *vmi_linux_live_check_start(const struct vmi_proc *newp, uint64_t new_task,
                                        const struct vmi_proc *cur, uint64_t cur_task) {

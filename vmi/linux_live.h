@@ -15,7 +15,7 @@
 #ifndef VIGIL_VMI_LINUX_LIVE_H
 #define VIGIL_VMI_LINUX_LIVE_H
 
-#include "linux_tasks.h"
+#include "vmi/linux_tasks.h"
 
 #include <stdbool.h>
 #include <stdint.h>

@@ -1,8 +1,8 @@
 /* Linux module list walker. See linux_modules.h. */
-#include "linux_modules.h"
-#include "fmt.h"
-#include "lib.h"
-#include "vmi_listwalk.h"
+#include "vmi/linux_modules.h"
+#include "base/fmt.h"
+#include "base/lib.h"
+#include "vmi/vmi_listwalk.h"
 
 #define MODULE_STATE_UNFORMED 3 /* include/linux/module.h enum module_state */
 

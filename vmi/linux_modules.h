@@ -6,7 +6,7 @@
 #ifndef VIGIL_VMI_LINUX_MODULES_H
 #define VIGIL_VMI_LINUX_MODULES_H
 
-#include "vmi_symsrc.h"
+#include "vmi/vmi_symsrc.h"
 #include <stdbool.h>
 #include <stdint.h>
 

@@ -1,8 +1,8 @@
 /* Linux task/thread walkers. See linux_tasks.h. */
-#include "linux_tasks.h"
-#include "fmt.h"
-#include "lib.h"
-#include "vmi_listwalk.h"
+#include "vmi/linux_tasks.h"
+#include "base/fmt.h"
+#include "base/lib.h"
+#include "vmi/vmi_listwalk.h"
 
 static int member(struct vmi_linux_tasks *t, const struct vmi_symsrc *s, const char *st,
                   const char *path, uint32_t *off, uint32_t *size) {

@@ -10,9 +10,9 @@
 #ifndef VIGIL_VMI_LINUX_TASKS_H
 #define VIGIL_VMI_LINUX_TASKS_H
 
-#include "pagewalk.h"
-#include "vmi_listwalk.h" /* vmi_kernel_ptr_ok */
-#include "vmi_symsrc.h"
+#include "vmi/pagewalk.h"
+#include "vmi/vmi_listwalk.h" /* vmi_kernel_ptr_ok */
+#include "vmi/vmi_symsrc.h"
 #include <stdbool.h>
 #include <stdint.h>
 

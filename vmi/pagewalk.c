@@ -1,7 +1,7 @@
 /* IA-32e page walk (Intel SDM Vol. 3A, 4.5). See pagewalk.h. */
-#include "pagewalk.h"
-#include "lib.h"
-#include "vmi_symsrc.h"
+#include "vmi/pagewalk.h"
+#include "base/lib.h"
+#include "vmi/vmi_symsrc.h"
 
 #define PTE_P (1ull << 0)
 #define PTE_RW (1ull << 1)

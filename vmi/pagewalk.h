@@ -5,7 +5,7 @@
 #ifndef VIGIL_VMI_PAGEWALK_H
 #define VIGIL_VMI_PAGEWALK_H
 
-#include "vmi_mem.h"
+#include "vmi/vmi_mem.h"
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>

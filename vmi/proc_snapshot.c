@@ -1,7 +1,7 @@
 /* Process snapshots and differences. See proc_snapshot.h. */
-#include "proc_snapshot.h"
-#include "lib.h"
-#include "vmi_sort.h"
+#include "vmi/proc_snapshot.h"
+#include "base/lib.h"
+#include "vmi/vmi_sort.h"
 
 void vmi_snap_init(struct vmi_snap *s, struct vmi_snap_entry *mem, uint32_t cap) {
     lib_memset(s, 0, sizeof(*s));

@@ -1,4 +1,4 @@
-/* Process snapshots and their differences, for re-scans (hv/hv_vmi.c) and the live view's
+/* Process snapshots and their differences, for re-scans (hv/intro/hv_vmi.c) and the live view's
  * cross-check: what is new, gone or renamed between two walks of the task list.
  *
  * A snapshot holds at most cap processes in caller-provided memory (the hypervisor takes it from
@@ -13,7 +13,7 @@
 #ifndef VIGIL_VMI_PROC_SNAPSHOT_H
 #define VIGIL_VMI_PROC_SNAPSHOT_H
 
-#include "linux_tasks.h"
+#include "vmi/linux_tasks.h"
 #include <stdbool.h>
 #include <stdint.h>
 

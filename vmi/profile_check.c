@@ -1,9 +1,9 @@
 /* Profile offset sanity checks. See profile_check.h. */
-#include "profile_check.h"
-#include "fmt.h"
-#include "lib.h"
-#include "linux_tasks.h"
-#include "vmi_listwalk.h"
+#include "vmi/profile_check.h"
+#include "base/fmt.h"
+#include "base/lib.h"
+#include "vmi/linux_tasks.h"
+#include "vmi/vmi_listwalk.h"
 
 static int member(const struct vmi_symsrc *src, const char *st, const char *path, uint32_t *off,
                   char *why, size_t cap) {

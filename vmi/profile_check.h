@@ -14,8 +14,8 @@
 #ifndef VIGIL_VMI_PROFILE_CHECK_H
 #define VIGIL_VMI_PROFILE_CHECK_H
 
-#include "kernel.h"
-#include "vmi_symsrc.h"
+#include "vmi/kernel.h"
+#include "vmi/vmi_symsrc.h"
 #include <stddef.h>
 
 /* 0 when every check holds; VMI_EMISMATCH (or the source's error) with the reason in why. */

@@ -5,10 +5,10 @@
  * DEBUG_INFO_BTF); when those symbols are missing, the image range is scanned for a BTF header
  * (magic 0xeB9F, version 1, hdr_len 24) whose sections fit. Symbol addresses are runtime
  * addresses already: set_slide is ignored. */
-#include "btf.h"
-#include "kallsyms.h"
-#include "lib.h"
-#include "vmi_symbols.h"
+#include "base/lib.h"
+#include "vmi/btf.h"
+#include "vmi/kallsyms.h"
+#include "vmi/vmi_symbols.h"
 
 #define AUTO_CACHE 32 /* struct name -> BTF id cache */
 

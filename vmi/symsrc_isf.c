@@ -1,8 +1,8 @@
 /* The profile symbol source: a Volatility 3 ISF file (vmi/isf.c) behind struct vmi_symsrc.
  * Symbol addresses in the profile are link-time; the kernel finder's KASLR slide is added. */
-#include "isf.h"
-#include "lib.h"
-#include "vmi_symbols.h"
+#include "base/lib.h"
+#include "vmi/isf.h"
+#include "vmi/vmi_symbols.h"
 
 /* Both sources' contexts start with the error text so vmi_symsrc_error works on either. */
 struct symsrc_isf {

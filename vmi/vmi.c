@@ -1,9 +1,9 @@
 /* Top-level VMI flow. See vmi.h. */
-#include "vmi.h"
-#include "lib.h"
-#include "profile_check.h"
-#include "vmi_report.h"
-#include "vmi_symbols.h"
+#include "vmi/vmi.h"
+#include "base/lib.h"
+#include "vmi/profile_check.h"
+#include "vmi/vmi_report.h"
+#include "vmi/vmi_symbols.h"
 
 static void report_profile_outcome(const struct vmi_session *s, struct report *r) {
     if (s->profile == VMI_PROFILE_BAD)

@@ -16,12 +16,12 @@
 #ifndef VIGIL_VMI_H
 #define VIGIL_VMI_H
 
-#include "kernel.h"
-#include "linux_modules.h"
-#include "linux_tasks.h"
-#include "report.h"
-#include "vmi_mem.h"
-#include "vmi_symsrc.h"
+#include "base/report.h"
+#include "vmi/kernel.h"
+#include "vmi/linux_modules.h"
+#include "vmi/linux_tasks.h"
+#include "vmi/vmi_mem.h"
+#include "vmi/vmi_symsrc.h"
 
 struct vmi_run_opts {
     const char *profile_json; /* ISF JSON or NULL for auto */

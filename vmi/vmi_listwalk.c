@@ -1,5 +1,5 @@
 /* Bounded list_head walk. See vmi_listwalk.h. */
-#include "vmi_listwalk.h"
+#include "vmi/vmi_listwalk.h"
 
 bool vmi_kernel_ptr_ok(uint64_t va) {
     /* Upper canonical half under 4-level (bits 63:47 set) or 5-level paging (bits 63:56 set);

@@ -5,7 +5,7 @@
 #ifndef VIGIL_VMI_LISTWALK_H
 #define VIGIL_VMI_LISTWALK_H
 
-#include "vmi_symsrc.h"
+#include "vmi/vmi_symsrc.h"
 #include <stdbool.h>
 #include <stdint.h>
 

@@ -1,7 +1,7 @@
 /* VMI report events. See vmi_report.h. */
-#include "vmi_report.h"
-#include "fmt.h"
-#include "lib.h"
+#include "vmi/vmi_report.h"
+#include "base/fmt.h"
+#include "base/lib.h"
 
 void vmi_report_os(struct report *r, const struct vmi_kernel *k, const char *source) {
     if (report_is_json(r)) {

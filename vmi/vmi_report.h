@@ -1,4 +1,4 @@
-/* VMI report events through hv/report.h (README "Report schema"; docs/vmi.md). JSON-lines:
+/* VMI report events through base/report.h (README "Report schema"; docs/vmi.md). JSON-lines:
  *   {"ev":"os","release":str,"kaslr":"0x..","source":"auto"|"profile"}
  *   {"ev":"kernel","banner":str,"text":"0x..","image_end":"0x..","paging":"4-level"|"5-level",
  *    "kpti":bool|null,"found_by":"lstar"|"idt"|"scan","root":"0x..",
@@ -14,10 +14,10 @@
 #ifndef VIGIL_VMI_REPORT_H
 #define VIGIL_VMI_REPORT_H
 
-#include "kernel.h"
-#include "linux_modules.h"
-#include "linux_tasks.h"
-#include "report.h"
+#include "base/report.h"
+#include "vmi/kernel.h"
+#include "vmi/linux_modules.h"
+#include "vmi/linux_tasks.h"
 
 void vmi_report_os(struct report *r, const struct vmi_kernel *k, const char *source);
 void vmi_report_kernel(struct report *r, const struct vmi_kernel *k);

@@ -1,6 +1,6 @@
 /* Heap sort. See vmi_sort.h. */
-#include "vmi_sort.h"
-#include "lib.h"
+#include "vmi/vmi_sort.h"
+#include "base/lib.h"
 
 #define ELEM_MAX 256
 

@@ -15,7 +15,7 @@
 #ifndef VIGIL_VMI_SYMBOLS_H
 #define VIGIL_VMI_SYMBOLS_H
 
-#include "vmi_symsrc.h"
+#include "vmi/vmi_symsrc.h"
 
 /* Profile source over an ISF JSON document json[0..len). The document must stay alive and
  * unchanged as long as the source is used (it is indexed, not copied). The arena holds the

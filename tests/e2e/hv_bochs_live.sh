@@ -49,8 +49,12 @@ e2e_check "chain: child $p4 of $p3 started with ppid $p3" \
 e2e_check "events in the scenario's order ($p1 exit before $p2 start before $p3 start)" \
     in_order "$(seq_of proc_exit ".pid == ${p1:-0}")" "$(seq_of proc_start ".pid == ${p2:-0}")" \
     "$(seq_of proc_start ".pid == ${p3:-0}")"
+live_seq_consecutive() {
+    e2e_complete_lines "$R" | grep -E '"ev":"proc_(start|exec|exit|rename)"' |
+        jq -s -e '[.[].seq] as $s | all(range(1; $s | length); $s[.] == $s[. - 1] + 1)' >/dev/null
+}
 e2e_check "every live event carries consecutive seq numbers" \
-    bash -c "grep -E '\"ev\":\"proc_(start|exec|exit|rename)\"' '$R' | tr -d '\r' | jq -s -e '[.[].seq] as \$s | all(range(1; \$s | length); \$s[.] == \$s[. - 1] + 1)' >/dev/null"
+    live_seq_consecutive
 # The kernel writing its own code on a guarded page (a kprobe at do_exit+5, next to vigil's INT3):
 # the write goes through (the probe fires), vigil's hook stays (the exit is still reported).
 e2e_check "the guest's kprobe at do_exit+5 went in and fired (hits: ${hits:-none}, pid $p5)" \

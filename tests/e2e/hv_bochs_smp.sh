@@ -42,7 +42,7 @@ heartbeats_after_userspace() {
     echo "    heartbeats after userspace: $n"
     [ "$n" -ge 2 ]
 }
-# EPT changes reach the other CPU by an NMI kick (hv/ept_kick.h): the self-test at the end of
+# EPT changes reach the other CPU by an NMI kick (hv/core/ept_kick.h): the self-test at the end of
 # bring-up (firmware phase) and the last heartbeat's counters. Linux under Bochs boots with
 # acpi=off and turns its local APIC off, so later kicks from the boot CPU cannot be sent and are
 # counted as failed ("apic disabled"); the AP then syncs on its preemption timer.

@@ -33,19 +33,7 @@ e2e_check "the last re-scan compared everything (no cap)" jq -e \
     '(.procs >= 5000) and (has("cap") | not)' <<<"${last:-null}"
 e2e_check "... and the live view agreed with it: nothing missed by the live events" jq -e \
     '.live_missed_start == [] and .live_missed_exit == []' <<<"${last:-null}"
-# Live events are numbered across the run; a number that never shows was dropped with its line,
-# and the report must own up to at least that many lost lines before going on.
-seq_accounted() {
-    e2e_vigil_lines "$R" | jq -R -r 'try fromjson catch empty |
-        if .ev == "report_lost" then "lost \(.lines)" elif (.seq | type) == "number" then
-        "seq \(.seq)" else empty end' |
-        awk '$1 == "lost" { lost += $2 }
-             $1 == "seq" { if (last && $2 <= last) { print "  seq back: " last " -> " $2; bad = 1 }
-                           if (last && $2 > last + 1) missing += $2 - last - 1; last = $2; n++ }
-             END { print "  live events " n + 0 ", missing seq " missing + 0 ", lines reported lost " lost + 0
-                   exit bad || missing > lost || n + missing < 5000 }'
-}
-e2e_check "live events in order; every missing seq owned up to by report_lost" seq_accounted
+e2e_check "live events in order; every missing seq owned up to by report_lost" e2e_seq_accounted "$R" 5000
 last_hb=$(e2e_events "$R" heartbeat | tail -n 1)
 echo "  longest exit: $(jq -c '.longest_exit' <<<"$last_hb"), re-scan cost: $(jq -c '.exit_cost_us["VMX-preemption timer expired"]' <<<"$last_hb")"
 e2e_done

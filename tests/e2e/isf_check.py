@@ -274,7 +274,7 @@ def banner(isf, vmlinux, kver):
     print(f"  {text}")
 
 
-# Symbols vigil needs (vmi/, hv/hv_live.c); per-CPU ones are offsets, not image addresses.
+# Symbols vigil needs (vmi/, hv/intro/hv_live.c); per-CPU ones are offsets, not image addresses.
 KEY_SYMBOLS = ("_text", "_etext", "init_task", "linux_banner", "modules", "init_mm", "init_top_pgt",
                "boot_cpu_data", "vmcoreinfo_data", "vmcoreinfo_size", "entry_SYSCALL_64",
                "__start_BTF", "__stop_BTF", "wake_up_new_task", "__set_task_comm", "do_exit")

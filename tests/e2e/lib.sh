@@ -56,15 +56,23 @@ e2e_vigil_lines() {
         on { print }'
 }
 
+# e2e_complete_lines FILE: e2e_vigil_lines without a last line cut short. The emulator is stopped
+# at once when the test has what it waits for, so the UART may have been in the middle of a line:
+# a last line without its newline is not vigil's to answer for.
+e2e_complete_lines() {
+    if [ -n "$(tail -c1 "$1")" ]; then
+        e2e_vigil_lines "$1" | sed '$d'
+    else
+        e2e_vigil_lines "$1"
+    fi
+}
+
 # Every vigil line is one JSON object with a string "ev"; prints the offending lines otherwise.
 # (One jq for the whole log: a jq per line took minutes on long Bochs reports.)
 e2e_jsonl_ok() {
     local f=$1 res n bad
-    # The emulator is stopped at once when the test has what it waits for, so the UART may have
-    # been in the middle of a line: a last line without its newline is not vigil's to answer for.
     local body
-    body=$(e2e_vigil_lines "$f")
-    [ -n "$(tail -c1 "$f")" ] && body=$(sed '$d' <<<"$body")
+    body=$(e2e_complete_lines "$f")
     res=$(printf '%s\n' "$body" | jq -R -r '
         (try (fromjson | type == "object" and (.ev | type == "string")) catch false) as $ok
         | if $ok then "ok" else "bad " + .[0:200] end')
@@ -91,6 +99,20 @@ e2e_events() {
 # e2e_no_hv_fault REPORT: no hypervisor fault, parked CPU or guest-state dump in the report.
 e2e_no_hv_fault() {
     e2e_console_lacks "$1" '"ev":"(hv_fault|cpu_parked|guest_state)"'
+}
+
+# e2e_seq_accounted FILE MIN: live events are numbered across the run; a number that never shows
+# was dropped with its line, and the report must own up to at least that many lost lines
+# (report_lost) before going on. Numbers only go up, and at least MIN were handed out.
+e2e_seq_accounted() {
+    e2e_vigil_lines "$1" | jq -R -r 'try fromjson catch empty |
+        if .ev == "report_lost" then "lost \(.lines)" elif (.seq | type) == "number" then
+        "seq \(.seq)" else empty end' |
+        awk -v min="$2" '$1 == "lost" { lost += $2 }
+             $1 == "seq" { if (last && $2 <= last) { print "  seq back: " last " -> " $2; bad = 1 }
+                           if (last && $2 > last + 1) missing += $2 - last - 1; last = $2; n++ }
+             END { print "  live events " n + 0 ", missing seq " missing + 0 ", lines reported lost " lost + 0
+                   exit bad || missing > lost || n + missing < min }'
 }
 
 # e2e_event_summary FILE: how many events of each type vigil wrote (diagnostics, no check).

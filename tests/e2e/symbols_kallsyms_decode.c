@@ -5,10 +5,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 
-#include "dump_reader.h"
-#include "kallsyms.h"
-#include "kernel.h"
-#include "vmi_symbols.h"
+#include "tools/dump_reader.h"
+#include "vmi/kallsyms.h"
+#include "vmi/kernel.h"
+#include "vmi/vmi_symbols.h"
 
 static int print_symbol(void *ctx, const char *name, char type, uint64_t addr) {
     fprintf(ctx, "%016llx %c %s\n", (unsigned long long)addr, type, name);

@@ -15,10 +15,10 @@
 #include <efi.h>
 #include <efilib.h>
 
-#include "acpi_tables.h"
-#include "config.h"
+#include "efi/config.h"
 #include "efi/efi_chainload.h"
 #include "efi/efi_mp.h"
+#include "tests/efi/acpi_tables.h"
 
 #define EFI_ACPI_TABLE_PROTOCOL_GUID                                                               \
     {                                                                                              \

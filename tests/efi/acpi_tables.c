@@ -1,4 +1,4 @@
-#include "acpi_tables.h"
+#include "tests/efi/acpi_tables.h"
 
 /* OEM fields of every table: ACPI 6.4 5.2.6 (OEMID 6 bytes, OEM table ID 8, creator ID 4). */
 static const char oem_id[6] = {'V', 'I', 'G', 'I', 'L', ' '};

@@ -1,4 +1,4 @@
-#include "hw_fake.h"
+#include "tests/fakes/hw_fake.h"
 
 #include <string.h>
 

@@ -1,10 +1,10 @@
 /* Fake hardware for unit tests: tables of ports, MSRs, CPUID leaves and VMCS fields that a test
  * fills in, plus logs of what the code under test wrote. Link tests/fakes/hw_fake.c instead of
- * hv/hw_x86.c. */
+ * base/hw_x86.c. */
 #ifndef VIGIL_HW_FAKE_H
 #define VIGIL_HW_FAKE_H
 
-#include "hw.h"
+#include "base/hw.h"
 #include <stddef.h>
 
 #define FAKE_MAX 256

@@ -1,7 +1,7 @@
-#include "hw_safe_fake.h"
+#include "tests/fakes/hw_safe_fake.h"
 
-#include "hw.h"
-#include "hw_fake.h"
+#include "base/hw.h"
+#include "tests/fakes/hw_fake.h"
 
 #define MAX_FAULTING 64
 

@@ -1,10 +1,10 @@
-/* Fake side of hv/hw_safe.h for unit tests: MSR accesses go to the hw_fake MSR table unless the
+/* Fake side of base/hw_safe.h for unit tests: MSR accesses go to the hw_fake MSR table unless the
  * test declared the index faulting (then the accessor returns false, as the real one does after
  * its exception fixup); XSETBV records the value or fails on demand. */
 #ifndef VIGIL_HW_SAFE_FAKE_H
 #define VIGIL_HW_SAFE_FAKE_H
 
-#include "hw_safe.h"
+#include "base/hw_safe.h"
 
 #include <stdbool.h>
 #include <stdint.h>

@@ -1,6 +1,6 @@
-#include "uart_fake.h"
+#include "tests/fakes/uart_fake.h"
 
-#include "hw_fake.h"
+#include "tests/fakes/hw_fake.h"
 
 #include <string.h>
 

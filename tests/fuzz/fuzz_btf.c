@@ -6,7 +6,7 @@
 #include <stdint.h>
 #include <string.h>
 
-#include "btf.h"
+#include "vmi/btf.h"
 
 static uint8_t blob[8192];
 static size_t blob_len;

@@ -1,13 +1,13 @@
-/* libFuzzer target: the config parser (hv/config.c) over any bytes, as the file on the ESP can be
+/* libFuzzer target: the config parser (efi/config.c) over any bytes, as the file on the ESP can be
  * anything the OS wrote. Beyond not crashing: every message is bounded and non-empty, every
  * string in the result is terminated within its field, and the canonical form round-trips: the
- * sealed record of the result parses back (hv/config_seal.c) to the same config. */
+ * sealed record of the result parses back (efi/config_seal.c) to the same config. */
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "config.h"
-#include "config_seal.h"
+#include "efi/config.h"
+#include "efi/config_seal.h"
 
 /* Same effective config: every key's canonical value (bytes after a string's NUL may differ). */
 static bool same_config(const struct vigil_config *a, const struct vigil_config *b) {

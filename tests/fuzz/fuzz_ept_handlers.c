@@ -1,8 +1,8 @@
-/* libFuzzer target for the EPT violation handlers of self-protection (hv/ept_hide.c), of the
- * guarded hooks (hv/ept_guard.c) and the allow-once windows under them (hv/ept_perm.c), driven
- * the way the hypervisor drives them (hv/vmexit_dispatch.c: ept_perm_close_windows at the start
- * of every exit, ept_handle_violation on reason 48, ept_handle_mtf on reason 37) over the fake
- * hardware (tests/fakes/hw_fake.c), with and without the monitor trap flag, on 1..4 vCPUs.
+/* libFuzzer target for the EPT violation handlers of self-protection (hv/ept/ept_hide.c), of the
+ * guarded hooks (hv/ept/ept_guard.c) and the allow-once windows under them (hv/ept/ept_perm.c),
+ * driven the way the hypervisor drives them (hv/core/vmexit_dispatch.c: ept_perm_close_windows at
+ * the start of every exit, ept_handle_violation on reason 48, ept_handle_mtf on reason 37) over the
+ * fake hardware (tests/fakes/hw_fake.c), with and without the monitor trap flag, on 1..4 vCPUs.
  *
  * The guest is simulated: each vCPU runs instructions made of a fetch and up to 11 data accesses
  * (read, write, execute; random pages in and around the hidden ranges, the guarded pages and
@@ -37,13 +37,13 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "ept_guard.h"
-#include "ept_hide.h"
-#include "ept_perm.h"
-#include "mtrr.h"
-#include "report.h"
+#include "base/report.h"
+#include "hv/arch/vmx/vmx_defs.h"
+#include "hv/ept/ept_guard.h"
+#include "hv/ept/ept_hide.h"
+#include "hv/ept/ept_perm.h"
+#include "hv/ept/mtrr.h"
 #include "tests/fakes/hw_fake.h"
-#include "vmx_defs.h"
 
 #define PAGE 4096ull
 #define NCPU_MAX 4
@@ -326,7 +326,7 @@ static void vmcs_store(struct cpu *c) {
     c->intr = hw_vmread(VMCS_GUEST_INTERRUPTIBILITY);
 }
 
-/* The start of every exit (hv/vmexit_dispatch.c). */
+/* The start of every exit (hv/core/vmexit_dispatch.c). */
 static void exit_begin(struct cpu *c) {
     vmcs_load(c);
     ept_perm_close_windows(&perm, &c->ev);

@@ -8,10 +8,10 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "ept_perm.h"
-#include "mtrr.h"
+#include "hv/arch/vmx/vmx_defs.h"
+#include "hv/ept/ept_perm.h"
+#include "hv/ept/mtrr.h"
 #include "tests/fakes/hw_fake.h"
-#include "vmx_defs.h"
 
 #define POOL_PAGES 32
 #define FAKE_PHYS 0x7000000000ull

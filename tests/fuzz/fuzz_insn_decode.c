@@ -1,5 +1,5 @@
-/* libFuzzer target for hv/insn_decode.c: guest bytes at a guest RIP, decoded in VMX root by the
- * capstone x86 build (tests/fuzz/insn.mk compiles the same capstone sources as hv/capstone.mk,
+/* libFuzzer target for hv/ept/insn_decode.c: guest bytes at a guest RIP, decoded in VMX root by the
+ * capstone x86 build (tests/tests.mk compiles the same capstone sources as hv/hv.mk,
  * instrumented). Each input is one decode request: mode, RIP, how many bytes the caller could
  * read (as hv_takeover.c's decode_guest_insn: up to 16, fewer at a page end) and the size of the
  * text buffer, then the bytes.
@@ -20,7 +20,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "insn_decode.h"
+#include "hv/ept/insn_decode.h"
 
 #define TEXT_MAX 200
 

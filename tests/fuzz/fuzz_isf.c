@@ -6,8 +6,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "isf.h"
-#include "vmi_symbols.h"
+#include "vmi/isf.h"
+#include "vmi/vmi_symbols.h"
 
 static uint8_t arena_mem[256 * 1024];
 

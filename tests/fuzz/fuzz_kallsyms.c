@@ -8,7 +8,7 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "kallsyms.h"
+#include "vmi/kallsyms.h"
 
 #define BASE 0xffffffff82000000ull
 #define IMG 16384

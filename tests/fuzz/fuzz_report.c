@@ -1,7 +1,7 @@
-/* libFuzzer target for the report writer (hv/report.c), the format of everything vigil tells:
+/* libFuzzer target for the report writer (base/report.c), the format of everything vigil tells:
  * random sequences of writer calls with random binary strings, in JSON and text mode, written at
  * once to a stream-mode writer (lines of any length) and to a line-mode writer over a line buffer
- * of random size (the hypervisor's writers, hv/hv_report.c: lines that do not fit are cut).
+ * of random size (the hypervisor's writers, hv/core/hv_report.c: lines that do not fit are cut).
  *
  * Every line is parsed by a strict JSON reader written here (RFC 8259, plus what the writer
  * promises: no whitespace, integers only, \u escapes only of bytes, raw bytes >= 0x80 only as
@@ -22,7 +22,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "report.h"
+#include "base/report.h"
 
 /* --- input ----------------------------------------------------------------------------------- */
 

@@ -1,4 +1,4 @@
-/* libFuzzer target: the sealed-record parser (hv/config_seal.c). The record is read back from
+/* libFuzzer target: the sealed-record parser (efi/config_seal.c). The record is read back from
  * NVRAM, so it is untrusted input like the config file. Beyond not crashing: an accepted record
  * is canonical up to line order: serialising what was parsed and parsing that again gives the
  * same seal, and serialising that gives the same bytes; comparing it with its own config finds
@@ -7,7 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "config_seal.h"
+#include "efi/config_seal.h"
 
 /* Same effective config: every key's canonical value (bytes after a string's NUL may differ). */
 static bool same_config(const struct vigil_config *a, const struct vigil_config *b) {

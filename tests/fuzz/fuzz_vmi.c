@@ -11,7 +11,7 @@
  * undone after each run; its first byte picks auto or profile mode, JSON or text, and register or
  * scan detection. Nothing may crash, hang or read out of bounds; errors are fine. */
 #include "tests/unit/vmi_synth.h"
-#include "vmi.h"
+#include "vmi/vmi.h"
 
 #include <stdint.h>
 #include <stdio.h>

@@ -11,15 +11,15 @@
  *   2:    the host dump readers (tools/dump_reader.c): the input as an ELF core / raw image,
  *         then reads at addresses taken from it, and the input as a register file.
  * Nothing may crash, hang or read out of bounds; errors are fine. */
-#include "kernel.h"
-#include "linux_modules.h"
-#include "linux_tasks.h"
-#include "pagewalk.h"
-#include "proc_snapshot.h"
-#include "profile_check.h"
 #include "tests/unit/vmi_synth.h"
 #include "tools/dump_reader.h"
-#include "vmi_report.h"
+#include "vmi/kernel.h"
+#include "vmi/linux_modules.h"
+#include "vmi/linux_tasks.h"
+#include "vmi/pagewalk.h"
+#include "vmi/proc_snapshot.h"
+#include "vmi/profile_check.h"
+#include "vmi/vmi_report.h"
 
 #include <stdint.h>
 #include <stdlib.h>

@@ -1,7 +1,7 @@
-/* Compiled, not run, by the test_report_api_misuse check (tests/unit/report_stream.mk): the
+/* Compiled, not run, by the test_report_api_misuse check (tests/tests.mk): the
  * hypervisor's report API must make writing without owning a writer a compile error. Exactly one
  * of the variants is compiled each time; only RIGHT may compile. */
-#include "hv_report.h"
+#include "hv/core/hv_report.h"
 
 void misuse(void);
 void misuse(void) {

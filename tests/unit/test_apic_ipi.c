@@ -8,7 +8,7 @@
 
 #include <cmocka.h>
 
-#include "apic_ipi.h"
+#include "hv/core/apic_ipi.h"
 
 #define NCPUS 70 /* more than 64: no bitmap limit */
 
@@ -119,15 +119,96 @@ static void init_deassert_dropped(void **s) {
     assert_int_equal(n_acts, 0);
 }
 
-static void sipi_fixed_nmi_and_logical_forwarded(void **s) {
+/* A SIPI goes to the APIC as it is, and each virtualized target also gets it recorded: one that
+ * is still in VMX root applying its INIT would lose the real one. */
+static void sipi_forwarded_and_recorded_for_virtualized_cpus(void **s) {
     (void)s;
-    assert_true(plan(icr(ICR_DM_SIPI, ICR_SH_OTHERS, 0, true, false) | 0x9A, 0, 4));
+    cpus.st[2] = APIC_CPU_BARE;
+    cpus.st[3] = APIC_CPU_PARKED;
     assert_true(plan(icr(ICR_DM_SIPI, ICR_SH_NONE, 1, true, false) | 0x9A, 0, 4));
+    assert_int_equal(n_acts, 1);
+    assert_int_equal(got[1], APIC_IPI_RECORD_SIPI);
+    memset(got, 0, sizeof(got));
+    n_acts = 0;
+    /* All but self: the virtualized ones; not the sender, the bare one or the parked one. */
+    assert_true(plan(icr(ICR_DM_SIPI, ICR_SH_OTHERS, 0, true, false) | 0x9A, 1, 5));
+    assert_int_equal(n_acts, 2);
+    assert_int_equal(got[0], APIC_IPI_RECORD_SIPI);
+    assert_int_equal(got[1], 0);
+    assert_int_equal(got[2], 0);
+    assert_int_equal(got[3], 0);
+    assert_int_equal(got[4], APIC_IPI_RECORD_SIPI);
+}
+
+static void fixed_nmi_and_logical_forwarded(void **s) {
+    (void)s;
     assert_true(plan(icr(ICR_DM_FIXED, ICR_SH_NONE, 1, true, false) | 0xEC, 0, 4));
     assert_true(plan(icr(ICR_DM_NMI, ICR_SH_NONE, 1, true, false), 0, 4));
     assert_true(plan(icr(ICR_DM_INIT, ICR_SH_NONE, 1, true, true) | ICR_DEST_LOGICAL, 0, 4));
     assert_true(plan(icr(ICR_DM_INIT, ICR_SH_SELF, 0, true, true), 0, 4));
     assert_int_equal(n_acts, 0);
+}
+
+/* A fake clock for apic_ipi_wait_inits: each relax is one tick; at tick `clear_at` the target
+ * CPU `who` applies its INIT (clears its flag), as the target's exit handler would. */
+struct wait_world {
+    uint64_t ticks;
+    uint64_t clear_at;
+    uint32_t who;
+    uint32_t flags[4];
+    unsigned looks[4];
+};
+
+static uint64_t world_now(void *ctx) {
+    return ((struct wait_world *)ctx)->ticks;
+}
+
+static void world_relax(void *ctx) {
+    struct wait_world *w = ctx;
+    w->ticks++;
+    if (w->ticks == w->clear_at)
+        w->flags[w->who] = 0;
+}
+
+static bool world_pending(void *ctx, uint32_t i) {
+    struct wait_world *w = ctx;
+    w->looks[i]++;
+    return w->flags[i] != 0;
+}
+
+static void wait_world_init(struct wait_world *w) {
+    memset(w, 0, sizeof(*w));
+}
+
+static void init_sender_waits_until_target_took_it(void **s) {
+    (void)s;
+    struct wait_world w;
+    wait_world_init(&w);
+    w.flags[3] = 1;
+    w.who = 3;
+    w.clear_at = 500;
+    assert_int_equal(apic_ipi_wait_inits(4, world_pending, 1000, world_now, world_relax, &w), 0);
+    assert_int_equal(w.ticks, 500); /* returned once the target was done, not before */
+}
+
+static void init_wait_is_bounded(void **s) {
+    (void)s;
+    struct wait_world w;
+    wait_world_init(&w);
+    /* CPU 1 never takes its INIT (parked); CPU 2 does, at once: only CPU 1 is counted, and the
+     * wait ends at the deadline. */
+    w.flags[1] = 1;
+    assert_int_equal(apic_ipi_wait_inits(4, world_pending, 1000, world_now, world_relax, &w), 1);
+    assert_int_equal(w.ticks, 1000);
+    /* Past the deadline already: no wait at all, but every CPU is still looked at. */
+    w.flags[2] = 1;
+    assert_int_equal(apic_ipi_wait_inits(4, world_pending, 1000, world_now, world_relax, &w), 2);
+    assert_int_equal(w.ticks, 1000);
+    for (unsigned i = 0; i < 4; i++)
+        assert_true(w.looks[i] > 0);
+    w.flags[1] = w.flags[2] = 0;
+    assert_int_equal(apic_ipi_wait_inits(4, world_pending, 5000, world_now, world_relax, &w), 0);
+    assert_int_equal(w.ticks, 1000);
 }
 
 int main(void) {
@@ -139,7 +220,10 @@ int main(void) {
         cmocka_unit_test_setup(init_to_unknown_or_bare_cpu_forwarded, setup),
         cmocka_unit_test_setup(init_and_sipi_to_parked_cpu_dropped, setup),
         cmocka_unit_test_setup(init_deassert_dropped, setup),
-        cmocka_unit_test_setup(sipi_fixed_nmi_and_logical_forwarded, setup),
+        cmocka_unit_test_setup(sipi_forwarded_and_recorded_for_virtualized_cpus, setup),
+        cmocka_unit_test_setup(fixed_nmi_and_logical_forwarded, setup),
+        cmocka_unit_test(init_sender_waits_until_target_took_it),
+        cmocka_unit_test(init_wait_is_bounded),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

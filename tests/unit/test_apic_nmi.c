@@ -1,4 +1,4 @@
-/* Unit tests for hv/apic_nmi.c: an NMI to one CPU in x2APIC mode (one ICR MSR write) and in
+/* Unit tests for hv/core/apic_nmi.c: an NMI to one CPU in x2APIC mode (one ICR MSR write) and in
  * xAPIC mode (ICR high then low through MMIO, the guest's ICR high put back), and the refusals:
  * APIC disabled, destination beyond 8 bits in xAPIC mode, an ICR that never becomes idle. */
 #include <setjmp.h>
@@ -8,11 +8,11 @@
 
 #include <cmocka.h>
 
-#include "hw_fake.h"
+#include "tests/fakes/hw_fake.h"
 
-#include "apic_mode.h"
-#include "apic_nmi.h"
-#include "vmx_defs.h"
+#include "hv/arch/vmx/vmx_defs.h"
+#include "hv/core/apic_mode.h"
+#include "hv/core/apic_nmi.h"
 
 #define XAPIC_PAGE 0xFEE00000ull
 

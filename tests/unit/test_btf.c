@@ -16,9 +16,9 @@
 
 #include <bpf/btf.h>
 
-#include "btf.h"
 #include "guest-profiles/elf_image.h"
-#include "symbols_test_kernel.h"
+#include "tests/unit/symbols_test_kernel.h"
+#include "vmi/btf.h"
 
 static struct elf_image kimg;
 static const uint8_t *btf_data;

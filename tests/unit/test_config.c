@@ -8,7 +8,7 @@
 
 #include <cmocka.h>
 
-#include "config.h"
+#include "efi/config.h"
 
 struct err {
     unsigned line;
@@ -74,6 +74,33 @@ static void profile_and_rescan(void **state) {
     assert_true(c.live);
     assert_int_equal(parse(&c, "live=off\nlive=maybe"), 1);
     assert_false(c.live);
+}
+
+static const char *formatted(const struct vigil_config *c, const char *key) {
+    static char buf[64];
+    for (unsigned i = 0; config_key_name(i); i++) {
+        if (strcmp(config_key_name(i), key) == 0)
+            return config_format_value(c, i, buf, sizeof(buf));
+    }
+    return NULL;
+}
+
+static void apic_handover(void **state) {
+    (void)state;
+    struct vigil_config c;
+    assert_int_equal(parse(&c, ""), 0);
+    assert_int_equal(c.apic_handover, APIC_HANDOVER_XAPIC);
+    assert_string_equal(formatted(&c, "apic_handover"), "xapic");
+    assert_int_equal(parse(&c, "apic_handover = x2apic"), 0);
+    assert_int_equal(c.apic_handover, APIC_HANDOVER_X2APIC);
+    assert_string_equal(formatted(&c, "apic_handover"), "x2apic");
+    assert_int_equal(parse(&c, "apic_handover=x2apic\napic_handover=xapic"), 0);
+    assert_int_equal(c.apic_handover, APIC_HANDOVER_XAPIC);
+    /* Values are case-sensitive, like every other key's; a bad value keeps the earlier one. */
+    assert_int_equal(parse(&c, "apic_handover=x2apic\napic_handover=X2APIC\napic_handover="), 2);
+    assert_int_equal(c.apic_handover, APIC_HANDOVER_X2APIC);
+    assert_non_null(strstr(errs[0].msg, "xapic or x2apic"));
+    assert_non_null(strstr(errs[1].msg, "empty value"));
 }
 
 static void all_keys(void **state) {
@@ -286,6 +313,7 @@ int main(void) {
         cmocka_unit_test(all_keys),
         cmocka_unit_test(heartbeat_and_stealth),
         cmocka_unit_test(profile_and_rescan),
+        cmocka_unit_test(apic_handover),
         cmocka_unit_test(serial_forms),
         cmocka_unit_test(baud_rules),
         cmocka_unit_test(later_line_wins),

@@ -10,9 +10,9 @@
 
 #include <cmocka.h>
 
-#include "config.h"
-#include "config_seal.h"
-#include "config_seal_report.h"
+#include "efi/config.h"
+#include "efi/config_seal.h"
+#include "efi/config_seal_report.h"
 
 static void must_parse(struct vigil_config *c, const char *text) {
     config_defaults(c);

@@ -1,6 +1,6 @@
-/* Unit tests for hv/cpu_park.c: how vigil holds a CPU it could not virtualize at the hand-over.
- * The hardware is the fakes (xAPIC through MMIO, a TSC that moves); the CPU being parked is
- * played in the wait loops (fake_pause_hook): it sees the INIT and SIPIs sent to its APIC ID,
+/* Unit tests for hv/core/cpu_park.c: how vigil holds a CPU it could not virtualize at the
+ * hand-over. The hardware is the fakes (xAPIC through MMIO, a TSC that moves); the CPU being parked
+ * is played in the wait loops (fake_pause_hook): it sees the INIT and SIPIs sent to its APIC ID,
  * "runs" the real-mode entry at the SIPI's vector (checking the data block it would use) and
  * answers as the scenario says. A held CPU must be parked in VMX root and must not come back to
  * the entry at the second INIT-SIPI; every other outcome leaves it bare, and says why. */
@@ -13,11 +13,11 @@
 
 #include <cmocka.h>
 
-#include "hw_fake.h"
+#include "tests/fakes/hw_fake.h"
 
-#include "apic_mode.h"
-#include "cpu_park.h"
-#include "hv_image.h"
+#include "hv/core/apic_mode.h"
+#include "hv/core/cpu_park.h"
+#include "hv/core/hv_image.h"
 
 #define XAPIC_PAGE 0xFEE00000ull
 #define LOW 0x70000ull /* the entry pages, below 1 MiB as a SIPI vector needs */

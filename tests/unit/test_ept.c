@@ -1,4 +1,4 @@
-/* Unit tests for hv/ept.c: the identity map built from captured MTRR sets (page-size mix,
+/* Unit tests for hv/ept/ept.c: the identity map built from captured MTRR sets (page-size mix,
  * memory types, identity targets, physical addresses in entries), EPTP, capability handling,
  * MAXPHYADDR above 48, splits (on demand and after MTRR writes), pool exhaustion, INVEPT and
  * the misconfiguration dump. */
@@ -9,11 +9,11 @@
 
 #include <cmocka.h>
 
-#include "hw_fake.h"
-#include "test_ept_util.h"
+#include "tests/fakes/hw_fake.h"
+#include "tests/unit/test_ept_util.h"
 
-#include "ept.h"
-#include "vmx_defs.h"
+#include "hv/arch/vmx/vmx_defs.h"
+#include "hv/ept/ept.h"
 
 /* Every sampled address maps to itself with all rights and the MTRR type; the walk uses only
  * physical addresses (test_walk follows the fake physical base). */

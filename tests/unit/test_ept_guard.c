@@ -1,4 +1,4 @@
-/* Unit tests for hv/ept_guard.c: a guarded patch's page loses its write right; writes next to
+/* Unit tests for hv/ept/ept_guard.c: a guarded patch's page loses its write right; writes next to
  * the patch run once on the page itself and the page is protected again; a write into the patch
  * is dropped (RIP past the instruction) and reported; a write that spreads into the patch, or a
  * change EPT did not see, is undone and reported; the first-N-then-count limit; the refusals. */
@@ -9,13 +9,13 @@
 
 #include <cmocka.h>
 
-#include "hw_fake.h"
-#include "test_ept_util.h"
-#include "test_report_out.h"
+#include "tests/fakes/hw_fake.h"
+#include "tests/unit/test_ept_util.h"
+#include "tests/unit/test_report_out.h"
 
-#include "ept_guard.h"
-#include "ept_hide.h"
-#include "vmx_defs.h"
+#include "hv/arch/vmx/vmx_defs.h"
+#include "hv/ept/ept_guard.h"
+#include "hv/ept/ept_hide.h"
 
 #define POOL_PAGES 32
 /* "Guest memory": 3 pages at this guest-physical address (inside a 2 MiB leaf of the map). */

@@ -1,7 +1,7 @@
-/* Unit tests for hv/ept_hide.c: hidden ranges point at the zero page with no rights; guest reads
- * and fetches run on the zero page, writes land in a per-CPU scratch page that is cleared, and
- * the hypervisor's own page is never mapped; the hv_memory / hv_access / hv_access_count events;
- * the first-N-then-count limit; hidden pages refuse permission changes. */
+/* Unit tests for hv/ept/ept_hide.c: hidden ranges point at the zero page with no rights; guest
+ * reads and fetches run on the zero page, writes land in a per-CPU scratch page that is cleared,
+ * and the hypervisor's own page is never mapped; the hv_memory / hv_access / hv_access_count
+ * events; the first-N-then-count limit; hidden pages refuse permission changes. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -9,12 +9,12 @@
 
 #include <cmocka.h>
 
-#include "hw_fake.h"
-#include "test_ept_util.h"
-#include "test_report_out.h"
+#include "tests/fakes/hw_fake.h"
+#include "tests/unit/test_ept_util.h"
+#include "tests/unit/test_report_out.h"
 
-#include "ept_hide.h"
-#include "vmx_defs.h"
+#include "hv/arch/vmx/vmx_defs.h"
+#include "hv/ept/ept_hide.h"
 
 static unsigned count_lines(const char *needle) {
     unsigned n = 0;

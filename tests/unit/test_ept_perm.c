@@ -1,4 +1,4 @@
-/* Unit tests for hv/ept_perm.c: page rights (splits, forbidden combinations, pool exhaustion),
+/* Unit tests for hv/ept/ept_perm.c: page rights (splits, forbidden combinations, pool exhaustion),
  * the generation/kick invalidation scheme across CPUs, the handler registry, EPT-violation
  * decoding (qualification, GLA validity, NMI unblocking), allow-once and redirect-once through
  * the monitor trap flag (several pages per instruction, two CPUs on one page), and MTRR writes. */
@@ -9,11 +9,11 @@
 
 #include <cmocka.h>
 
-#include "hw_fake.h"
-#include "test_ept_util.h"
+#include "tests/fakes/hw_fake.h"
+#include "tests/unit/test_ept_util.h"
 
-#include "ept_perm.h"
-#include "vmx_defs.h"
+#include "hv/arch/vmx/vmx_defs.h"
+#include "hv/ept/ept_perm.h"
 
 struct fixture {
     struct mtrr_state m;

@@ -14,9 +14,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "ept.h"
-#include "mtrr.h"
-#include "report.h"
+#include "base/report.h"
+#include "hv/ept/ept.h"
+#include "hv/ept/mtrr.h"
 
 /* --- captures ------------------------------------------------------------------------------ */
 

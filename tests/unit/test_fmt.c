@@ -8,8 +8,8 @@
 
 #include <cmocka.h>
 
-#include "fmt.h"
-#include "lib.h"
+#include "base/fmt.h"
+#include "base/lib.h"
 
 #define SAME(...)                                                                                  \
     do {                                                                                           \

@@ -1,11 +1,11 @@
-/* The hypervisor's report stream (hv/hv_report.h) over a modelled 16550 (tests/fakes/uart_fake.h)
- * whose line sends a few bytes at a time: before hv_report_go_async a line goes out at once;
- * afterwards writers never touch the UART, the pump gives it at most one FIFO's worth and never
- * overruns it, lines come out whole and in order, a full ring drops whole lines and says how
- * many, a writer that cannot be had is counted and told. Then several writer threads and a
- * drainer thread at once: every line intact, each writer's lines in order, ordered writers' seq
- * consecutive except where a report_lost line says lines were lost, and every line accounted
- * for. Built with AddressSanitizer. */
+/* The hypervisor's report stream (hv/core/hv_report.h) over a modelled 16550
+ * (tests/fakes/uart_fake.h) whose line sends a few bytes at a time: before hv_report_go_async a
+ * line goes out at once; afterwards writers never touch the UART, the pump gives it at most one
+ * FIFO's worth and never overruns it, lines come out whole and in order, a full ring drops whole
+ * lines and says how many, a writer that cannot be had is counted and told. Then several writer
+ * threads and a drainer thread at once: every line intact, each writer's lines in order, ordered
+ * writers' seq consecutive except where a report_lost line says lines were lost, and every line
+ * accounted for. Built with AddressSanitizer. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -18,9 +18,9 @@
 #include <pthread.h>
 #include <sched.h>
 
-#include "hv_report.h"
-#include "hw_fake.h"
-#include "uart_fake.h"
+#include "hv/core/hv_report.h"
+#include "tests/fakes/hw_fake.h"
+#include "tests/fakes/uart_fake.h"
 
 #define PORT 0x3F8
 #define NCPUS 4

@@ -1,4 +1,4 @@
-/* Unit tests for hv/insn_decode.c on the host, linked with Debian's libcapstone.a (the same
+/* Unit tests for hv/ept/insn_decode.c on the host, linked with Debian's libcapstone.a (the same
  * capstone 4.0.2 the hypervisor build compiles from the source package): vigil's declarations of
  * capstone's ABI against capstone's header, decoding in 16/32/64-bit modes through vigil's arena
  * allocator and fmt_vsnprintf, invalid and truncated bytes, output bounds, no arena growth over
@@ -13,7 +13,7 @@
 #include <capstone/capstone.h>
 #include <cmocka.h>
 
-#include "insn_decode.h"
+#include "hv/ept/insn_decode.h"
 
 static void test_abi_matches_header(void **state) {
     (void)state;

@@ -18,9 +18,9 @@
 #include <cmocka.h>
 
 #include "guest-profiles/elf_image.h"
-#include "isf.h"
-#include "symbols_test_kernel.h"
-#include "vmi_symbols.h"
+#include "tests/unit/symbols_test_kernel.h"
+#include "vmi/isf.h"
+#include "vmi/vmi_symbols.h"
 
 static uint8_t *arena_mem;
 #define ARENA_SIZE (4u << 20)

@@ -10,8 +10,8 @@
 
 #include <cmocka.h>
 
-#include "json.h"
-#include "vmi_symsrc.h"
+#include "vmi/json.h"
+#include "vmi/vmi_symsrc.h"
 
 static int parse(struct vmi_json *j, const char *s) {
     return vmi_json_init(j, s, strlen(s));

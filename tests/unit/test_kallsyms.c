@@ -14,8 +14,8 @@
 #include <cmocka.h>
 
 #include "guest-profiles/elf_image.h"
-#include "kallsyms.h"
-#include "symbols_test_kernel.h"
+#include "tests/unit/symbols_test_kernel.h"
+#include "vmi/kallsyms.h"
 
 /* ---- a memory image for synthetic tests ---- */
 #define IMG_BASE 0xffffffff82000000ull

@@ -7,7 +7,7 @@
 
 #include <cmocka.h>
 
-#include "linux_live.h"
+#include "vmi/linux_live.h"
 
 static struct vmi_proc proc(int32_t pid, int32_t tgid, int32_t ppid, bool kthread) {
     struct vmi_proc p = {0};

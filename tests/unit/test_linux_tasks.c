@@ -10,12 +10,12 @@
 
 #include <cmocka.h>
 
-#include "kernel.h"
-#include "linux_modules.h"
-#include "linux_tasks.h"
-#include "profile_check.h"
-#include "vmi_report.h"
-#include "vmi_synth.h"
+#include "tests/unit/vmi_synth.h"
+#include "vmi/kernel.h"
+#include "vmi/linux_modules.h"
+#include "vmi/linux_tasks.h"
+#include "vmi/profile_check.h"
+#include "vmi/vmi_report.h"
 
 #define SLIDE 0x2a00000ull
 static struct synth S;

@@ -1,4 +1,4 @@
-/* Unit tests for hv/mtrr.c: the memory type of physical addresses from captured MTRR sets
+/* Unit tests for hv/ept/mtrr.c: the memory type of physical addresses from captured MTRR sets
  * (Bochs/OVMF, QEMU/OVMF, a real machine), the precedence rules of SDM vol. 3A 11.11.4.1
  * (fixed over variable, UC over all, WT over WB, default type), uniform-block answers checked
  * against a per-address reference, the hardware seam, guest MTRR writes and capture parsing. */
@@ -9,8 +9,8 @@
 
 #include <cmocka.h>
 
-#include "hw_fake.h"
-#include "test_ept_util.h"
+#include "tests/fakes/hw_fake.h"
+#include "tests/unit/test_ept_util.h"
 
 static void load(const char *name, struct mtrr_state *s) {
     size_t len = 0;

@@ -9,8 +9,8 @@
 
 #include <cmocka.h>
 
-#include "pagewalk.h"
-#include "vmi_symsrc.h"
+#include "vmi/pagewalk.h"
+#include "vmi/vmi_symsrc.h"
 
 #define MEM_SIZE (4u << 20) /* 4 MiB of "guest RAM" */
 static uint8_t ram[MEM_SIZE];

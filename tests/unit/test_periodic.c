@@ -1,5 +1,5 @@
-/* Unit tests for the periodic work's owner (hv/tick_owner.c) and the stall watch
- * (hv/cpu_watch.c): the work runs on whichever CPU finds it due, on one CPU at a time, never
+/* Unit tests for the periodic work's owner (hv/core/tick_owner.c) and the stall watch
+ * (hv/core/cpu_watch.c): the work runs on whichever CPU finds it due, on one CPU at a time, never
  * waiting; with one CPU silent the others carry on; a silent CPU is reported once, and once more
  * when it comes back. */
 #include <pthread.h>
@@ -11,8 +11,8 @@
 
 #include <cmocka.h>
 
-#include "cpu_watch.h"
-#include "tick_owner.h"
+#include "hv/core/cpu_watch.h"
+#include "hv/core/tick_owner.h"
 
 static void due_work_goes_to_whoever_asks(void **s) {
     (void)s;

@@ -13,10 +13,10 @@
 
 #include <cmocka.h>
 
-#include "kernel.h"
-#include "linux_tasks.h"
-#include "proc_snapshot.h"
-#include "vmi_synth.h"
+#include "tests/unit/vmi_synth.h"
+#include "vmi/kernel.h"
+#include "vmi/linux_tasks.h"
+#include "vmi/proc_snapshot.h"
 
 #define NPROC 10000
 static struct synth S;

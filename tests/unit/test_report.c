@@ -1,6 +1,6 @@
 /* The report writer: JSON escaping of odd strings, nesting, streaming of long lines, text mode;
  * line mode (whole lines to the sink, lines longer than the buffer cut and still valid JSON);
- * bounds. Built with AddressSanitizer (tests/unit/core.mk): a write past a buffer fails it. */
+ * bounds. Built with AddressSanitizer (tests/tests.mk): a write past a buffer fails it. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -11,7 +11,7 @@
 
 #include <cmocka.h>
 
-#include "report.h"
+#include "base/report.h"
 
 static char out[65536];
 static size_t out_len;

@@ -1,10 +1,10 @@
-/* A struct report_out (hv/report.h) over one test-owned struct report: begin hands the report out
+/* A struct report_out (base/report.h) over one test-owned struct report: begin hands the report out
  * (or NULL when refuse is set), end takes it back; both are counted, and a begin while the report
  * is out fails the test (a writer is never shared). */
 #ifndef VIGIL_TEST_REPORT_OUT_H
 #define VIGIL_TEST_REPORT_OUT_H
 
-#include "report.h"
+#include "base/report.h"
 
 #include <stdbool.h>
 

@@ -9,9 +9,9 @@
 
 #include <cmocka.h>
 
-#include "hw_fake.h"
-#include "serial.h"
-#include "uart_fake.h"
+#include "base/serial.h"
+#include "tests/fakes/hw_fake.h"
+#include "tests/fakes/uart_fake.h"
 
 static uint8_t regs[8], scratch, dll, dlm, lcr;
 static bool uart_present, thre_stuck;

@@ -10,7 +10,7 @@
 
 #include <cmocka.h>
 
-#include "sha256.h"
+#include "base/sha256.h"
 
 static const char *hex_of(const void *data, size_t len) {
     static char hex[SHA256_HEX];

@@ -6,8 +6,8 @@
 
 #include <cmocka.h>
 
-#include "test_vmexit_util.h"
-#include "vmx_guest.h"
+#include "hv/arch/vmx/vmx_guest.h"
+#include "tests/unit/test_vmexit_util.h"
 
 static struct vcpu v;
 static struct guest_regs g;

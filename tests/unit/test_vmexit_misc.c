@@ -8,9 +8,9 @@
 
 #include <cmocka.h>
 
-#include "report.h"
-#include "test_report_out.h"
-#include "test_vmexit_util.h"
+#include "base/report.h"
+#include "tests/unit/test_report_out.h"
+#include "tests/unit/test_vmexit_util.h"
 
 static struct vcpu v;
 static struct guest_regs g;

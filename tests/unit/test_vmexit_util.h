@@ -3,12 +3,12 @@
 #ifndef VIGIL_TEST_VMEXIT_UTIL_H
 #define VIGIL_TEST_VMEXIT_UTIL_H
 
-#include "hw_fake.h"
-#include "hw_safe_fake.h"
-#include "vcpu.h"
-#include "vmexit.h"
-#include "vmx_cr.h"
-#include "vmx_defs.h"
+#include "hv/arch/vmx/vcpu.h"
+#include "hv/arch/vmx/vmexit.h"
+#include "hv/arch/vmx/vmx_cr.h"
+#include "hv/arch/vmx/vmx_defs.h"
+#include "tests/fakes/hw_fake.h"
+#include "tests/fakes/hw_safe_fake.h"
 
 #include <string.h>
 

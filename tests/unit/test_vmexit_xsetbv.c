@@ -6,7 +6,7 @@
 
 #include <cmocka.h>
 
-#include "test_vmexit_util.h"
+#include "tests/unit/test_vmexit_util.h"
 
 static struct vcpu v;
 static struct guest_regs g;

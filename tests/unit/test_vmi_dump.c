@@ -10,7 +10,7 @@
 #include <elf.h>
 
 #include "tools/dump_reader.h"
-#include "vmi_symsrc.h"
+#include "vmi/vmi_symsrc.h"
 
 static uint8_t img[0x8000];
 static struct dump d;

@@ -14,8 +14,8 @@
 
 #include <cmocka.h>
 
-#include "hw_fake.h"
-#include "vmx_caps.h"
+#include "efi/vmx_caps.h"
+#include "tests/fakes/hw_fake.h"
 
 static const struct vmx_raw bochs_haswell = {
     .vendor = "GenuineIntel",

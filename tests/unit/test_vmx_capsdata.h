@@ -1,11 +1,11 @@
 /* Loads a captured VMX capability MSR set (a file in tests/data/vmx-caps, "msr <index> <value>"
  * lines) into a struct vmx_cap_msrs, for the VT-x unit tests. VMX_CAPS_DIR is set by
- * tests/unit/vmx.mk. */
+ * tests/tests.mk. */
 #ifndef VIGIL_TEST_VMX_CAPSDATA_H
 #define VIGIL_TEST_VMX_CAPSDATA_H
 
-#include "vmx_controls.h"
-#include "vmx_defs.h"
+#include "hv/arch/vmx/vmx_controls.h"
+#include "hv/arch/vmx/vmx_defs.h"
 
 #include <stdio.h>
 #include <stdlib.h>

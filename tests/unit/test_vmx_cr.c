@@ -6,10 +6,10 @@
 
 #include <cmocka.h>
 
-#include "hw_fake.h"
-#include "test_vmx_capsdata.h"
-#include "vmx_cr.h"
-#include "vmx_defs.h"
+#include "hv/arch/vmx/vmx_cr.h"
+#include "hv/arch/vmx/vmx_defs.h"
+#include "tests/fakes/hw_fake.h"
+#include "tests/unit/test_vmx_capsdata.h"
 
 static struct vcpu v;
 

@@ -8,9 +8,9 @@
 
 #include <cmocka.h>
 
-#include "report.h"
-#include "test_vmexit_util.h"
-#include "vmx_guest.h"
+#include "base/report.h"
+#include "hv/arch/vmx/vmx_guest.h"
+#include "tests/unit/test_vmexit_util.h"
 
 static struct vcpu v;
 static struct guest_regs g;

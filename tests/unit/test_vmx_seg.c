@@ -7,9 +7,9 @@
 
 #include <cmocka.h>
 
-#include "hw_fake.h"
-#include "vmx_defs.h"
-#include "vmx_seg.h"
+#include "hv/arch/vmx/vmx_defs.h"
+#include "hv/arch/vmx/vmx_seg.h"
+#include "tests/fakes/hw_fake.h"
 
 /* A GDT like OVMF's / Linux's: null, 32-bit code, 64-bit code, data, 64-bit TSS (16 bytes),
  * LDT (16 bytes), a not-present data segment, a 16-bit TSS, a DPL-3 data segment. */

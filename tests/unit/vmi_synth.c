@@ -1,5 +1,5 @@
 /* Synthetic Linux guest for tests and benchmarks. See vmi_synth.h. */
-#include "vmi_synth.h"
+#include "tests/unit/vmi_synth.h"
 #include <stdlib.h>
 #include <string.h>
 

@@ -6,8 +6,8 @@
 #ifndef VIGIL_TESTS_VMI_SYNTH_H
 #define VIGIL_TESTS_VMI_SYNTH_H
 
-#include "vmi_mem.h"
-#include "vmi_symsrc.h"
+#include "vmi/vmi_mem.h"
+#include "vmi/vmi_symsrc.h"
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>

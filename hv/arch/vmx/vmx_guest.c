@@ -1,0 +1,292 @@
+/* Guest-state helpers (see vmx_guest.h). */
+#include "hv/arch/vmx/vmx_guest.h"
+
+#include "base/fmt.h"
+#include "base/hw.h"
+#include "base/lib.h"
+#include "base/report.h"
+#include "hv/arch/vmx/vmx_defs.h"
+#include "hv/arch/vmx/vmx_seg.h"
+
+#define PENDING_DBG_BS (1ull << 14)
+#define DEBUGCTL_BTF (1ull << 1)
+
+void vmx_guest_advance_rip(void) {
+    uint64_t rip = hw_vmread(VMCS_GUEST_RIP);
+    uint64_t len = hw_vmread(VMCS_EXIT_INSTR_LEN) & 0xFu; /* at most 15 bytes */
+    rip += len;
+    if (!vmx_guest_in_64bit_mode())
+        rip &= 0xFFFFFFFFull;
+    hw_vmwrite(VMCS_GUEST_RIP, rip);
+
+    uint64_t intr = hw_vmread(VMCS_GUEST_INTERRUPTIBILITY);
+    if (intr & (INTERRUPTIBILITY_STI | INTERRUPTIBILITY_MOV_SS))
+        hw_vmwrite(VMCS_GUEST_INTERRUPTIBILITY,
+                   intr & ~(uint64_t)(INTERRUPTIBILITY_STI | INTERRUPTIBILITY_MOV_SS));
+
+    /* An emulated instruction does not single-step by itself: when TF was set on it, the guest
+     * must still get the trap after it (SDM 26.3.1.5 lets VM entry deliver it from BS). */
+    if ((hw_vmread(VMCS_GUEST_RFLAGS) & RFLAGS_TF) &&
+        !(hw_vmread(VMCS_GUEST_DEBUGCTL) & DEBUGCTL_BTF)) /* BTF: trap on branches only */
+        hw_vmwrite(VMCS_GUEST_PENDING_DBG, hw_vmread(VMCS_GUEST_PENDING_DBG) | PENDING_DBG_BS);
+}
+
+void vmx_guest_inject_hw_exception(uint32_t vector, bool has_errcode, uint32_t errcode) {
+    uint32_t info = (vector & 0xFFu) | (INTR_TYPE_HW_EXCEPTION << 8) | INTR_INFO_VALID;
+    if (has_errcode) {
+        info |= INTR_INFO_ERRCODE_VALID;
+        hw_vmwrite(VMCS_ENTRY_EXCEPTION_ERRCODE, errcode);
+    }
+    hw_vmwrite(VMCS_ENTRY_INTR_INFO, info);
+}
+
+void vmx_guest_inject_gp(uint32_t errcode) {
+    vmx_guest_inject_hw_exception(VEC_GP, true, errcode);
+}
+
+void vmx_guest_inject_ud(void) {
+    vmx_guest_inject_hw_exception(VEC_UD, false, 0);
+}
+
+void vmx_guest_inject_nmi(void) {
+    hw_vmwrite(VMCS_ENTRY_INTR_INFO, VEC_NMI | (INTR_TYPE_NMI << 8) | INTR_INFO_VALID);
+}
+
+uint64_t vmx_guest_gpr_read(const struct guest_regs *g, unsigned idx) {
+    idx &= 0xFu;
+    if (idx == 4)
+        return hw_vmread(VMCS_GUEST_RSP);
+    const uint64_t *r = &g->rax;
+    return r[idx];
+}
+
+void vmx_guest_gpr_write(struct guest_regs *g, unsigned idx, uint64_t value) {
+    idx &= 0xFu;
+    if (idx == 4) {
+        hw_vmwrite(VMCS_GUEST_RSP, value);
+        return;
+    }
+    uint64_t *r = &g->rax;
+    r[idx] = value;
+}
+
+unsigned vmx_guest_cpl(void) {
+    return AR_DPL((uint32_t)hw_vmread(VMCS_GUEST_SS_AR));
+}
+
+bool vmx_guest_in_64bit_mode(void) {
+    if (!(hw_vmread(VMCS_ENTRY_CTLS) & ENTRY_IA32E_MODE_GUEST))
+        return false;
+    return (hw_vmread(VMCS_GUEST_CS_AR) & AR_L) != 0;
+}
+
+void vmx_guest_probe_cpu(struct vcpu *v) {
+    struct cpuid_regs r;
+    hw_cpuid(0, 0, &r);
+    uint32_t max_leaf = r.eax;
+    hw_cpuid(1, 0, &r);
+    v->cpu_signature = r.eax;
+    v->has_xsave = (r.ecx & (1u << 26)) != 0;
+    v->xcr0_supported = 0;
+    if (v->has_xsave && max_leaf >= 0xD) {
+        hw_cpuid(0xD, 0, &r);
+        v->xcr0_supported = ((uint64_t)r.edx << 32) | r.eax;
+    }
+}
+
+static const char *const exit_names[] = {
+    [EXIT_REASON_EXCEPTION_NMI] = "exception or NMI",
+    [EXIT_REASON_EXTERNAL_INTERRUPT] = "external interrupt",
+    [EXIT_REASON_TRIPLE_FAULT] = "triple fault",
+    [EXIT_REASON_INIT] = "INIT signal",
+    [EXIT_REASON_SIPI] = "start-up IPI",
+    [EXIT_REASON_IO_SMI] = "I/O SMI",
+    [EXIT_REASON_OTHER_SMI] = "other SMI",
+    [EXIT_REASON_INTERRUPT_WINDOW] = "interrupt window",
+    [EXIT_REASON_NMI_WINDOW] = "NMI window",
+    [EXIT_REASON_TASK_SWITCH] = "task switch",
+    [EXIT_REASON_CPUID] = "CPUID",
+    [EXIT_REASON_GETSEC] = "GETSEC",
+    [EXIT_REASON_HLT] = "HLT",
+    [EXIT_REASON_INVD] = "INVD",
+    [EXIT_REASON_INVLPG] = "INVLPG",
+    [EXIT_REASON_RDPMC] = "RDPMC",
+    [EXIT_REASON_RDTSC] = "RDTSC",
+    [EXIT_REASON_RSM] = "RSM",
+    [EXIT_REASON_VMCALL] = "VMCALL",
+    [EXIT_REASON_VMCLEAR] = "VMCLEAR",
+    [EXIT_REASON_VMLAUNCH] = "VMLAUNCH",
+    [EXIT_REASON_VMPTRLD] = "VMPTRLD",
+    [EXIT_REASON_VMPTRST] = "VMPTRST",
+    [EXIT_REASON_VMREAD] = "VMREAD",
+    [EXIT_REASON_VMRESUME] = "VMRESUME",
+    [EXIT_REASON_VMWRITE] = "VMWRITE",
+    [EXIT_REASON_VMXOFF] = "VMXOFF",
+    [EXIT_REASON_VMXON] = "VMXON",
+    [EXIT_REASON_CR_ACCESS] = "control-register access",
+    [EXIT_REASON_DR_ACCESS] = "MOV DR",
+    [EXIT_REASON_IO] = "I/O instruction",
+    [EXIT_REASON_RDMSR] = "RDMSR",
+    [EXIT_REASON_WRMSR] = "WRMSR",
+    [EXIT_REASON_ENTRY_FAIL_GUEST] = "VM-entry failure: invalid guest state",
+    [EXIT_REASON_ENTRY_FAIL_MSR] = "VM-entry failure: MSR loading",
+    [EXIT_REASON_MWAIT] = "MWAIT",
+    [EXIT_REASON_MTF] = "monitor trap flag",
+    [EXIT_REASON_MONITOR] = "MONITOR",
+    [EXIT_REASON_PAUSE] = "PAUSE",
+    [EXIT_REASON_ENTRY_FAIL_MCE] = "VM-entry failure: machine check",
+    [EXIT_REASON_TPR_BELOW_THRESHOLD] = "TPR below threshold",
+    [EXIT_REASON_APIC_ACCESS] = "APIC access",
+    [EXIT_REASON_VIRTUALIZED_EOI] = "virtualized EOI",
+    [EXIT_REASON_GDTR_IDTR] = "GDTR/IDTR access",
+    [EXIT_REASON_LDTR_TR] = "LDTR/TR access",
+    [EXIT_REASON_EPT_VIOLATION] = "EPT violation",
+    [EXIT_REASON_EPT_MISCONFIG] = "EPT misconfiguration",
+    [EXIT_REASON_INVEPT] = "INVEPT",
+    [EXIT_REASON_RDTSCP] = "RDTSCP",
+    [EXIT_REASON_PREEMPTION_TIMER] = "VMX-preemption timer expired",
+    [EXIT_REASON_INVVPID] = "INVVPID",
+    [EXIT_REASON_WBINVD] = "WBINVD",
+    [EXIT_REASON_XSETBV] = "XSETBV",
+    [EXIT_REASON_APIC_WRITE] = "APIC write",
+    [EXIT_REASON_RDRAND] = "RDRAND",
+    [EXIT_REASON_INVPCID] = "INVPCID",
+    [EXIT_REASON_VMFUNC] = "VMFUNC",
+    [EXIT_REASON_ENCLS] = "ENCLS",
+    [EXIT_REASON_RDSEED] = "RDSEED",
+    [EXIT_REASON_PML_FULL] = "page-modification log full",
+    [EXIT_REASON_XSAVES] = "XSAVES",
+    [EXIT_REASON_XRSTORS] = "XRSTORS",
+    [EXIT_REASON_UMWAIT] = "UMWAIT",
+    [EXIT_REASON_TPAUSE] = "TPAUSE",
+};
+
+const char *vmx_exit_reason_name(uint32_t basic_reason) {
+    if (basic_reason < sizeof(exit_names) / sizeof(exit_names[0]) && exit_names[basic_reason])
+        return exit_names[basic_reason];
+    return "?";
+}
+
+struct dump_field {
+    const char *key;
+    uint32_t field;
+};
+
+static const struct dump_field dump_fields[] = {
+    {"rip", VMCS_GUEST_RIP},
+    {"rsp", VMCS_GUEST_RSP},
+    {"rflags", VMCS_GUEST_RFLAGS},
+    {"cr0", VMCS_GUEST_CR0},
+    {"cr0_shadow", VMCS_CR0_READ_SHADOW},
+    {"cr3", VMCS_GUEST_CR3},
+    {"cr4", VMCS_GUEST_CR4},
+    {"cr4_shadow", VMCS_CR4_READ_SHADOW},
+    {"efer", VMCS_GUEST_EFER},
+    {"pat", VMCS_GUEST_PAT},
+    {"dr7", VMCS_GUEST_DR7},
+    {"debugctl", VMCS_GUEST_DEBUGCTL},
+    {"gdtr_base", VMCS_GUEST_GDTR_BASE},
+    {"gdtr_limit", VMCS_GUEST_GDTR_LIMIT},
+    {"idtr_base", VMCS_GUEST_IDTR_BASE},
+    {"idtr_limit", VMCS_GUEST_IDTR_LIMIT},
+    {"interruptibility", VMCS_GUEST_INTERRUPTIBILITY},
+    {"activity", VMCS_GUEST_ACTIVITY_STATE},
+    {"pending_dbg", VMCS_GUEST_PENDING_DBG},
+    {"exit_intr_info", VMCS_EXIT_INTR_INFO},
+    {"idt_vectoring_info", VMCS_IDT_VECTORING_INFO},
+    {"instr_len", VMCS_EXIT_INSTR_LEN},
+    {"instr_info", VMCS_EXIT_INSTR_INFO},
+    {"guest_phys", VMCS_GUEST_PHYS_ADDR},
+    {"guest_linear", VMCS_GUEST_LINEAR_ADDR},
+    {"vm_instr_error", VMCS_VM_INSTR_ERROR},
+    {"pin_ctls", VMCS_PIN_BASED_CTLS},
+    {"proc_ctls", VMCS_PROC_BASED_CTLS},
+    {"proc2_ctls", VMCS_PROC_BASED_CTLS2},
+    {"exit_ctls", VMCS_EXIT_CTLS},
+    {"entry_ctls", VMCS_ENTRY_CTLS},
+};
+
+static const char *const gpr_names[16] = {"rax", "rcx", "rdx", "rbx", "rsp", "rbp", "rsi", "rdi",
+                                          "r8",  "r9",  "r10", "r11", "r12", "r13", "r14", "r15"};
+
+void vmx_guest_dump(struct report *r, const char *why, const struct vcpu *v,
+                    const struct guest_regs *g) {
+    if (!r)
+        return;
+    uint32_t reason = (uint32_t)hw_vmread(VMCS_EXIT_REASON);
+    uint64_t qual = hw_vmread(VMCS_EXIT_QUALIFICATION);
+    uint32_t basic = EXIT_REASON_BASIC(reason);
+    uint32_t cpu = v ? v->index : 0;
+
+    if (report_is_json(r)) {
+        report_begin(r, "guest_state");
+        report_str(r, "why", why);
+        report_u64(r, "cpu", cpu);
+        report_u64(r, "exit_reason", basic);
+        report_str(r, "exit_name", vmx_exit_reason_name(basic));
+        report_bool(r, "entry_failure", (reason & EXIT_REASON_ENTRY_FAILURE) != 0);
+        report_hex(r, "qualification", qual);
+        for (size_t i = 0; i < sizeof(dump_fields) / sizeof(dump_fields[0]); i++)
+            report_hex(r, dump_fields[i].key, hw_vmread(dump_fields[i].field));
+        report_obj_begin(r, "seg");
+        for (int s = SREG_ES; s <= SREG_TR; s++) {
+            struct vmx_segment seg;
+            vmx_seg_read_guest((enum vmx_sreg)s, &seg);
+            report_obj_begin(r, vmx_sreg_name((enum vmx_sreg)s));
+            report_hex(r, "sel", seg.sel);
+            report_hex(r, "base", seg.base);
+            report_hex(r, "limit", seg.limit);
+            report_hex(r, "ar", seg.ar);
+            report_obj_end(r);
+        }
+        report_obj_end(r);
+        if (g) {
+            report_obj_begin(r, "gpr");
+            for (unsigned i = 0; i < 16; i++)
+                report_hex(r, gpr_names[i], vmx_guest_gpr_read(g, i));
+            report_obj_end(r);
+        }
+        report_end(r);
+        return;
+    }
+
+    report_textf(r, "cpu %u: %s: exit reason %u (%s)%s, qualification 0x%llx", cpu, why, basic,
+                 vmx_exit_reason_name(basic),
+                 (reason & EXIT_REASON_ENTRY_FAILURE) ? " [VM-entry failure]" : "",
+                 (unsigned long long)qual);
+    for (size_t i = 0; i < sizeof(dump_fields) / sizeof(dump_fields[0]); i += 4) {
+        char line[200] = "";
+        size_t n = 0;
+        for (size_t j = i; j < i + 4 && j < sizeof(dump_fields) / sizeof(dump_fields[0]); j++) {
+            uint64_t val = hw_vmread(dump_fields[j].field);
+            if (n >= sizeof(line))
+                break;
+            n += fmt_snprintf(line + n, sizeof(line) - n, " %s=0x%llx", dump_fields[j].key,
+                              (unsigned long long)val);
+        }
+        report_textf(r, "cpu %u: %s", cpu, line);
+    }
+    for (int s = SREG_ES; s <= SREG_TR; s++) {
+        struct vmx_segment seg;
+        vmx_seg_read_guest((enum vmx_sreg)s, &seg);
+        report_textf(r, "cpu %u: %s sel=0x%04x base=0x%llx limit=0x%x ar=0x%x", cpu,
+                     vmx_sreg_name((enum vmx_sreg)s), seg.sel, (unsigned long long)seg.base,
+                     seg.limit, seg.ar);
+    }
+    if (g) {
+        for (unsigned i = 0; i < 16; i += 4)
+            report_textf(r, "cpu %u: %s=0x%llx %s=0x%llx %s=0x%llx %s=0x%llx", cpu, gpr_names[i],
+                         (unsigned long long)vmx_guest_gpr_read(g, i), gpr_names[i + 1],
+                         (unsigned long long)vmx_guest_gpr_read(g, i + 1), gpr_names[i + 2],
+                         (unsigned long long)vmx_guest_gpr_read(g, i + 2), gpr_names[i + 3],
+                         (unsigned long long)vmx_guest_gpr_read(g, i + 3));
+    }
+}
+
+void vmx_guest_dump_fatal(const struct vcpu *v, const char *why, const struct guest_regs *g) {
+    struct report *r = report_out_begin(v->report);
+    if (!r)
+        return;
+    vmx_guest_dump(r, why, v, g);
+    report_out_end(v->report, r);
+}

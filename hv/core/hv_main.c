@@ -1,0 +1,255 @@
+/* The hypervisor's entry points, called by the UEFI loader (hv/core/hv_image.h): hv_init on the
+ * BSP, hv_cpu_start on every CPU (through EFI_MP_SERVICES_PROTOCOL for the APs), hv_bringup_done on
+ * the BSP at the end. Everything is allocated here, before any CPU is virtualized; afterwards
+ * the hypervisor only runs on VM exits. */
+#include "hv/core/ept_kick.h"
+#include "hv/core/hv_state.h"
+
+#include "base/fmt.h"
+#include "base/hw.h"
+#include "base/lib.h"
+#include "hv/arch/vmx/vmexit.h"
+#include "hv/core/hv_report.h"
+#include "hv/intro/hv_vmi.h"
+
+struct hv_state hv;
+
+int hv_init(struct hv_boot_params *p);
+int hv_cpu_start(uint32_t index);
+int hv_bringup_done(void);
+int hv_report_forward(const char *data, uint64_t len);
+int vmx_launch_here(struct hv_cpu *c); /* hv/arch/vmx/vmx_entry.S */
+int hv_call(uint32_t fn);              /* hv/core/vmexit_dispatch.c */
+int hv_call_data(uint32_t fn, const void *data, uint64_t len);
+
+#define HVCALL_CPU_UP 1
+#define HVCALL_BRINGUP_DONE 2
+#define HVCALL_REPORT 3
+
+const char *hv_strerror(int err) {
+    switch (err) {
+    case HV_OK:
+        return "ok";
+    case HV_ERR_PARAMS:
+        return "bad boot parameters";
+    case HV_ERR_NOMEM:
+        return "out of hypervisor memory";
+    case HV_ERR_NO_VMX:
+        return "no VT-x";
+    case HV_ERR_FEATURE_CONTROL:
+        return "VMX disabled by IA32_FEATURE_CONTROL";
+    case HV_ERR_VMXON:
+        return "VMXON failed";
+    case HV_ERR_VMCS:
+        return "VMCLEAR/VMPTRLD/VMWRITE failed";
+    case HV_ERR_CONTROLS:
+        return "a required VMX control is not available";
+    case HV_ERR_SEGMENT:
+        return "a live segment cannot be described in the VMCS";
+    case HV_ERR_VMLAUNCH:
+        return "VMLAUNCH failed";
+    case HV_ERR_EPT:
+        return "EPT identity map could not be built";
+    case HV_ERR_CPU_INDEX:
+        return "processor number out of range";
+    case HV_ERR_TEST_EXCLUDED:
+        return "left out by test_virtualize_cpus (test only)";
+    default:
+        return "unknown error";
+    }
+}
+
+static uint64_t identity_v2p(void *ctx, const void *virt) {
+    (void)ctx;
+    return (uint64_t)(uintptr_t)virt;
+}
+
+/* The map itself, plus the self-protection's scratch page of each CPU (hv/ept/ept_hide.h). */
+#define EPT_POOL_PAGES 2048
+
+static uint8_t *identity_map(void *ctx, uint64_t pa) {
+    (void)ctx;
+    return (uint8_t *)(uintptr_t)pa;
+}
+
+/* Shadow pages for the guard come from the heap, which is hidden from the guest. */
+static uint8_t *guard_shadow_page(void *ctx, uint64_t *phys) {
+    (void)ctx;
+    uint8_t *p = hv_heap_pages(&hv.heap, 1);
+    *phys = (uint64_t)(uintptr_t)p;
+    return p;
+}
+
+int hv_init(struct hv_boot_params *p) {
+    if (!p || p->version != HV_BOOT_VERSION || p->ncpus == 0 || p->heap_size < (1u << 20))
+        return HV_ERR_PARAMS;
+    if (p->ncpus > HV_MAX_CPUS)
+        return HV_ERR_CPU_INDEX; /* the loader does not start vigil then (efi/hv_load.c) */
+    lib_memcpy(&hv.params, p, sizeof(*p));
+    hv.params.apic_ids = 0; /* loader memory: copied below, not kept */
+    hv.ncpus = p->ncpus;
+    hv_heap_init(&hv.heap, p->heap_base, p->heap_size);
+    if (!hv_report_init(p, &hv.heap))
+        return HV_ERR_NOMEM;
+
+    struct cpuid_regs r;
+    hw_cpuid(1, 0, &r);
+    if (!(r.ecx & (1u << 5)))
+        return HV_ERR_NO_VMX;
+    vmx_cap_msrs_read(&hv.caps);
+    hv.timer_shift = (uint32_t)(hv.caps.misc & 0x1F);
+    uint64_t reload = hv_tsc_hz() >> hv.timer_shift;
+    hv.timer_reload = reload > 0xFFFFFFFFull ? 0xFFFFFFFFu : (uint32_t)reload;
+
+    if (mtrr_read_hw(&hv.mtrr) != 0)
+        return HV_ERR_EPT;
+    hw_cpuid(0x80000000, 0, &r);
+    unsigned maxphy = 36;
+    if (r.eax >= 0x80000008) {
+        hw_cpuid(0x80000008, 0, &r);
+        maxphy = r.eax & 0xFF;
+    }
+    if (host_env_init(&hv.env, &hv.heap, maxphy) != 0)
+        return HV_ERR_NOMEM;
+
+    size_t pool_pages = EPT_POOL_PAGES + hv.ncpus;
+    void *pool = hv_heap_pages(&hv.heap, pool_pages);
+    if (!pool || ept_pool_init(&hv.ept_pool, pool, pool_pages, identity_v2p, NULL) != 0)
+        return HV_ERR_NOMEM;
+    struct ept_caps ecaps;
+    ept_caps_decode(hv.caps.ept_vpid, &ecaps);
+    if (ept_build(&hv.ept, &hv.ept_pool, &ecaps, &hv.mtrr, 0) != 0)
+        return HV_ERR_EPT;
+    hv.eptp = ept_eptp(&hv.ept);
+    /* A CPU behind the current EPT generation is sent an NMI (hv/core/ept_kick.h). */
+    ept_perm_init(&hv.perm, &hv.ept, &hv.mtrr, hv_ept_kick, NULL);
+
+    hv.msr_bitmap = hv_heap_pages(&hv.heap, 1);
+    hv.io_bitmap_a = hv_heap_pages(&hv.heap, 1);
+    hv.io_bitmap_b = hv_heap_pages(&hv.heap, 1);
+    if (!hv.msr_bitmap || !hv.io_bitmap_a || !hv.io_bitmap_b)
+        return HV_ERR_NOMEM;
+    vmexit_msr_bitmap_build(hv.msr_bitmap);
+    vmexit_io_bitmap_build(hv.io_bitmap_a, hv.io_bitmap_b, p->serial_port);
+    /* x2APIC ICR writes: vigil sees every INIT/SIPI the guest sends (hv/core/apic_ipi.c); reads of
+     * IA32_APIC_BASE tell it when the OS takes over (hv/core/apic_mode.h). */
+    vmexit_msr_bitmap_set(hv.msr_bitmap, MSR_X2APIC_ICR, true, true);
+    vmexit_msr_bitmap_set(hv.msr_bitmap, MSR_APIC_BASE, false, true);
+
+    hv.cpus = hv_heap_alloc(&hv.heap, hv.ncpus * sizeof(*hv.cpus), 64);
+    if (!hv.cpus)
+        return HV_ERR_NOMEM;
+    const uint32_t *apic_ids = (const uint32_t *)(uintptr_t)p->apic_ids;
+    for (uint32_t i = 0; i < hv.ncpus; i++) {
+        struct hv_cpu *c = hv_heap_alloc(&hv.heap, sizeof(*c), 64);
+        if (!c)
+            return HV_ERR_NOMEM;
+        c->self = c;
+        c->index = i;
+        /* The firmware's word (full x2APIC IDs); CPUID at hv_cpu_start otherwise. */
+        c->vcpu.apic_id = apic_ids ? apic_ids[i] : CPU_APIC_ID_UNKNOWN;
+        c->vmxon = hv_heap_pages(&hv.heap, 1);
+        c->vmcs = hv_heap_pages(&hv.heap, 1);
+        c->stack = hv_heap_alloc(&hv.heap, HV_STACK_SIZE, 4096);
+        if (!c->vmxon || !c->vmcs || !c->stack || host_env_cpu_init(c, &hv.heap) != 0)
+            return HV_ERR_NOMEM;
+        c->stack_top = (uint64_t)(uintptr_t)(c->stack + HV_STACK_SIZE);
+        if (ept_perm_add_vcpu(&hv.perm, &c->ept, i) != 0)
+            return HV_ERR_EPT;
+        hv.cpus[i] = c;
+    }
+    if (ept_hide_init(&hv.hide, &hv.perm, hv.ncpus, &hv_report_out, hv_guest_insn, NULL) != 0)
+        return HV_ERR_EPT;
+    if (hv_vmi_init() != HV_OK)
+        return HV_ERR_NOMEM;
+    hv.hide.insn_len = hv_guest_insn_len;
+    ept_guard_init(&hv.guard, &hv.perm, &hv_report_out, identity_map, NULL);
+    hv.guard.insn = hv_guest_insn;
+    hv.guard.insn_len = hv_guest_insn_len;
+    hv.guard.shadow_page = guard_shadow_page;
+    /* Monitor trap flag: allowed-1 bit 27 of the (TRUE_)PROCBASED_CTLS (SDM A.3.2). */
+    uint64_t procs = (hv.caps.basic >> 55) & 1 ? hv.caps.true_proc : hv.caps.proc;
+    hv.perm.mtf = ((procs >> 32) & (1u << 27)) != 0;
+    hv.initialised = true;
+    return HV_OK;
+}
+
+static void report_cpu_fail(struct hv_cpu *c, int err) {
+    struct report *r = hv_report_begin();
+    if (!r)
+        return;
+    if (report_is_json(r)) {
+        report_begin(r, "cpu_fail");
+        report_u64(r, "cpu", c->index);
+        report_u64(r, "apic_id", c->vcpu.apic_id);
+        report_str(r, "error", hv_strerror(err));
+        report_u64(r, "detail", c->launch_detail);
+        report_end(r);
+    } else {
+        report_textf(r, "cpu %u (APIC %u) NOT virtualized: %s (detail %llu)", c->index,
+                     c->vcpu.apic_id, hv_strerror(err), (unsigned long long)c->launch_detail);
+    }
+    hv_report_end(r);
+}
+
+int hv_cpu_start(uint32_t index) {
+    if (!hv.initialised)
+        return HV_ERR_PARAMS;
+    if (index >= hv.ncpus)
+        return HV_ERR_CPU_INDEX;
+    struct hv_cpu *c = hv.cpus[index];
+    struct cpuid_regs r;
+    hw_cpuid(1, 0, &r);
+    if (c->vcpu.apic_id == CPU_APIC_ID_UNKNOWN)
+        c->vcpu.apic_id = r.ebx >> 24;
+    if (hv.params.test_virtualize_cpus && index >= hv.params.test_virtualize_cpus) {
+        /* Test-only: this CPU goes on bare under the firmware and is parked at the hand-over. */
+        c->launch_error = HV_ERR_TEST_EXCLUDED;
+        __atomic_add_fetch(&hv.cpus_failed, 1, __ATOMIC_SEQ_CST);
+        report_cpu_fail(c, HV_ERR_TEST_EXCLUDED);
+        return HV_ERR_TEST_EXCLUDED;
+    }
+    /* Only the boot CPU sends INIT/SIPI: it alone goes to x2APIC mode (hv/core/apic_mode.h). */
+    if (index == hv.params.bsp_index)
+        apic_mode_enter_x2apic(&c->apic);
+    int err = vmx_launch_here(c);
+    if (err) {
+        c->launch_error = err;
+        __atomic_add_fetch(&hv.cpus_failed, 1, __ATOMIC_SEQ_CST);
+        report_cpu_fail(c, err);
+        return err;
+    }
+    /* From here on this code runs as the guest; the hypervisor reports through a VM exit. */
+    hv_call(HVCALL_CPU_UP);
+    return HV_OK;
+}
+
+int hv_bringup_done(void) {
+    if (!hv.initialised)
+        return 0;
+    /* The BSP is a guest by now when its launch worked; otherwise report from here. */
+    if (hv.cpus[hv.params.bsp_index < hv.ncpus ? hv.params.bsp_index : 0]->up)
+        hv_call(HVCALL_BRINGUP_DONE);
+    else
+        hv_report_up_direct();
+    /* Bring-up is over: from now on no report waits for the UART; the virtualized CPUs' exits
+     * and timer ticks drain it (hv/core/hv_report.h). With none virtualized, nothing would. */
+    if (hv.cpus_up)
+        hv_report_go_async();
+    return (int)hv.cpus_up;
+}
+
+int hv_report_forward(const char *data, uint64_t len) {
+    if (!hv.initialised || !data)
+        return -1;
+    struct cpuid_regs r;
+    hw_cpuid(1, 0, &r);
+    uint32_t apic = r.ebx >> 24;
+    for (uint32_t i = 0; i < hv.ncpus; i++) {
+        if ((hv.cpus[i]->vcpu.apic_id & 0xFF) == apic && hv.cpus[i]->up)
+            return hv_call_data(HVCALL_REPORT, data, len);
+    }
+    /* This CPU is not virtualized: the hypervisor's code is directly reachable. */
+    hv_report_raw(data, len);
+    return 0;
+}

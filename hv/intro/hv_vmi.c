@@ -1,0 +1,297 @@
+#include "hv/intro/hv_vmi.h"
+
+#include "base/hw.h"
+#include "base/lib.h"
+#include "hv/arch/vmx/vmx_defs.h"
+#include "hv/core/hv_report.h"
+#include "hv/core/hv_state.h"
+#include "hv/intro/guest_mem.h"
+#include "hv/intro/hv_live.h"
+#include "vmi/proc_snapshot.h"
+#include "vmi/vmi.h"
+#include "vmi/vmi_report.h"
+
+#define VMI_ARENA_BYTES (4u << 20)
+#define DETECT_EVERY_MS 2000
+/* Processes compared between re-scans: four arrays of that many entries (two snapshots, the copy
+ * of the live view, the live view itself) from the heap, at most PROCS_BYTES of it, leaving
+ * HEAP_RESERVE for what is allocated later (the guard's shadow pages). Past the cap a snapshot
+ * keeps the lowest pids and the rescan event says up to which pid it compared. */
+#define PROCS_BYTES (6u << 20)
+#define HEAP_RESERVE (2u << 20)
+#define PROCS_ARRAYS 4u
+
+static struct vmi_arena arena;
+static size_t arena_session; /* arena bytes the open session owns (symbol source) */
+static struct vmi_session sess;
+/* The session keeps pointers to these: they must outlive the call that opened it. */
+static struct vmi_mem guest_mem;
+static struct vmi_vcpu guest_cpu;
+static struct vmi_run_opts run_opts;
+static bool detected;
+static bool opened; /* the kernel is identified; waiting for pid 1 before the first snapshot */
+static uint32_t attempts;
+static uint64_t next_try_ms, next_rescan_ms;
+static struct vmi_snap snaps[2], view;
+static unsigned cur_snap;
+
+int hv_vmi_init(void) {
+    void *mem = hv_heap_alloc(&hv.heap, VMI_ARENA_BYTES, 4096);
+    if (!mem)
+        return HV_ERR_NOMEM;
+    arena = (struct vmi_arena){mem, VMI_ARENA_BYTES, 0};
+    uint64_t free = hv.heap.size - hv.heap.used;
+    uint64_t bytes = free > HEAP_RESERVE ? free - HEAP_RESERVE : 0;
+    if (bytes > PROCS_BYTES)
+        bytes = PROCS_BYTES;
+    uint32_t cap = (uint32_t)(bytes / (PROCS_ARRAYS * sizeof(struct vmi_snap_entry)));
+    struct vmi_snap_entry *e[3];
+    for (unsigned i = 0; i < 3; i++) {
+        e[i] = hv_heap_alloc(&hv.heap, (size_t)cap * sizeof(struct vmi_snap_entry), 64);
+        if (!e[i])
+            return HV_ERR_NOMEM;
+    }
+    vmi_snap_init(&snaps[0], e[0], cap);
+    vmi_snap_init(&snaps[1], e[1], cap);
+    vmi_snap_init(&view, e[2], cap);
+    return hv_live_init(&hv.heap, cap);
+}
+
+static void vcpu_state(struct vmi_vcpu *v) {
+    lib_memset(v, 0, sizeof(*v));
+    v->cr0 = hw_vmread(VMCS_GUEST_CR0);
+    v->cr3 = hw_vmread(VMCS_GUEST_CR3);
+    v->cr4 = hw_vmread(VMCS_GUEST_CR4);
+    v->efer = hw_vmread(VMCS_GUEST_EFER);
+    /* LSTAR and KERNEL_GS_BASE are not switched by VM exits: the hardware holds the guest's. */
+    v->lstar = hw_rdmsr(MSR_IA32_LSTAR);
+    v->kernel_gs_base = hw_rdmsr(MSR_IA32_KERNEL_GS_BASE);
+    v->gs_base = hw_vmread(VMCS_GUEST_GS_BASE);
+    v->idtr_base = hw_vmread(VMCS_GUEST_IDTR_BASE);
+    v->idtr_limit = (uint16_t)hw_vmread(VMCS_GUEST_IDTR_LIMIT);
+    v->rip = hw_vmread(VMCS_GUEST_RIP);
+    v->rsp = hw_vmread(VMCS_GUEST_RSP);
+    v->has_lstar = v->has_efer = v->has_idtr = v->has_cr = true;
+}
+
+/* Userspace has started once pid 1 is no longer the kernel thread that execs /init. */
+static int find_init(void *ctx, const struct vmi_proc *p) {
+    if (!p->error && p->pid == 1 && !p->kthread)
+        *(bool *)ctx = true;
+    return 0;
+}
+
+/* Walks the task list into s and finishes it (sorted by pid). */
+static long walk(struct vmi_snap *s) {
+    vmi_snap_reset(s);
+    long n = vmi_linux_tasks_foreach(&sess.tasks, vmi_snap_record, s);
+    vmi_snap_finish(s);
+    return n;
+}
+
+static void diff_entry(void *ctx, const struct vmi_snap_entry *e) {
+    struct report *r = ctx;
+    report_obj_begin(r, NULL);
+    report_u64(r, "pid", (uint64_t)e->pid);
+    report_str(r, "comm", e->comm);
+    report_obj_end(r);
+}
+
+/* Processes in both walks whose name changed (an exec or a rename the events did not carry). */
+static void diff_renamed(void *ctx, const struct vmi_snap_entry *cur,
+                         const struct vmi_snap_entry *prev) {
+    if (vmi_snap_renamed(cur, prev))
+        diff_entry(ctx, cur);
+}
+
+static void text_new(void *ctx, const struct vmi_snap_entry *e) {
+    struct report *r = ctx;
+    report_textf(r, "rescan: process %d (%s) appeared", e->pid, e->comm);
+}
+static void text_gone(void *ctx, const struct vmi_snap_entry *e) {
+    struct report *r = ctx;
+    report_textf(r, "rescan: process %d (%s) is gone", e->pid, e->comm);
+}
+
+static void missed_start(void *ctx, const struct vmi_snap_entry *e) {
+    struct report *r = ctx;
+    if (!e->exiting)
+        report_u64(r, NULL, (uint64_t)e->pid);
+}
+static void missed_exit(void *ctx, const struct vmi_snap_entry *e) {
+    struct report *r = ctx;
+    report_u64(r, NULL, (uint64_t)e->pid);
+}
+
+/* The live view against the walk: processes no proc_start announced, and processes announced
+ * that are gone without a proc_exit. Exiting processes (zombies) are left out: their proc_exit
+ * came at do_exit, before the parent reaps them. Each difference is then applied to the live
+ * view (not a wholesale copy, which would race with events that came after the walk), so it is
+ * reported once. */
+static void cross_check(struct report *r, const struct vmi_snap *cur, int32_t upto) {
+    hv_live_view(&view);
+    if (view.limit < upto)
+        upto = view.limit;
+    report_arr_begin(r, "live_missed_start");
+    vmi_snap_diff(cur, &view, upto, &(struct vmi_snap_diff_cbs){.only_a = missed_start}, r);
+    report_arr_end(r);
+    report_arr_begin(r, "live_missed_exit");
+    vmi_snap_diff(cur, &view, upto, &(struct vmi_snap_diff_cbs){.only_b = missed_exit}, r);
+    report_arr_end(r);
+    hv_live_reconcile(cur, &view, upto);
+}
+
+/* Task-list entries the walk could not read whole and skipped over (struct vmi_proc.error). */
+static void report_bad(struct report *r, const struct vmi_snap *s) {
+    if (!s->bad)
+        return;
+    if (!report_is_json(r)) {
+        for (uint64_t i = 0; i < s->bad && i < VMI_SNAP_BAD_MAX; i++)
+            report_textf(r, "rescan: task 0x%llx (pid %d) skipped: %s",
+                         (unsigned long long)s->bad_e[i].task,
+                         s->bad_e[i].has_pid ? s->bad_e[i].pid : -1, s->bad_e[i].what);
+        report_textf(r, "rescan: %llu task entries skipped", (unsigned long long)s->bad);
+        return;
+    }
+    report_u64(r, "bad", s->bad);
+    report_arr_begin(r, "bad_tasks");
+    for (uint64_t i = 0; i < s->bad && i < VMI_SNAP_BAD_MAX; i++) {
+        report_obj_begin(r, NULL);
+        report_hex(r, "task", s->bad_e[i].task);
+        if (s->bad_e[i].has_pid)
+            report_i64(r, "pid", s->bad_e[i].pid);
+        else
+            report_null(r, "pid");
+        report_i64(r, "code", s->bad_e[i].code);
+        report_str(r, "msg", s->bad_e[i].what ? s->bad_e[i].what : "");
+        report_obj_end(r);
+    }
+    report_arr_end(r);
+}
+
+static void rescan(uint64_t now) {
+    struct vmi_snap *prev = &snaps[cur_snap], *cur = &snaps[cur_snap ^ 1];
+    long n = walk(cur);
+    /* Both snapshots are exact up to their limits (the cap keeps the lowest pids). */
+    int32_t upto = cur->limit < prev->limit ? cur->limit : prev->limit;
+    bool capped = cur->capped || prev->capped;
+    struct report *r = hv_report_begin();
+    if (!r)
+        return; /* prev stays the reference: the changes are told with the next rescan */
+    if (n < 0) {
+        vmi_report_error(r, "rescan", (int)n, sess.tasks.error);
+    } else if (report_is_json(r)) {
+        report_begin(r, "rescan");
+        report_u64(r, "t_ms", now);
+        report_u64(r, "procs", cur->total);
+        report_arr_begin(r, "new");
+        vmi_snap_diff(cur, prev, upto, &(struct vmi_snap_diff_cbs){.only_a = diff_entry}, r);
+        report_arr_end(r);
+        report_arr_begin(r, "gone");
+        vmi_snap_diff(cur, prev, upto, &(struct vmi_snap_diff_cbs){.only_b = diff_entry}, r);
+        report_arr_end(r);
+        report_arr_begin(r, "renamed");
+        vmi_snap_diff(cur, prev, upto, &(struct vmi_snap_diff_cbs){.both = diff_renamed}, r);
+        report_arr_end(r);
+        if (hv.params.live)
+            cross_check(r, cur, upto);
+        report_bad(r, cur);
+        if (capped) {
+            report_u64(r, "cap", cur->cap);
+            report_i64(r, "compared_to_pid", upto);
+        }
+        report_end(r);
+    } else {
+        vmi_snap_diff(cur, prev, upto,
+                      &(struct vmi_snap_diff_cbs){.only_a = text_new, .only_b = text_gone}, r);
+        report_bad(r, cur);
+        if (capped)
+            report_textf(r, "rescan: more than %u processes: compared up to pid %d", cur->cap,
+                         upto);
+        report_textf(r, "rescan: %llu processes", (unsigned long long)cur->total);
+    }
+    hv_report_end(r);
+    if (n >= 0)
+        cur_snap ^= 1;
+}
+
+/* Runs on the tick owner (hv/core/tick_owner.h), so on one CPU at a time but not always the same
+ * one: nothing here may depend on which. The session reads guest memory through the identity map,
+ * from the vCPU state captured once (guest_cpu) on a CPU that ran the kernel; live hooks are
+ * guarded through the calling CPU's EPT view of the shared map (hv/intro/hv_live.c). */
+void hv_vmi_tick(struct hv_cpu *c) {
+    (void)c;
+    if (!hv.os_running)
+        return;
+    uint64_t now = hv_uptime_ms();
+    if (detected) {
+        if (hv.params.live)
+            hv_live_arm(&sess);
+        if (hv.params.rescan_s && now >= next_rescan_ms) {
+            next_rescan_ms = now + (uint64_t)hv.params.rescan_s * 1000;
+            rescan(now);
+        }
+        return;
+    }
+    if (now < next_try_ms)
+        return;
+    if (!opened) {
+        /* The calling CPU's own state (VMCS, LSTAR): any CPU may run this tick (tick owner), and
+         * one that does not run the kernel (an AP still in the firmware's idle loop, a CPU held
+         * in wait-for-SIPI) has nothing to show; another CPU's tick tries then. The kernel is up
+         * enough once it has its own system-call entry (syscall_init). */
+        struct vmi_vcpu here;
+        vcpu_state(&here);
+        if (!(here.lstar >> 63) || !(here.efer & EFER_LMA))
+            return;
+        guest_cpu = here;
+    }
+    next_try_ms = now + DETECT_EVERY_MS;
+    /* Identifying the kernel (locating kallsyms, BTF) is the expensive part: once only. */
+    if (!opened) {
+        guest_mem = (struct vmi_mem){NULL, hv_guest_read_phys, hv.env.mapped};
+        run_opts = (struct vmi_run_opts){
+            .profile_json =
+                hv.params.profile_len ? (const char *)(uintptr_t)hv.params.profile_base : NULL,
+            .profile_len = hv.params.profile_len,
+            .processes = true,
+            .modules = true,
+        };
+        arena.used = 0;
+        attempts++;
+        if (vmi_open(&sess, &guest_mem, &guest_cpu, 1, &run_opts, &arena, NULL) != 0 ||
+            vmi_linux_tasks_init(&sess.tasks, &sess.src, vmi_kernel_read, &sess.kernel,
+                                 &sess.kernel.pw) != 0) {
+            struct report *r = attempts == 30 ? hv_report_begin() : NULL;
+            if (r) {
+                vmi_report_error(r, "os_detect", -1, sess.kernel.error);
+                hv_report_end(r);
+            }
+            return;
+        }
+        opened = true;
+        arena_session = arena.used;
+    }
+    /* The first snapshot waits for userspace: until init (pid 1) exists there is nothing but the
+     * idle task to show. */
+    bool init_seen = false;
+    if (vmi_linux_tasks_foreach(&sess.tasks, find_init, &init_seen) < 0 || !init_seen)
+        return;
+    /* Hooks first, snapshot second: a process started in between is in both, never in neither. */
+    if (hv.params.live)
+        hv_live_arm(&sess);
+    /* The session stays open: only the report's scratch space is taken back. */
+    arena.used = arena_session;
+    struct report *r = hv_report_begin();
+    if (!r)
+        return; /* tried again on a later tick */
+    vmi_report_open(&sess, r);
+    int rc = vmi_report_session(&sess, &run_opts, &arena, r);
+    hv_report_end(r);
+    if (rc != 0)
+        return;
+    detected = true;
+    walk(&snaps[cur_snap]);
+    hv_live_seed(&snaps[cur_snap]);
+    next_rescan_ms = now + (uint64_t)hv.params.rescan_s * 1000;
+}

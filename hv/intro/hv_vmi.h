@@ -1,0 +1,16 @@
+/* Introspection from inside the hypervisor (issue 6, first part): once the OS kernel is up,
+ * vigil identifies it (auto mode, or the profile the loader brought) and reports the OS and a
+ * full snapshot of processes and modules with the same events vigil-vmi prints; then every
+ * `rescan` seconds it walks the process list again and reports what changed. Runs on the
+ * VMX-preemption-timer exits of whichever CPU owns the periodic work (hv/core/tick_owner.h). */
+#ifndef VIGIL_HV_VMI_H
+#define VIGIL_HV_VMI_H
+
+#include "hv/core/percpu.h"
+
+/* From hv_init: takes the introspection arena from the heap. 0 or an hv_error. */
+int hv_vmi_init(void);
+/* From the tick owner's timer exits (about once a second, one CPU at a time). */
+void hv_vmi_tick(struct hv_cpu *c);
+
+#endif

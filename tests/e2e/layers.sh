@@ -1,0 +1,118 @@
+#!/usr/bin/env bash
+# The layer rule (docs/architecture.md): every #include of a project header names its path from
+# the tree root, and no layer includes a header of a layer above it. Reads every #include in every
+# tracked .c, .h and .S file; prints file:line for each one that breaks the rule.
+#
+#   base/       -> base/
+#   vmi/        -> base/, vmi/
+#   hv/arch/    -> base/, hv/arch/
+#   hv/ept/     -> base/, hv/ept/
+#   hv/core/    -> base/, hv/arch/, hv/ept/, hv/core/
+#   hv/intro/   -> base/, vmi/, hv/ (every hv layer)
+#   efi/        -> base/, efi/, and of hv/ only the loader's contract with the image
+#                  (hv/core/hv_image.h) and the architectural VMX definitions that the loader's
+#                  VT-x decoding reads (hv/arch/vmx/vmx_defs.h)
+#   tools/, tests/, guest-profiles/ -> anything
+#
+# Generated headers (not in the tree) are named in GENERATED. The exceptions below are includes
+# that break the rule today, each with the reason and the step that removes it; an exception that
+# no longer matches an include fails the check too, so the list cannot go stale.
+set -uo pipefail
+# shellcheck source=tests/e2e/lib.sh
+source "$(dirname "$0")/lib.sh"
+e2e_init layers
+cd "$E2E_TOP" || exit 1
+
+GENERATED="version.h" # build/gen/version.h, efi/main.c (-I$(B)/gen on the loader's objects)
+
+# file included-header: reason
+EXCEPTIONS=(
+    "hv/ept/ept.c hv/arch/vmx/vmx_defs.h: EPT capabilities, INVEPT and the violation exit's guest-physical address are read from VMX MSRs and VMCS fields; they belong behind the vCPU interface"
+    "hv/ept/ept_perm.c hv/arch/vmx/vmx_defs.h: the violation and monitor-trap-flag handlers read and write VMCS fields (qualification, RIP, interruptibility, controls); they belong behind the vCPU interface"
+    "hv/core/hv_main.c hv/intro/hv_vmi.h: bring-up calls hv_vmi_init directly; introspection should register with the core"
+    "hv/core/hv_periodic.c hv/intro/hv_vmi.h: the periodic work calls hv_vmi_tick directly; introspection should register its tick with the core"
+    "hv/core/vmexit_dispatch.c hv/intro/hv_live.h: the exit loop calls the live-event hooks (#BP, sync) directly; they should register with the core"
+    "hv/core/hv_takeover.c hv/intro/guest_mem.h: the guest instruction fetch for hv_access reports (decode_guest_insn) lives in the hand-over file; it belongs in hv/intro/"
+    "hv/core/hv_takeover.c vmi/pagewalk.h: the same guest instruction fetch walks the guest's page tables"
+    "hv/core/hv_takeover.c vmi/vmi_mem.h: the same guest instruction fetch reads guest memory through vmi_mem"
+    "hv/core/hv_takeover.c efi/config.h: on_no_vmx's values (enum config_on_no_vmx) are defined with the config parser; they belong in the boot contract hv/core/hv_image.h"
+)
+
+if git rev-parse --is-inside-work-tree >/dev/null 2>&1; then
+    files() { git ls-files; }
+else
+    files() { find . -type f -not -path './build/*' | sed 's#^\./##'; }
+fi
+tree=$E2E_WORK/tree.txt
+exc=$E2E_WORK/exceptions.txt
+files >"$tree"
+printf '%s\n' "${EXCEPTIONS[@]}" >"$exc"
+sources=$(grep -E '\.(c|h|S)$' "$tree")
+
+out=$E2E_WORK/violations.txt
+# shellcheck disable=SC2086
+awk -v tree="$tree" -v exc="$exc" -v generated="$GENERATED" -v used="$E2E_WORK/used.txt" '
+function layer(p) {
+    if (p ~ /^base\//) return "base"
+    if (p ~ /^vmi\//) return "vmi"
+    if (p ~ /^hv\/arch\//) return "hv/arch"
+    if (p ~ /^hv\/ept\//) return "hv/ept"
+    if (p ~ /^hv\/core\//) return "hv/core"
+    if (p ~ /^hv\/intro\//) return "hv/intro"
+    if (p ~ /^efi\//) return "efi"
+    if (p ~ /^(tools|tests|guest-profiles)\//) return "top"
+    return "other"
+}
+function allowed(from, to, header) {
+    if (from == "top" || from == to) return 1
+    if (to == "base") return from != "other"
+    if (from == "hv/core") return to == "hv/arch" || to == "hv/ept"
+    if (from == "hv/intro") return to == "vmi" || to ~ /^hv\//
+    if (from == "efi") return header == "hv/core/hv_image.h" || header == "hv/arch/vmx/vmx_defs.h"
+    return 0
+}
+BEGIN {
+    while ((getline f < tree) > 0) intree[f] = 1
+    while ((getline l < exc) > 0) {
+        split(l, w, " ")
+        key = w[1] " " substr(w[2], 1, length(w[2]) - 1)
+        exception[key] = 1
+    }
+    ngen = split(generated, g, " ")
+    for (i = 1; i <= ngen; i++) gen[g[i]] = 1
+    bad = 0
+}
+/^[ \t]*#[ \t]*include[ \t]*["<]/ {
+    line = $0
+    sub(/^[ \t]*#[ \t]*include[ \t]*/, "", line)
+    quoted = substr(line, 1, 1) == "\""
+    h = substr(line, 2)
+    sub(/[">].*/, "", h)
+    if (!quoted && !(h in intree)) next            # a system or toolchain header
+    if (!(h in intree)) {
+        if (h in gen) next
+        printf "%s:%d: #include \"%s\" does not name a file of the tree by its path from the root\n", FILENAME, FNR, h
+        bad++
+        next
+    }
+    from = layer(FILENAME)
+    to = layer(h)
+    if (allowed(from, to, h)) next
+    if ((FILENAME " " h) in exception) { print FILENAME " " h > used; next }
+    printf "%s:%d: %s (%s) may not include %s (%s): the layer rule, tests/e2e/layers.sh\n", FILENAME, FNR, FILENAME, from, h, to
+    bad++
+}
+END { exit bad > 0 }
+' $sources >"$out"
+rc=$?
+n=$(wc -w <<<"$sources")
+cat "$out"
+e2e_check "every include of the $n C/assembly files keeps to the layer rule" test "$rc" = 0
+
+stale=""
+while read -r f h; do
+    h=${h%:}
+    grep -qxF "$f $h" "$E2E_WORK/used.txt" 2>/dev/null || stale="$stale $f->$h"
+done < <(cut -d' ' -f1,2 "$exc")
+e2e_check "every listed exception (${#EXCEPTIONS[@]}) is still needed${stale:+ (not:$stale)}" test -z "$stale"
+e2e_done

@@ -1,3 +1,0 @@
-# libFuzzer target of the report writer (hv/report.c): every line one valid JSON object whose
-# strings decode back to the bytes written, in stream and line mode, and text lines.
-$(eval $(call fuzz_target,fuzz_report,hv/report.c hv/lib.c hv/fmt.c))

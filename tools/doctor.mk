@@ -1,9 +1,0 @@
-# vigil-doctor: says whether vigil can run on this machine (README "Checking a machine:
-# vigil-doctor"). It links hv/vmx_caps.c, the loader's own VT-x decoding, with the hardware seam
-# (hw_cpuid, hw_rdmsr) implemented over /proc/cpuinfo and /dev/cpu/N/msr in tools/doctor_cpu.c.
-TOOLS += $(B)/vigil-doctor
-VIGIL_DOCTOR_SRCS := tools/vigil-doctor.c tools/doctor_root.c tools/doctor_item.c \
-	tools/doctor_cpu.c tools/doctor_platform.c hv/vmx_caps.c hv/lib.c hv/fmt.c hv/report.c
-$(B)/vigil-doctor: $(patsubst %.c,$(B)/host/%.o,$(VIGIL_DOCTOR_SRCS))
-	@mkdir -p $(dir $@)
-	$(CC) $(HOST_CFLAGS) -o $@ $^
