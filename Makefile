@@ -67,7 +67,7 @@ $(B)/host/lib$(1).a: $(patsubst %.c,$(B)/host/%.o,$(2))
 	ar rcs $$@ $$^
 endef
 # The layers' host libraries, in link order: each one uses only those after it.
-HOST_LIBS := $(foreach l,hv-core hv-ept hv-vmx vmi efi base,$(B)/host/lib$(l).a)
+HOST_LIBS := $(foreach l,hv-intro hv-core hv-ept hv-vmx vmi efi base,$(B)/host/lib$(l).a)
 
 # Lower layers first: a fragment uses the lists of the fragments before it.
 include base/base.mk

@@ -194,6 +194,46 @@ static void put_json_string(struct report *r, const char *s, size_t n) {
     put_c(r, '"');
 }
 
+/* Text rendering of a string (a key or a value): as it is when it is one word that cannot be
+ * mistaken for the text syntax, else in double quotes with '"' and '\\' escaped. Control bytes
+ * become '?', so a hostile guest string cannot start a line that looks like another report. */
+static bool text_bare(const char *s, size_t n) {
+    if (!n)
+        return false;
+    for (size_t i = 0; i < n; i++) {
+        unsigned char c = (unsigned char)s[i];
+        if (c <= 0x20 || c == 0x7f || c == '"' || c == '\\' || c == '=' || c == '{' || c == '}' ||
+            c == '[' || c == ']')
+            return false;
+    }
+    return true;
+}
+
+static void put_text_string(struct report *r, const char *s, size_t n) {
+    if (text_bare(s, n)) {
+        report_write(r, s, n);
+        return;
+    }
+    put_c(r, '"');
+    for (size_t i = 0; i < n; i++) {
+        unsigned char c = (unsigned char)s[i];
+        if (c == '"' || c == '\\') {
+            put_c(r, '\\');
+            put_c(r, (char)c);
+        } else {
+            put_c(r, (c < 0x20 || c == 0x7f) ? '?' : (char)c);
+        }
+    }
+    put_c(r, '"');
+}
+
+static void put_string(struct report *r, const char *s, size_t n) {
+    if (r->mode == REPORT_JSONL)
+        put_json_string(r, s, n);
+    else
+        put_text_string(r, s, n);
+}
+
 /* One JSON element (a key and its value, or a level opened) is kept whole or left out: in line
  * mode, an element that does not fit is taken back and every later one of the event is
  * swallowed; report_end then closes the line as valid JSON with "truncated":true. */
@@ -215,8 +255,8 @@ static bool elem_begin(struct report *r, struct mark *m) {
 
 /* Returns false when the element was taken back. */
 static bool elem_end(struct report *r, const struct mark *m) {
-    if (!r->cut)
-        return true;
+    if (r->mode != REPORT_JSONL || !r->cut)
+        return true; /* a text line that does not fit loses its end instead */
     r->len = m->len;
     r->depth = m->depth;
     r->skip = m->skip;
@@ -233,12 +273,12 @@ static bool put_key(struct report *r, const char *key) {
     int d = r->depth;
     if (d > 0 && d < REPORT_MAX_DEPTH) {
         if (r->need_comma[d])
-            put_c(r, ',');
+            put_c(r, r->mode == REPORT_JSONL ? ',' : ' ');
         r->need_comma[d] = true;
     }
     if (key) {
-        put_json_string(r, key, lib_strlen(key));
-        put_c(r, ':');
+        put_string(r, key, lib_strlen(key));
+        put_c(r, r->mode == REPORT_JSONL ? ':' : '=');
     }
     return true;
 }
@@ -249,8 +289,14 @@ void report_begin(struct report *r, const char *ev) {
     r->truncated = false;
     r->need_comma[1] = false;
     r->closer[1] = '}';
-    put_c(r, '{');
-    report_str(r, "ev", ev);
+    if (r->mode == REPORT_JSONL) {
+        put_c(r, '{');
+        report_str(r, "ev", ev);
+        return;
+    }
+    put_s(r, "vigil: ");
+    put_text_string(r, ev ? ev : "", ev ? lib_strlen(ev) : 0);
+    r->need_comma[1] = true; /* the fields follow the name, each after a space */
 }
 
 void report_strn(struct report *r, const char *key, const char *s, size_t n) {
@@ -258,7 +304,7 @@ void report_strn(struct report *r, const char *key, const char *s, size_t n) {
     if (!elem_begin(r, &m))
         return;
     if (put_key(r, key))
-        put_json_string(r, s, n);
+        put_string(r, s, n);
     elem_end(r, &m);
 }
 
@@ -298,7 +344,8 @@ void report_bool(struct report *r, const char *key, bool v) {
 
 void report_hex(struct report *r, const char *key, uint64_t v) {
     char num[24];
-    fmt_snprintf(num, sizeof(num), "\"0x%llx\"", (unsigned long long)v);
+    fmt_snprintf(num, sizeof(num), r->mode == REPORT_JSONL ? "\"0x%llx\"" : "0x%llx",
+                 (unsigned long long)v);
     put_plain(r, key, num);
 }
 
@@ -362,7 +409,8 @@ void report_end(struct report *r) {
         put_key(r, "truncated");
         put_s(r, "true");
     }
-    put_c(r, '}');
+    if (r->mode == REPORT_JSONL)
+        put_c(r, '}');
     put_c(r, '\n');
     r->closing = false;
     r->truncated = false;

@@ -1,10 +1,16 @@
 /* The report stream: vigil's product interface (README "Report schema").
  *
- * In jsonl mode every event is one JSON object on one line with an "ev" key, built with
- * report_begin / report_<type> / report_end. In text mode events are human lines starting
- * "vigil: ", written with report_textf. Event emitters check report_is_json() and do one or the
- * other. Output goes to a sink (serial port, stdout in host tools, a buffer in tests) in one of
- * two ways:
+ * One event model, two renderers. An event is written once, as its name and typed fields:
+ * report_begin(name), then report_<type>(key, value) for each field (strings, numbers, booleans,
+ * hex addresses, null, nested objects and arrays), then report_end. The stream's mode renders it:
+ *  - jsonl: one JSON object on one line, {"ev":"<name>","<key>":<value>,...}; u64/i64 as decimal
+ *    numbers, hex as a "0x..." string, nested levels as JSON objects and arrays;
+ *  - text: one line "vigil: <name> <key>=<value> ...", values as in JSON except that hex is bare
+ *    0x..., a string is bare when it is one word without = " \ { } [ ] and else quoted (" and \
+ *    escaped), control bytes become '?', objects are {k=v ...} and arrays [v ...].
+ * Emitters never look at the mode: the same calls make both renderings, and nothing but the
+ * renderers below depends on it. Output goes to a sink (serial port, stdout in host tools, a
+ * buffer in tests) in one of two ways:
  *  - stream (report_init): bounded chunks, so lines of any length stream through the writer's
  *    own 512-byte buffer;
  *  - lines (report_init_lines): the caller's buffer holds the line being built and the sink gets
@@ -55,14 +61,12 @@ void report_init(struct report *r, enum report_mode mode, report_sink_fn sink, v
  * REPORT_LINE_MIN or buf is NULL. */
 bool report_init_lines(struct report *r, enum report_mode mode, char *buf, size_t cap,
                        report_sink_fn sink, void *ctx);
-static inline bool report_is_json(const struct report *r) {
-    return r->mode == REPORT_JSONL;
-}
 
-/* Text mode: writes "vigil: <formatted>\n". */
+/* A free-form "vigil: <formatted>\n" line in either mode, outside the event model (no emitter
+ * uses it: events are written with report_begin / report_<type> / report_end). */
 void report_textf(struct report *r, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
-/* JSON events. key is NULL for array elements. */
+/* Events. key is NULL for array elements. */
 void report_begin(struct report *r, const char *ev);
 void report_str(struct report *r, const char *key, const char *s);
 void report_strn(struct report *r, const char *key, const char *s, size_t n);

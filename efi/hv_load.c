@@ -33,18 +33,13 @@ static hv_cpu_fn hv_cpu_entry;
 static struct hv_boot_params params;
 
 static void fail(struct report *rep, const char *stage, const char *msg, EFI_STATUS st) {
-    if (report_is_json(rep)) {
-        report_begin(rep, "hv_load");
-        report_str(rep, "status", "failed");
-        report_str(rep, "stage", stage);
-        report_str(rep, "msg", msg);
-        if (st)
-            report_str(rep, "efi_status", efi_status_name(st));
-        report_end(rep);
-    } else {
-        report_textf(rep, "hypervisor not started (%s): %s%s%s", stage, msg, st ? " " : "",
-                     st ? efi_status_name(st) : "");
-    }
+    report_begin(rep, "hv_load");
+    report_str(rep, "status", "failed");
+    report_str(rep, "stage", stage);
+    report_str(rep, "msg", msg);
+    if (st)
+        report_str(rep, "efi_status", efi_status_name(st));
+    report_end(rep);
 }
 
 /* Checks the embedded image before trusting any offset in it. */
@@ -106,19 +101,13 @@ static void load_profile(const char *path, const struct efi_profile *prof, struc
         *base = pages;
         *len = prof->len;
     }
-    if (report_is_json(rep)) {
-        report_begin(rep, "profile");
-        report_str(rep, "path", path);
-        report_str(rep, "status", status);
-        report_u64(rep, "bytes", *len);
-        if (!*len)
-            report_str(rep, "msg", msg);
-        report_end(rep);
-    } else if (*len) {
-        report_textf(rep, "profile %s loaded (%llu bytes)", path, (unsigned long long)*len);
-    } else {
-        report_textf(rep, "profile %s not loaded (%s): %s", path, status, msg);
-    }
+    report_begin(rep, "profile");
+    report_str(rep, "path", path);
+    report_str(rep, "status", status);
+    report_u64(rep, "bytes", *len);
+    if (!*len)
+        report_str(rep, "msg", msg);
+    report_end(rep);
 }
 
 /* EFI_PROCESSOR_INFORMATION (PI spec vol. 2, 13.4): ProcessorId is the APIC ID. The buffer is
@@ -156,13 +145,9 @@ static uint32_t *processor_apic_ids(UINTN ncpus) {
 static void stand_down(const struct vigil_config *cfg, struct report *rep, const char *why) {
     if (cfg->on_no_vmx != ON_NO_VMX_HALT)
         return;
-    if (report_is_json(rep)) {
-        report_begin(rep, "halt");
-        report_str(rep, "reason", why);
-        report_end(rep);
-    } else {
-        report_textf(rep, "halting: %s", why);
-    }
+    report_begin(rep, "halt");
+    report_str(rep, "reason", why);
+    report_end(rep);
     report_flush(rep);
     for (;;)
         __asm__ volatile("cli; hlt");
@@ -259,22 +244,16 @@ UINTN hv_load_and_start(const struct vigil_config *cfg, const struct efi_profile
         load_profile(cfg->profile, profile, rep, &params.profile_base, &params.profile_len);
     lib_strlcpy(params.version_str, version, sizeof(params.version_str));
 
-    if (report_is_json(rep)) {
-        report_begin(rep, "hv_load");
-        report_str(rep, "status", "loaded");
-        report_hex(rep, "image_base", image);
-        report_u64(rep, "image_bytes", image_pages * 4096);
-        report_hex(rep, "heap_base", heap);
-        report_u64(rep, "heap_bytes", heap_pages * 4096);
-        report_u64(rep, "cpus", ncpus);
-        report_u64(rep, "tsc_hz", params.tsc_hz);
-        report_bool(rep, "mp_services", mp != NULL);
-        report_end(rep);
-    } else {
-        report_textf(rep, "hypervisor loaded at 0x%llx (%llu KiB, heap %llu KiB); %llu cpu(s)",
-                     (unsigned long long)image, (unsigned long long)image_pages * 4,
-                     (unsigned long long)heap_pages * 4, (unsigned long long)ncpus);
-    }
+    report_begin(rep, "hv_load");
+    report_str(rep, "status", "loaded");
+    report_hex(rep, "image_base", image);
+    report_u64(rep, "image_bytes", image_pages * 4096);
+    report_hex(rep, "heap_base", heap);
+    report_u64(rep, "heap_bytes", heap_pages * 4096);
+    report_u64(rep, "cpus", ncpus);
+    report_u64(rep, "tsc_hz", params.tsc_hz);
+    report_bool(rep, "mp_services", mp != NULL);
+    report_end(rep);
 
     hv_init_fn init = (hv_init_fn)(uintptr_t)(image + h->entry_init);
     hv_cpu_entry = (hv_cpu_fn)(uintptr_t)(image + h->entry_cpu);

@@ -63,33 +63,20 @@ static void conout_sink(void *ctx, const char *data, size_t len) {
 }
 
 static void report_config_error(unsigned line, const char *msg) {
-    if (report_is_json(&rep)) {
-        report_begin(&rep, "config_error");
-        report_u64(&rep, "line", line);
-        report_str(&rep, "msg", msg);
-        report_end(&rep);
-    } else if (line) {
-        report_textf(&rep, "config line %u: %s", line, msg);
-    } else {
-        report_textf(&rep, "config: %s", msg);
-    }
+    report_begin(&rep, "config_error");
+    report_u64(&rep, "line", line);
+    report_str(&rep, "msg", msg);
+    report_end(&rep);
 }
 
 static void report_chainload(const char *status, const char *msg) {
-    if (report_is_json(&rep)) {
-        report_begin(&rep, "chainload");
-        report_str(&rep, "path", cfg.next);
-        report_str(&rep, "args", cfg.next_args);
-        report_str(&rep, "status", status);
-        if (msg)
-            report_str(&rep, "msg", msg);
-        report_end(&rep);
-    } else if (msg) {
-        report_textf(&rep, "next stage '%s': %s (%s)", cfg.next, msg, status);
-    } else {
-        report_textf(&rep, "next stage '%s' %s, load options '%s'", cfg.next, status,
-                     cfg.next_args);
-    }
+    report_begin(&rep, "chainload");
+    report_str(&rep, "path", cfg.next);
+    report_str(&rep, "args", cfg.next_args);
+    report_str(&rep, "status", status);
+    if (msg)
+        report_str(&rep, "msg", msg);
+    report_end(&rep);
 }
 
 static void before_start(void *ctx) {
@@ -174,22 +161,14 @@ EFI_STATUS efi_main(EFI_HANDLE image, EFI_SYSTEM_TABLE *systab) {
     Print(L"vigil %a: reports on %a%a\n", VIGIL_VERSION, port_name,
           uart.present ? "" : " (no UART found there: using the screen)");
 
-    if (report_is_json(&rep)) {
-        report_begin(&rep, "start");
-        report_str(&rep, "version", VIGIL_VERSION);
-        report_str(&rep, "serial", port_name);
-        report_u64(&rep, "baud", cfg.baud);
-        report_str(&rep, "config", config_state);
-        report_str(&rep, "firmware_console", fw_console);
-        report_str(&rep, "seal", efi_seal_state(&seal));
-        report_end(&rep);
-    } else {
-        report_textf(&rep,
-                     "vigil %s starting; reports on %s at %u baud (firmware console there: %s); "
-                     "config %s %s; config seal: %s",
-                     VIGIL_VERSION, port_name, cfg.baud, fw_console, CONFIG_PATH_ASCII,
-                     config_state, efi_seal_state(&seal));
-    }
+    report_begin(&rep, "start");
+    report_str(&rep, "version", VIGIL_VERSION);
+    report_str(&rep, "serial", port_name);
+    report_u64(&rep, "baud", cfg.baud);
+    report_str(&rep, "config", config_state);
+    report_str(&rep, "firmware_console", fw_console);
+    report_str(&rep, "seal", efi_seal_state(&seal));
+    report_end(&rep);
     for (unsigned i = 0; i < n_config_errors; i++)
         report_config_error(config_errors[i].line, config_errors[i].msg);
     efi_seal_report(&rep, &seal);
@@ -206,13 +185,10 @@ EFI_STATUS efi_main(EFI_HANDLE image, EFI_SYSTEM_TABLE *systab) {
     vmx_caps_report(&rep, &raw, &caps);
 
     if (!caps.usable && cfg.on_no_vmx == ON_NO_VMX_HALT) {
-        if (report_is_json(&rep)) {
-            report_begin(&rep, "halt");
-            report_str(&rep, "reason", "VT-x not usable and on_no_vmx = halt");
-            report_end(&rep);
-        } else {
-            report_textf(&rep, "halting: VT-x not usable and on_no_vmx = halt");
-        }
+        report_begin(&rep, "halt");
+        report_str(&rep, "reason", "VT-x not usable and on_no_vmx = halt");
+        report_end(&rep);
+
         Print(L"vigil: VT-x not usable (%a); on_no_vmx = halt: the machine stops here.\n",
               caps.reason);
         halt_forever();

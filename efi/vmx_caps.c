@@ -170,27 +170,7 @@ static const char *memtype_name(uint8_t t) {
     }
 }
 
-static const char *yes_no(bool b) {
-    return b ? "yes" : "no";
-}
-
 void vmx_caps_report(struct report *r, const struct vmx_raw *raw, const struct vmx_caps *c) {
-    if (!report_is_json(r)) {
-        if (c->usable)
-            report_textf(r,
-                         "VT-x usable: EPT %s, unrestricted guest %s, VPID %s, wait-for-SIPI %s"
-                         " (VMCS revision 0x%x, %u bytes; feature control %s%s%s)",
-                         yes_no(c->ept), yes_no(c->unrestricted_guest), yes_no(c->vpid),
-                         yes_no(c->wait_for_sipi), c->revision_id, c->vmcs_size,
-                         c->fc_locked ? "locked" : "unlocked", c->notes[0] ? "; " : "", c->notes);
-        else
-            report_textf(r, "VT-x not usable: %s", c->reason);
-        if (c->cpuid_vmx && !c->usable)
-            report_textf(r, "VT-x found: EPT %s, unrestricted guest %s, VPID %s, wait-for-SIPI %s",
-                         yes_no(c->ept), yes_no(c->unrestricted_guest), yes_no(c->vpid),
-                         yes_no(c->wait_for_sipi));
-        return;
-    }
     report_begin(r, "vmx");
     report_bool(r, "usable", c->usable);
     report_str(r, "reason", c->usable ? (c->notes[0] ? c->notes : "ok") : c->reason);

@@ -24,11 +24,13 @@ HV_CORE_FREE_SRCS := hv/core/hv_main.c hv/core/vmx_launch.c hv/core/vmexit_dispa
 	hv/core/host_env.c hv/core/host_exception.c hv/core/host_isr.S hv/core/apic_ipi_exec.c \
 	hv/core/ept_kick.c hv/core/hv_takeover.c hv/core/hv_park.c \
 	hv/core/cpu_park_x86.c hv/core/cpu_park_entry.S hv/core/hv_periodic.c
+HV_INTRO_SRCS := hv/intro/rescan_report.c
 HV_INTRO_FREE_SRCS := hv/intro/hv_vmi.c hv/intro/hv_live.c hv/intro/guest_mem.c
 
 $(eval $(call host_lib,hv-vmx,$(HV_VMX_SRCS)))
 $(eval $(call host_lib,hv-ept,$(HV_EPT_SRCS)))
 $(eval $(call host_lib,hv-core,$(HV_CORE_SRCS)))
+$(eval $(call host_lib,hv-intro,$(HV_INTRO_SRCS)))
 
 # capstone 4.0.2 (Debian's source package, the version of the installed libcapstone-dev), x86 only,
 # compiled with the hypervisor's freestanding flags: no SSE, no stack protector, no red zone
@@ -105,7 +107,7 @@ $(B)/free/capstone-x86.o: $(CAPSTONE_OBJS)
 # (efi/hv_blob.S). hv/ept/insn_decode.o comes with capstone (HV_CAPSTONE_OBJS, above).
 HV_IMAGE_SRCS := $(sort $(filter-out base/sha256.c,$(BASE_SRCS)) $(BASE_FREE_SRCS) $(HV_VMX_SRCS) \
 	$(HV_VMX_FREE_SRCS) $(filter-out hv/ept/insn_decode.c,$(HV_EPT_SRCS)) $(HV_CORE_SRCS) \
-	$(HV_CORE_FREE_SRCS) $(HV_INTRO_FREE_SRCS) $(VMI_SRCS))
+	$(HV_CORE_FREE_SRCS) $(HV_INTRO_SRCS) $(HV_INTRO_FREE_SRCS) $(VMI_SRCS))
 HV_IMAGE_OBJS = $(patsubst %,$(B)/free/%.o,$(basename $(HV_IMAGE_SRCS))) $(HV_CAPSTONE_OBJS)
 
 $(B)/hv.elf: $(HV_IMAGE_OBJS) hv/hv.lds

@@ -21,14 +21,14 @@ P_SNAP_MAX_S=${P_SNAP_MAX_S:-30}
 # name|log|pattern (grep -E)|what to print
 P_STAGES=(
     'firmware|console|.|firmware started (OVMF on COM1)'
-    'vigil|report|"ev":"start"|^vigil: vigil .* starting|vigil loaded from the ESP'
-    'hv|report|"ev":"hv_up"|^vigil: hypervisor up|every CPU virtualized'
-    'chain|report|"ev":"chainload"|^vigil: next stage|chain-load of the next stage'
+    'vigil|report|"ev":"start"|^vigil: start |vigil loaded from the ESP'
+    'hv|report|"ev":"hv_up"|^vigil: hv_up |every CPU virtualized'
+    'chain|report|"ev":"chainload"|^vigil: chainload |chain-load of the next stage'
     'kernel|console|Linux version [0-9]|Linux kernel started'
     'user|console|Run /init as init process|guest userspace started'
     'ready|console|^VIGIL-GUEST-READY|guest scenario ready'
-    'os|report|"ev":"os"|^vigil: os: |vigil identified the running kernel'
-    'snap|report|"ev":"proc"|\] uid [0-9]+/|first process snapshot'
+    'os|report|"ev":"os"|^vigil: os |vigil identified the running kernel'
+    'snap|report|"ev":"proc"|^vigil: proc |first process snapshot'
 )
 
 p_init() {
@@ -102,7 +102,7 @@ p_poll() {
             [ "$(p_since "$P_SNAP_T")" -ge "$P_SNAP_MAX_S" ] &&
             [ "$(p_since "$P_READY_T")" -ge "$P_SETTLE_S" ]; then
             local n
-            n=$(tr -d '\r' <"$P_REPORT" | grep -a -c -E '"ev":"proc"|\] uid [0-9]+/')
+            n=$(tr -d '\r' <"$P_REPORT" | grep -a -c -E '"ev":"proc"|^vigil: proc ')
             p_say "snapshot reported: $n processes"
             P_DONE=1
         fi

@@ -35,7 +35,7 @@ static int emit(void *ctx, const struct vmi_proc *p) {
     if (p->error)
         vmi_report_task_error(e->r, p);
     else
-        vmi_report_proc(e->r, e->t, p, 0);
+        vmi_report_proc(e->r, e->t, p, -1);
     return 0;
 }
 

@@ -2,11 +2,13 @@
  * events the hypervisor prints (vmi/vmi_report.h).
  *
  *   vigil-vmi [--profile ISF.json] [--jsonl] [--regs FILE] [--no-regs] [--no-procs]
- *             [--no-modules] DUMP
+ *             [--no-modules] [--tree] DUMP
  *
  * DUMP is a QEMU dump-guest-memory ELF (registers from its CPU notes) or a raw guest-physical
  * memory image (registers from --regs FILE; see tools/dump_reader.h and docs/vmi.md). --no-regs
- * ignores every register and finds the kernel by the physical-memory scan. Exit status: 0 when
+ * ignores every register and finds the kernel by the physical-memory scan. --tree orders the proc
+ * events as the process tree, each with its depth. --jsonl renders the events as JSON Lines, else
+ * as text lines (base/report.h). Exit status: 0 when
  * every report was produced, 1 on an introspection error (reported as a vmi_error event), 2 on
  * usage or input errors. */
 #include "base/report.h"
@@ -28,7 +30,7 @@ static void sink_stdout(void *ctx, const char *data, size_t len) {
 
 static void usage(void) {
     fprintf(stderr, "usage: vigil-vmi [--profile ISF.json] [--jsonl] [--regs FILE] [--no-regs] "
-                    "[--no-procs] [--no-modules] DUMP\n");
+                    "[--no-procs] [--no-modules] [--tree] DUMP\n");
 }
 
 static char *read_file(const char *path, size_t *len) {
@@ -74,6 +76,8 @@ int main(int argc, char **argv) {
             no_regs = true;
         else if (!strcmp(argv[i], "--no-procs"))
             o.processes = false;
+        else if (!strcmp(argv[i], "--tree"))
+            o.tree = true;
         else if (!strcmp(argv[i], "--no-modules"))
             o.modules = false;
         else if (!strcmp(argv[i], "-h") || !strcmp(argv[i], "--help")) {

@@ -132,8 +132,8 @@ def exits_top(exits, n=4):
     return ", ".join("%s %d" % (safe(k), v) for v, k in counts[:n])
 
 
-# One renderer per event of README's schema table. Wording follows vigil's own text mode
-# (report = text) where it has one, so both modes read alike. A renderer may meet any value type:
+# One renderer per event of README's schema table, in words for people (vigil's own text mode,
+# report = text, writes the same events as key=value lines). A renderer may meet any value type:
 # the caller falls back to key=value if it raises.
 def r_start(e):
     return "vigil %s started: report on %s at %s baud, config %s, firmware console %s, seal %s" % (

@@ -112,7 +112,7 @@ static int emit_proc(void *ctx, const struct vmi_proc *p) {
         vmi_report_task_error(c->r, p);
         c->bad++;
     } else {
-        vmi_report_proc(c->r, c->t, p, 0);
+        vmi_report_proc(c->r, c->t, p, -1);
     }
     return 0;
 }
@@ -205,7 +205,7 @@ static int print_tree(struct vmi_session *s, struct collect *c, struct vmi_arena
                 if (vmi_linux_task_read(&s->tasks, v[j].task, &p) == 0) {
                     p.nthreads = v[j].nthreads; /* counted (and bounded) by the task walk */
                     p.threads_error = v[j].threads_error;
-                    vmi_report_proc(c->r, &s->tasks, &p, d);
+                    vmi_report_proc(c->r, &s->tasks, &p, (int)d);
                 }
                 /* Push children in reverse so they print in pid order. */
                 size_t f = first_child(v, n, v[j].pid), e = f;
@@ -256,9 +256,10 @@ int vmi_report_session(struct vmi_session *s, const struct vmi_run_opts *o, stru
             first = rc;
         } else {
             struct collect c = {.r = r, .t = &s->tasks};
-            if (!report_is_json(r)) {
+            long n;
+            if (o && o->tree) {
                 /* Count first, then collect for the tree. */
-                long n = vmi_linux_tasks_foreach(&s->tasks, NULL, NULL);
+                n = vmi_linux_tasks_foreach(&s->tasks, NULL, NULL);
                 if (n >= 0) {
                     c.cap = (size_t)n;
                     c.v = vmi_arena_alloc(arena, sizeof(*c.v) * (c.cap ? c.cap : 1));
@@ -266,25 +267,25 @@ int vmi_report_session(struct vmi_session *s, const struct vmi_run_opts *o, stru
                 if (n >= 0 && c.v) {
                     n = vmi_linux_tasks_foreach(&s->tasks, collect_proc, &c);
                     if (n >= 0) {
-                        s->nprocs = n - c.bad;
-                        report_textf(r, "processes: %ld", s->nprocs);
+                        report_begin(r, "processes");
+                        report_i64(r, "count", n - c.bad);
+                        report_end(r);
+                        long walked = n;
                         n = print_tree(s, &c, arena);
+                        if (n >= 0)
+                            n = walked;
                     }
                 } else if (n >= 0) {
                     n = vmi_linux_tasks_foreach(&s->tasks, emit_proc, &c); /* flat */
                 }
-                if (n < 0) {
-                    vmi_report_error(r, "tasks", (int)n, "task list walk failed");
-                    first = (int)n;
-                }
             } else {
-                long n = vmi_linux_tasks_foreach(&s->tasks, emit_proc, &c);
-                if (n < 0) {
-                    vmi_report_error(r, "tasks", (int)n, "task list walk failed");
-                    first = (int)n;
-                } else {
-                    s->nprocs = n - c.bad;
-                }
+                n = vmi_linux_tasks_foreach(&s->tasks, emit_proc, &c);
+            }
+            if (n < 0) {
+                vmi_report_error(r, "tasks", (int)n, "task list walk failed");
+                first = (int)n;
+            } else {
+                s->nprocs = n - c.bad;
             }
         }
     }

@@ -28,6 +28,9 @@ struct vmi_run_opts {
     size_t profile_len;
     bool processes; /* report proc events */
     bool modules;   /* report module events */
+    /* proc events in tree order (each after its parent, children by pid) with their "depth",
+     * after a "processes" event with their count; else in task-list order, without depth. */
+    bool tree;
 };
 
 /* Everything vmi_run found, for callers that want more than the report (tools, benchmarks). */

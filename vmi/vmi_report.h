@@ -21,10 +21,10 @@
 
 void vmi_report_os(struct report *r, const struct vmi_kernel *k, const char *source);
 void vmi_report_kernel(struct report *r, const struct vmi_kernel *k);
-/* JSON: one proc event, with the thread list walked through t. Text: one line at the given tree
- * depth. */
+/* One proc event, with the thread list walked through t; with a "depth" field (its level in the
+ * process tree) when depth >= 0. */
 void vmi_report_proc(struct report *r, const struct vmi_linux_tasks *t, const struct vmi_proc *p,
-                     unsigned depth);
+                     int depth);
 /* A task-list entry the walk skipped (p->error set): what is known of it and why. */
 void vmi_report_task_error(struct report *r, const struct vmi_proc *p);
 void vmi_report_module(struct report *r, const struct vmi_module *m);

@@ -40,17 +40,13 @@ static void report_dropped(const struct icr_write *w, const struct hv_cpu *t) {
     if (!r)
         return;
     const char *kind = ICR_DELIVERY(w->icr) == ICR_DM_INIT ? "init" : "sipi";
-    if (report_is_json(r)) {
-        report_begin(r, "ipi_dropped");
-        report_str(r, "ipi", kind);
-        report_u64(r, "from_cpu", w->from->index);
-        report_u64(r, "to_cpu", t->index);
-        report_u64(r, "apic_id", t->vcpu.apic_id);
-        report_str(r, "why", "the target is parked by vigil");
-        report_end(r);
-    } else {
-        report_textf(r, "cpu %u sent %s to parked cpu %u: dropped", w->from->index, kind, t->index);
-    }
+    report_begin(r, "ipi_dropped");
+    report_str(r, "ipi", kind);
+    report_u64(r, "from_cpu", w->from->index);
+    report_u64(r, "to_cpu", t->index);
+    report_u64(r, "apic_id", t->vcpu.apic_id);
+    report_str(r, "why", "the target is parked by vigil");
+    report_end(r);
     hv_report_end(r);
 }
 
@@ -117,27 +113,19 @@ void apic_ipi_report_init(struct hv_cpu *c, uint32_t from) {
     if (!r)
         return;
     const char *state = c->vcpu.sipi_state == VCPU_WAIT_FOR_SIPI ? "wait_for_sipi" : "running";
-    if (report_is_json(r)) {
-        report_begin(r, "init_received");
-        report_u64(r, "cpu", c->index);
-        report_u64(r, "apic_id", c->vcpu.apic_id);
-        if (from == APIC_INIT_FROM_TEST)
-            report_str(r, "from", "test_stall_boot_cpu (test-only fault injection)");
-        else if (from)
-            report_u64(r, "from_cpu", from - 1);
-        else
-            report_str(r, "from", "init exit");
-        report_bool(r, "boot_cpu", c->index == hv.params.bsp_index);
-        report_str(r, "state", state);
-        report_u64(r, "inits", c->vcpu.init_count);
-        report_end(r);
-    } else {
-        report_textf(r, "cpu %u took an INIT (%s); now %s", c->index,
-                     from == APIC_INIT_FROM_TEST ? "test fault injection"
-                     : from                      ? "from another cpu's ICR write"
-                                                 : "INIT exit",
-                     state);
-    }
+    report_begin(r, "init_received");
+    report_u64(r, "cpu", c->index);
+    report_u64(r, "apic_id", c->vcpu.apic_id);
+    if (from == APIC_INIT_FROM_TEST)
+        report_str(r, "from", "test_stall_boot_cpu (test-only fault injection)");
+    else if (from)
+        report_u64(r, "from_cpu", from - 1);
+    else
+        report_str(r, "from", "init exit");
+    report_bool(r, "boot_cpu", c->index == hv.params.bsp_index);
+    report_str(r, "state", state);
+    report_u64(r, "inits", c->vcpu.init_count);
+    report_end(r);
     hv_report_end(r);
 }
 

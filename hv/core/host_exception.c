@@ -65,7 +65,7 @@ void host_exception(struct hv_exc_frame *f) {
     struct hv_cpu *c = this_cpu();
     /* A spare writer: this CPU may have faulted in the middle of a line of its own. */
     struct report *r = hv_report_begin();
-    if (r && report_is_json(r)) {
+    if (r) {
         report_begin(r, "hv_fault");
         report_u64(r, "cpu", c ? c->index : 0);
         report_u64(r, "vector", f->vector);
@@ -86,13 +86,6 @@ void host_exception(struct hv_exc_frame *f) {
         report_arr_end(r);
         report_str(r, "action", "cpu parked");
         report_end(r);
-    } else if (r) {
-        report_textf(r,
-                     "HYPERVISOR FAULT on cpu %u: vector %llu error 0x%llx at rip 0x%llx "
-                     "(rsp 0x%llx, cr2 0x%llx); this cpu is parked",
-                     c ? c->index : 0, (unsigned long long)f->vector, (unsigned long long)f->error,
-                     (unsigned long long)f->rip, (unsigned long long)f->rsp,
-                     (unsigned long long)cr2);
     }
     hv_report_end(r);
     if (c)

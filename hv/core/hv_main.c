@@ -178,17 +178,12 @@ static void report_cpu_fail(struct hv_cpu *c, int err) {
     struct report *r = hv_report_begin();
     if (!r)
         return;
-    if (report_is_json(r)) {
-        report_begin(r, "cpu_fail");
-        report_u64(r, "cpu", c->index);
-        report_u64(r, "apic_id", c->vcpu.apic_id);
-        report_str(r, "error", hv_strerror(err));
-        report_u64(r, "detail", c->launch_detail);
-        report_end(r);
-    } else {
-        report_textf(r, "cpu %u (APIC %u) NOT virtualized: %s (detail %llu)", c->index,
-                     c->vcpu.apic_id, hv_strerror(err), (unsigned long long)c->launch_detail);
-    }
+    report_begin(r, "cpu_fail");
+    report_u64(r, "cpu", c->index);
+    report_u64(r, "apic_id", c->vcpu.apic_id);
+    report_str(r, "error", hv_strerror(err));
+    report_u64(r, "detail", c->launch_detail);
+    report_end(r);
     hv_report_end(r);
 }
 

@@ -13,33 +13,22 @@ static void report_outcome(const struct hv_cpu *t, const struct cpu_park_outcome
     if (!r)
         return;
     bool held = o->result == CPU_PARK_HELD;
-    if (report_is_json(r)) {
-        report_begin(r, held ? "cpu_parked" : "cpu_bare");
-        report_u64(r, "cpu", t->index);
-        report_u64(r, "apic_id", t->vcpu.apic_id);
-        report_str(r, "why",
-                   t->launch_error ? hv_strerror(t->launch_error) : "never ran vigil's bring-up");
-        if (held) {
-            report_bool(r, "vmx_root", true);
-            report_bool(r, "init_blocked", true);
-            report_u64(r, "us", o->us);
-        } else {
-            report_str(r, "error", cpu_park_result_name(o->result));
-            if (o->send_error)
-                report_str(r, "apic", o->send_error);
-            report_str(r, "on_no_vmx", hv.params.on_no_vmx ? "halt" : "boot");
-        }
-        report_end(r);
-    } else if (held) {
-        report_textf(r,
-                     "cpu %u (APIC %u), not virtualized (%s), is parked in VMX root: the OS "
-                     "cannot start it",
-                     t->index, t->vcpu.apic_id,
-                     t->launch_error ? hv_strerror(t->launch_error) : "never started");
+    report_begin(r, held ? "cpu_parked" : "cpu_bare");
+    report_u64(r, "cpu", t->index);
+    report_u64(r, "apic_id", t->vcpu.apic_id);
+    report_str(r, "why",
+               t->launch_error ? hv_strerror(t->launch_error) : "never ran vigil's bring-up");
+    if (held) {
+        report_bool(r, "vmx_root", true);
+        report_bool(r, "init_blocked", true);
+        report_u64(r, "us", o->us);
     } else {
-        report_textf(r, "cpu %u (APIC %u) is NOT virtualized and could not be parked (%s)",
-                     t->index, t->vcpu.apic_id, cpu_park_result_name(o->result));
+        report_str(r, "error", cpu_park_result_name(o->result));
+        if (o->send_error)
+            report_str(r, "apic", o->send_error);
+        report_str(r, "on_no_vmx", hv.params.on_no_vmx ? "halt" : "boot");
     }
+    report_end(r);
     hv_report_end(r);
 }
 

@@ -19,24 +19,15 @@ static void report_watch(const struct hv_cpu *by, const struct hv_cpu *t, enum c
     if (!r)
         return;
     bool stalled = ch == CPU_WATCH_STALLED;
-    if (report_is_json(r)) {
-        report_begin(r, stalled ? "cpu_stalled" : "cpu_resumed");
-        report_u64(r, "cpu", t->index);
-        report_u64(r, "apic_id", t->vcpu.apic_id);
-        report_bool(r, "boot_cpu", t->index == hv.params.bsp_index);
-        report_str(r, "state", sipi_state_name(t->vcpu.sipi_state));
-        report_str(r, "last_exit", vmx_exit_reason_name(t->last_exit_reason));
-        report_u64(r, "silent_ms", silent_ms);
-        report_u64(r, "seen_by_cpu", by->index);
-        report_end(r);
-    } else if (stalled) {
-        report_textf(r, "cpu %u has taken no VM exit for %llu ms (%s, last exit '%s')", t->index,
-                     (unsigned long long)silent_ms, sipi_state_name(t->vcpu.sipi_state),
-                     vmx_exit_reason_name(t->last_exit_reason));
-    } else {
-        report_textf(r, "cpu %u takes VM exits again (silent for %llu ms)", t->index,
-                     (unsigned long long)silent_ms);
-    }
+    report_begin(r, stalled ? "cpu_stalled" : "cpu_resumed");
+    report_u64(r, "cpu", t->index);
+    report_u64(r, "apic_id", t->vcpu.apic_id);
+    report_bool(r, "boot_cpu", t->index == hv.params.bsp_index);
+    report_str(r, "state", sipi_state_name(t->vcpu.sipi_state));
+    report_str(r, "last_exit", vmx_exit_reason_name(t->last_exit_reason));
+    report_u64(r, "silent_ms", silent_ms);
+    report_u64(r, "seen_by_cpu", by->index);
+    report_end(r);
     hv_report_end(r);
 }
 

@@ -27,17 +27,12 @@ __attribute__((noreturn)) void hv_park_cpu(void); /* hv/core/host_exception.c */
 static void stand_down(struct hv_cpu *c) {
     bool halt = hv.params.on_no_vmx == ON_NO_VMX_HALT;
     struct report *r = hv_report_begin();
-    if (r && report_is_json(r)) {
+    if (r) {
         report_begin(r, halt ? "halt" : "protection_void");
         report_str(r, "reason", "a processor is neither virtualized nor parked");
         report_u64(r, "cpus_bare", hv.cpus_bare);
         report_str(r, "on_no_vmx", halt ? "halt" : "boot");
         report_end(r);
-    } else if (r) {
-        report_textf(r, "%u processor(s) can run the OS bare (on_no_vmx = %s): %s", hv.cpus_bare,
-                     halt ? "halt" : "boot",
-                     halt ? "the machine stops here"
-                          : "the OS goes on; vigil's memory is NOT protected from it");
     }
     hv_report_end(r);
     if (!halt)
@@ -70,7 +65,7 @@ void hv_takeover_check(struct hv_cpu *c, uint64_t guest_rip) {
     if (!e2 && hv.params.park_pages && hv.cpus_parked)
         e2 = ept_hide_add(&hv.hide, &c->ept, hv.params.park_pages, HV_PARK_PAGES * 4096);
     struct report *r = hv_report_begin();
-    if (r && report_is_json(r)) {
+    if (r) {
         report_begin(r, "os_running");
         report_u64(r, "cpu", c->index);
         report_hex(r, "rip", guest_rip);
@@ -78,10 +73,6 @@ void hv_takeover_check(struct hv_cpu *c, uint64_t guest_rip) {
         if (e1 || e2)
             report_str(r, "error", ept_strerror(e1 ? e1 : e2));
         report_end(r);
-    } else if (r) {
-        report_textf(r, "the OS kernel runs (cpu %u at 0x%llx); hypervisor memory %s", c->index,
-                     (unsigned long long)guest_rip,
-                     e1 || e2 ? "could NOT be hidden" : "hidden from the guest");
     }
     hv_report_end(r);
     ept_hide_report_ranges(&hv.hide);

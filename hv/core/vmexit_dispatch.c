@@ -47,28 +47,21 @@ static void report_cpu_up(struct hv_cpu *c) {
     struct report *r = hv_report_begin();
     if (!r)
         return;
-    if (report_is_json(r)) {
-        report_begin(r, "cpu_up");
-        report_u64(r, "cpu", c->index);
-        report_u64(r, "apic_id", v->apic_id);
-        report_u64(r, "vpid", v->vpid);
-        report_bool(r, "ept", (v->proc2_ctls & PROC2_ENABLE_EPT) != 0);
-        report_bool(r, "unrestricted_guest", v->unrestricted_guest);
-        report_bool(r, "preemption_timer", (v->pin_ctls & PIN_PREEMPTION_TIMER) != 0);
-        report_obj_begin(r, "controls");
-        report_hex(r, "pin", v->pin_ctls);
-        report_hex(r, "proc", v->proc_ctls);
-        report_hex(r, "proc2", v->proc2_ctls);
-        report_hex(r, "exit", v->exit_ctls);
-        report_hex(r, "entry", v->entry_ctls);
-        report_obj_end(r);
-        report_end(r);
-    } else {
-        report_textf(r, "cpu %u (APIC %u) virtualized: VPID %u, EPT %s, unrestricted guest %s",
-                     c->index, v->apic_id, v->vpid,
-                     (v->proc2_ctls & PROC2_ENABLE_EPT) ? "on" : "off",
-                     v->unrestricted_guest ? "on" : "off");
-    }
+    report_begin(r, "cpu_up");
+    report_u64(r, "cpu", c->index);
+    report_u64(r, "apic_id", v->apic_id);
+    report_u64(r, "vpid", v->vpid);
+    report_bool(r, "ept", (v->proc2_ctls & PROC2_ENABLE_EPT) != 0);
+    report_bool(r, "unrestricted_guest", v->unrestricted_guest);
+    report_bool(r, "preemption_timer", (v->pin_ctls & PIN_PREEMPTION_TIMER) != 0);
+    report_obj_begin(r, "controls");
+    report_hex(r, "pin", v->pin_ctls);
+    report_hex(r, "proc", v->proc_ctls);
+    report_hex(r, "proc2", v->proc2_ctls);
+    report_hex(r, "exit", v->exit_ctls);
+    report_hex(r, "entry", v->entry_ctls);
+    report_obj_end(r);
+    report_end(r);
     hv_report_end(r);
 }
 
@@ -76,33 +69,28 @@ static void report_hv_up(bool sync_tested, bool sync_ok, uint64_t sync_us) {
     struct report *r = hv_report_begin();
     if (!r)
         return;
-    if (report_is_json(r)) {
-        report_begin(r, "hv_up");
-        report_u64(r, "cpus", hv.cpus_up);
-        report_u64(r, "failed", hv.cpus_failed);
-        report_u64(r, "heartbeat_s", hv.params.heartbeat_s);
-        report_bool(r, "stealth", hv.params.stealth != 0);
-        report_hex(r, "image_base", hv.params.image_base);
-        report_u64(r, "image_bytes", hv.params.image_pages * 4096);
-        report_u64(r, "heap_used", hv.heap.used);
-        report_obj_begin(r, "ept_pages");
-        report_u64(r, "1g", hv.ept.stats.pages_1g);
-        report_u64(r, "2m", hv.ept.stats.pages_2m);
-        report_u64(r, "4k", hv.ept.stats.pages_4k);
-        report_u64(r, "tables", hv.ept.stats.tables);
+    report_begin(r, "hv_up");
+    report_u64(r, "cpus", hv.cpus_up);
+    report_u64(r, "failed", hv.cpus_failed);
+    report_u64(r, "heartbeat_s", hv.params.heartbeat_s);
+    report_bool(r, "stealth", hv.params.stealth != 0);
+    report_hex(r, "image_base", hv.params.image_base);
+    report_u64(r, "image_bytes", hv.params.image_pages * 4096);
+    report_u64(r, "heap_used", hv.heap.used);
+    report_obj_begin(r, "ept_pages");
+    report_u64(r, "1g", hv.ept.stats.pages_1g);
+    report_u64(r, "2m", hv.ept.stats.pages_2m);
+    report_u64(r, "4k", hv.ept.stats.pages_4k);
+    report_u64(r, "tables", hv.ept.stats.tables);
+    report_obj_end(r);
+    if (sync_tested) {
+        /* Every CPU picked up a new EPT generation within that time (hv/core/ept_kick.h). */
+        report_obj_begin(r, "ept_sync");
+        report_bool(r, "ok", sync_ok);
+        report_u64(r, "us", sync_us);
         report_obj_end(r);
-        if (sync_tested) {
-            /* Every CPU picked up a new EPT generation within that time (hv/core/ept_kick.h). */
-            report_obj_begin(r, "ept_sync");
-            report_bool(r, "ok", sync_ok);
-            report_u64(r, "us", sync_us);
-            report_obj_end(r);
-        }
-        report_end(r);
-    } else {
-        report_textf(r, "hypervisor up on %u cpu(s)%s; heartbeat every %u s", hv.cpus_up,
-                     hv.cpus_failed ? " (some failed, see above)" : "", hv.params.heartbeat_s);
     }
+    report_end(r);
     hv_report_end(r);
 }
 
@@ -161,72 +149,54 @@ static void report_heartbeat(struct report *r, const struct hv_cpu *by, uint64_t
                              const uint64_t *totals, uint64_t all, uint64_t inits, uint64_t sipis,
                              uint64_t kicks_taken, uint32_t stalled, uint64_t stalled_ms,
                              const struct exit_costs *cost) {
-    if (report_is_json(r)) {
-        report_begin(r, "heartbeat");
-        report_u64(r, "uptime_s", now / 1000);
-        report_u64(r, "cpus", hv.cpus_up);
-        /* The CPU whose timer exit wrote it (any CPU: hv/core/tick_owner.h). */
-        report_u64(r, "by_cpu", by->index);
-        if (stalled) {
-            /* How long the longest-silent of them has taken no exit (hv/core/cpu_watch.h). */
-            report_u64(r, "cpus_stalled", stalled);
-            report_u64(r, "stalled_s", stalled_ms / 1000);
-        }
-        if (hv.cpus_parked)
-            report_u64(r, "cpus_parked", hv.cpus_parked);
-        report_u64(r, "total_exits", all);
-        report_obj_begin(r, "exits");
-        for (unsigned i = 0; i <= EXIT_REASON_MAX; i++) {
-            if (totals[i])
-                report_u64(r, vmx_exit_reason_name(i), totals[i]);
-        }
-        report_obj_end(r);
-        report_obj_begin(r, "exit_cost_us");
-        for (unsigned i = 0; i <= EXIT_REASON_MAX; i++) {
-            if (!totals[i])
-                continue;
-            report_obj_begin(r, vmx_exit_reason_name(i));
-            report_u64(r, "total", ticks_us(cost->total[i]));
-            report_u64(r, "max", ticks_us(cost->max[i]));
-            report_obj_end(r);
-        }
-        report_obj_end(r);
-        report_obj_begin(r, "longest_exit");
-        report_str(r, "reason", vmx_exit_reason_name(cost->longest_reason));
-        report_u64(r, "us", ticks_us(cost->longest));
-        report_u64(r, "cpu", cost->longest_cpu);
-        report_obj_end(r);
-        report_obj_begin(r, "init_sipi");
-        report_u64(r, "inits", inits);
-        report_u64(r, "sipis", sipis);
-        report_u64(r, "real_inits", __atomic_load_n(&hv.real_inits, __ATOMIC_RELAXED));
-        report_u64(r, "late_sipis", __atomic_load_n(&hv.late_sipis, __ATOMIC_RELAXED));
-        report_obj_end(r);
-        report_obj_begin(r, "ept_kicks");
-        report_u64(r, "sent", __atomic_load_n(&hv.ept_kicks_sent, __ATOMIC_RELAXED));
-        report_u64(r, "taken", kicks_taken);
-        report_u64(r, "failed", __atomic_load_n(&hv.ept_kicks_failed, __ATOMIC_RELAXED));
-        if (hv.ept_kick_error)
-            report_str(r, "error", hv.ept_kick_error);
-        report_obj_end(r);
-        report_end(r);
-    } else {
-        char line[400];
-        size_t n = 0;
-        for (unsigned i = 0; i <= EXIT_REASON_MAX && n < sizeof(line) - 40; i++) {
-            if (totals[i])
-                n += fmt_snprintf(line + n, sizeof(line) - n, "%s%s %llu", n ? ", " : "",
-                                  vmx_exit_reason_name(i), (unsigned long long)totals[i]);
-        }
-        line[n < sizeof(line) ? n : sizeof(line) - 1] = 0;
-        report_textf(r,
-                     "alive: uptime %llu s, %u cpu(s) (%u stalled), %llu exits (%s); INIT %llu, "
-                     "SIPI %llu; longest exit %llu us (%s, cpu %u); from cpu %u",
-                     (unsigned long long)(now / 1000), hv.cpus_up, stalled, (unsigned long long)all,
-                     line, (unsigned long long)inits, (unsigned long long)sipis,
-                     (unsigned long long)ticks_us(cost->longest),
-                     vmx_exit_reason_name(cost->longest_reason), cost->longest_cpu, by->index);
+    report_begin(r, "heartbeat");
+    report_u64(r, "uptime_s", now / 1000);
+    report_u64(r, "cpus", hv.cpus_up);
+    /* The CPU whose timer exit wrote it (any CPU: hv/core/tick_owner.h). */
+    report_u64(r, "by_cpu", by->index);
+    if (stalled) {
+        /* How long the longest-silent of them has taken no exit (hv/core/cpu_watch.h). */
+        report_u64(r, "cpus_stalled", stalled);
+        report_u64(r, "stalled_s", stalled_ms / 1000);
     }
+    if (hv.cpus_parked)
+        report_u64(r, "cpus_parked", hv.cpus_parked);
+    report_u64(r, "total_exits", all);
+    report_obj_begin(r, "exits");
+    for (unsigned i = 0; i <= EXIT_REASON_MAX; i++) {
+        if (totals[i])
+            report_u64(r, vmx_exit_reason_name(i), totals[i]);
+    }
+    report_obj_end(r);
+    report_obj_begin(r, "exit_cost_us");
+    for (unsigned i = 0; i <= EXIT_REASON_MAX; i++) {
+        if (!totals[i])
+            continue;
+        report_obj_begin(r, vmx_exit_reason_name(i));
+        report_u64(r, "total", ticks_us(cost->total[i]));
+        report_u64(r, "max", ticks_us(cost->max[i]));
+        report_obj_end(r);
+    }
+    report_obj_end(r);
+    report_obj_begin(r, "longest_exit");
+    report_str(r, "reason", vmx_exit_reason_name(cost->longest_reason));
+    report_u64(r, "us", ticks_us(cost->longest));
+    report_u64(r, "cpu", cost->longest_cpu);
+    report_obj_end(r);
+    report_obj_begin(r, "init_sipi");
+    report_u64(r, "inits", inits);
+    report_u64(r, "sipis", sipis);
+    report_u64(r, "real_inits", __atomic_load_n(&hv.real_inits, __ATOMIC_RELAXED));
+    report_u64(r, "late_sipis", __atomic_load_n(&hv.late_sipis, __ATOMIC_RELAXED));
+    report_obj_end(r);
+    report_obj_begin(r, "ept_kicks");
+    report_u64(r, "sent", __atomic_load_n(&hv.ept_kicks_sent, __ATOMIC_RELAXED));
+    report_u64(r, "taken", kicks_taken);
+    report_u64(r, "failed", __atomic_load_n(&hv.ept_kicks_failed, __ATOMIC_RELAXED));
+    if (hv.ept_kick_error)
+        report_str(r, "error", hv.ept_kick_error);
+    report_obj_end(r);
+    report_end(r);
 }
 
 /* Runs on the tick owner only (hv_periodic). */
@@ -397,14 +367,10 @@ static void report_reset(struct hv_cpu *c) {
     struct report *r = hv_report_begin();
     if (!r)
         return;
-    if (report_is_json(r)) {
-        report_begin(r, "reset");
-        report_u64(r, "cpu", c->index);
-        report_str(r, "reason", "guest triple fault");
-        report_end(r);
-    } else {
-        report_textf(r, "cpu %u: guest triple fault; resetting the machine", c->index);
-    }
+    report_begin(r, "reset");
+    report_u64(r, "cpu", c->index);
+    report_str(r, "reason", "guest triple fault");
+    report_end(r);
     hv_report_end(r);
 }
 
@@ -412,15 +378,10 @@ static void report_parked(struct hv_cpu *c, uint32_t basic) {
     struct report *r = hv_report_begin();
     if (!r)
         return;
-    if (report_is_json(r)) {
-        report_begin(r, "cpu_parked");
-        report_u64(r, "cpu", c->index);
-        report_str(r, "exit", vmx_exit_reason_name(basic));
-        report_end(r);
-    } else {
-        report_textf(r, "cpu %u parked after exit '%s' (state dumped above)", c->index,
-                     vmx_exit_reason_name(basic));
-    }
+    report_begin(r, "cpu_parked");
+    report_u64(r, "cpu", c->index);
+    report_str(r, "exit", vmx_exit_reason_name(basic));
+    report_end(r);
     hv_report_end(r);
 }
 
@@ -516,16 +477,13 @@ void vmx_resume_failed(void) {
     struct hv_cpu *c = this_cpu();
     uint64_t err = hw_vmread(VMCS_VM_INSTR_ERROR);
     struct report *r = hv_report_begin();
-    if (r && report_is_json(r)) {
+    if (r) {
         report_begin(r, "hv_fault");
         report_u64(r, "cpu", c->index);
         report_str(r, "what", "VMRESUME failed");
         report_u64(r, "vm_instruction_error", err);
         report_str(r, "action", "cpu parked");
         report_end(r);
-    } else if (r) {
-        report_textf(r, "cpu %u: VMRESUME failed (VM-instruction error %llu); cpu parked", c->index,
-                     (unsigned long long)err);
     }
     hv_report_end(r);
     c->parked = true;

@@ -367,7 +367,7 @@ int ept_handle_misconfig(const struct ept *e, struct report *r) {
             table = ept_pool_virt(e->pool, v & EPTE_ADDR_MASK);
         }
     }
-    if (r && report_is_json(r)) {
+    if (r) {
         report_begin(r, "ept_misconfig");
         report_hex(r, "gpa", gpa);
         report_hex(r, "eptp", ept_eptp(e));
@@ -376,11 +376,6 @@ int ept_handle_misconfig(const struct ept *e, struct report *r) {
             report_hex(r, NULL, entries[i]);
         report_arr_end(r);
         report_end(r);
-    } else if (r) {
-        report_textf(
-            r, "EPT misconfiguration at gpa 0x%llx (a vigil bug); walk:", (unsigned long long)gpa);
-        for (unsigned i = 0; i < n; i++)
-            report_textf(r, "  level %u entry 0x%016llx", 4 - i, (unsigned long long)entries[i]);
     }
     return EPT_ERR_CORRUPT;
 }

@@ -32,24 +32,17 @@ static void report_tamper(struct ept_guard *g, const struct ept_guard_patch *p, 
     if (!r)
         return; /* counted, not itemised: the summary tells it */
     __atomic_add_fetch(&g->reported, 1, __ATOMIC_RELAXED);
-    if (report_is_json(r)) {
-        report_begin(r, "hook_tamper");
-        report_str(r, "function", p->name ? p->name : "?");
-        report_hex(r, "gpa", p->pa);
-        report_hex(r, "rip", rip);
-        if (insn[0])
-            report_str(r, "insn", insn);
-        else
-            report_null(r, "insn");
-        report_str(r, "action", action);
-        report_u64(r, "cpu", cpu);
-        report_end(r);
-    } else {
-        report_textf(r,
-                     "ALERT: the guest changed vigil's hook on %s (gpa 0x%llx), rip 0x%llx%s%s: %s",
-                     p->name ? p->name : "?", (unsigned long long)p->pa, (unsigned long long)rip,
-                     insn[0] ? ": " : "", insn, action);
-    }
+    report_begin(r, "hook_tamper");
+    report_str(r, "function", p->name ? p->name : "?");
+    report_hex(r, "gpa", p->pa);
+    report_hex(r, "rip", rip);
+    if (insn[0])
+        report_str(r, "insn", insn);
+    else
+        report_null(r, "insn");
+    report_str(r, "action", action);
+    report_u64(r, "cpu", cpu);
+    report_end(r);
     report_out_end(g->report, r);
 }
 
@@ -273,17 +266,12 @@ void ept_guard_report_summary(struct ept_guard *g) {
         return; /* told again with the next summary */
     g->summarised = a;
     uint64_t unreported = a - __atomic_load_n(&g->reported, __ATOMIC_RELAXED);
-    if (report_is_json(r)) {
-        report_begin(r, "hook_tamper_count");
-        report_u64(r, "attempts", a);
-        report_u64(r, "dropped", __atomic_load_n(&g->dropped, __ATOMIC_RELAXED));
-        report_u64(r, "undone", __atomic_load_n(&g->undone, __ATOMIC_RELAXED));
-        report_u64(r, "unreported", unreported);
-        report_end(r);
-    } else {
-        report_textf(r, "ALERT: %llu attempts to change vigil's hooks so far (%llu not itemised)",
-                     (unsigned long long)a, (unsigned long long)unreported);
-    }
+    report_begin(r, "hook_tamper_count");
+    report_u64(r, "attempts", a);
+    report_u64(r, "dropped", __atomic_load_n(&g->dropped, __ATOMIC_RELAXED));
+    report_u64(r, "undone", __atomic_load_n(&g->undone, __ATOMIC_RELAXED));
+    report_u64(r, "unreported", unreported);
+    report_end(r);
     report_out_end(g->report, r);
 }
 

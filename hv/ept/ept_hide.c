@@ -39,24 +39,18 @@ static bool report_attempt(struct ept_hide *h, const struct ept_violation *v) {
     struct report *r = report_out_begin(h->report);
     if (!r)
         return false;
-    if (report_is_json(r)) {
-        report_begin(r, "hv_access");
-        report_hex(r, "gpa", v->gpa);
-        report_str(r, "access", kind_name(v->access));
-        report_hex(r, "rip", v->rip);
-        if (n)
-            report_strn(r, "insn", insn, n);
-        else
-            report_null(r, "insn");
-        if (v->gla_valid)
-            report_hex(r, "gla", v->gla);
-        report_u64(r, "cpu", v->vcpu ? v->vcpu->index : 0);
-        report_end(r);
-    } else {
-        report_textf(r, "blocked guest %s of hypervisor memory at gpa 0x%llx, rip 0x%llx%s%.*s",
-                     kind_name(v->access), (unsigned long long)v->gpa, (unsigned long long)v->rip,
-                     n ? ": " : "", (int)n, insn);
-    }
+    report_begin(r, "hv_access");
+    report_hex(r, "gpa", v->gpa);
+    report_str(r, "access", kind_name(v->access));
+    report_hex(r, "rip", v->rip);
+    if (n)
+        report_strn(r, "insn", insn, n);
+    else
+        report_null(r, "insn");
+    if (v->gla_valid)
+        report_hex(r, "gla", v->gla);
+    report_u64(r, "cpu", v->vcpu ? v->vcpu->index : 0);
+    report_end(r);
     report_out_end(h->report, r);
     return true;
 }
@@ -145,23 +139,16 @@ void ept_hide_report_ranges(struct ept_hide *h) {
     struct report *r = report_out_begin(h->report);
     if (!r)
         return;
-    if (report_is_json(r)) {
-        report_begin(r, "hv_memory");
-        report_arr_begin(r, "ranges");
-        for (unsigned i = 0; i < h->nranges; i++) {
-            report_arr_begin(r, NULL);
-            report_hex(r, NULL, h->ranges[i].start);
-            report_hex(r, NULL, h->ranges[i].len);
-            report_arr_end(r);
-        }
+    report_begin(r, "hv_memory");
+    report_arr_begin(r, "ranges");
+    for (unsigned i = 0; i < h->nranges; i++) {
+        report_arr_begin(r, NULL);
+        report_hex(r, NULL, h->ranges[i].start);
+        report_hex(r, NULL, h->ranges[i].len);
         report_arr_end(r);
-        report_end(r);
-    } else {
-        for (unsigned i = 0; i < h->nranges; i++)
-            report_textf(r, "hypervisor memory hidden from the guest: 0x%llx + 0x%llx",
-                         (unsigned long long)h->ranges[i].start,
-                         (unsigned long long)h->ranges[i].len);
     }
+    report_arr_end(r);
+    report_end(r);
     report_out_end(h->report, r);
 }
 
@@ -174,17 +161,12 @@ void ept_hide_report_summary(struct ept_hide *h) {
         return; /* told again with the next summary */
     h->summarised = attempts;
     uint64_t reported = __atomic_load_n(&h->reported, __ATOMIC_RELAXED);
-    if (report_is_json(r)) {
-        report_begin(r, "hv_access_count");
-        report_u64(r, "attempts", attempts);
-        report_u64(r, "read", __atomic_load_n(&h->reads, __ATOMIC_RELAXED));
-        report_u64(r, "write", __atomic_load_n(&h->writes, __ATOMIC_RELAXED));
-        report_u64(r, "exec", __atomic_load_n(&h->execs, __ATOMIC_RELAXED));
-        report_u64(r, "unreported", attempts - reported);
-        report_end(r);
-    } else {
-        report_textf(r, "guest accesses to hypervisor memory blocked: %llu (%llu not reported)",
-                     (unsigned long long)attempts, (unsigned long long)(attempts - reported));
-    }
+    report_begin(r, "hv_access_count");
+    report_u64(r, "attempts", attempts);
+    report_u64(r, "read", __atomic_load_n(&h->reads, __ATOMIC_RELAXED));
+    report_u64(r, "write", __atomic_load_n(&h->writes, __ATOMIC_RELAXED));
+    report_u64(r, "exec", __atomic_load_n(&h->execs, __ATOMIC_RELAXED));
+    report_u64(r, "unreported", attempts - reported);
+    report_end(r);
     report_out_end(h->report, r);
 }

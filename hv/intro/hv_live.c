@@ -108,17 +108,13 @@ void hv_live_arm(struct vmi_session *s) {
         struct report *r = hv_report_begin();
         if (!r)
             continue;
-        if (report_is_json(r)) {
-            report_begin(r, "live_hook");
-            report_str(r, "function", h->sym);
-            report_hex(r, "va", h->va);
-            report_bool(r, "guarded", guarded);
-            report_bool(r, "hidden", guarded && ept_guard_hidden(&hv.guard, h->pa));
-            report_end(r);
-        } else {
-            report_textf(r, "live events: hooked %s at 0x%llx%s", h->sym, (unsigned long long)h->va,
-                         guarded ? "" : " (not guarded)");
-        }
+        report_begin(r, "live_hook");
+        report_str(r, "function", h->sym);
+        report_hex(r, "va", h->va);
+        report_bool(r, "guarded", guarded);
+        report_bool(r, "hidden", guarded && ept_guard_hidden(&hv.guard, h->pa));
+        report_end(r);
+
         hv_report_end(r);
     }
 }
@@ -167,21 +163,16 @@ static void report_forgery(const char *fn, uint64_t arg, const struct vmi_proc *
     struct report *r = hv_report_begin();
     if (!r)
         return;
-    if (report_is_json(r)) {
-        report_begin(r, "hook_forgery");
-        report_str(r, "function", fn);
-        report_hex(r, "rip", hw_vmread(VMCS_GUEST_RIP));
-        report_hex(r, "task", arg);
-        report_u64(r, "cur_pid", (uint64_t)cur->pid);
-        report_str(r, "cur_comm", cur->comm);
-        report_str(r, "reason", why);
-        report_u64(r, "cpu", this_cpu()->index);
-        report_u64(r, "count", n);
-        report_end(r);
-    } else {
-        report_textf(r, "hook forgery at %s (task 0x%llx, running pid %d %s): %s (%llu so far)", fn,
-                     (unsigned long long)arg, cur->pid, cur->comm, why, (unsigned long long)n);
-    }
+    report_begin(r, "hook_forgery");
+    report_str(r, "function", fn);
+    report_hex(r, "rip", hw_vmread(VMCS_GUEST_RIP));
+    report_hex(r, "task", arg);
+    report_u64(r, "cur_pid", (uint64_t)cur->pid);
+    report_str(r, "cur_comm", cur->comm);
+    report_str(r, "reason", why);
+    report_u64(r, "cpu", this_cpu()->index);
+    report_u64(r, "count", n);
+    report_end(r);
     hv_report_end(r);
 }
 
@@ -201,16 +192,12 @@ static void event_start(uint64_t task) {
     struct report *r = hv_report_begin_ordered();
     if (!r)
         return;
-    if (report_is_json(r)) {
-        begin_event(r, "proc_start");
-        report_u64(r, "pid", (uint64_t)p.pid);
-        report_u64(r, "ppid", (uint64_t)p.ppid);
-        report_str(r, "comm", p.comm);
-        report_u64(r, "uid", p.uid);
-        report_end(r);
-    } else {
-        report_textf(r, "+ start pid %d (%s) parent %d uid %u", p.pid, p.comm, p.ppid, p.uid);
-    }
+    begin_event(r, "proc_start");
+    report_u64(r, "pid", (uint64_t)p.pid);
+    report_u64(r, "ppid", (uint64_t)p.ppid);
+    report_str(r, "comm", p.comm);
+    report_u64(r, "uid", p.uid);
+    report_end(r);
     hv_report_end(r);
 }
 
@@ -237,14 +224,10 @@ static void event_exec(uint64_t task, uint64_t buf) {
     struct report *r = hv_report_begin_ordered();
     if (!r)
         return;
-    if (report_is_json(r)) {
-        begin_event(r, "proc_exec");
-        report_u64(r, "pid", (uint64_t)p.pid);
-        report_str(r, "comm", comm);
-        report_end(r);
-    } else {
-        report_textf(r, "* exec  pid %d (%s)", p.pid, comm);
-    }
+    begin_event(r, "proc_exec");
+    report_u64(r, "pid", (uint64_t)p.pid);
+    report_str(r, "comm", comm);
+    report_end(r);
     hv_report_end(r);
 }
 
@@ -261,14 +244,10 @@ static void event_rename(uint64_t task, uint64_t buf) {
     struct report *r = hv_report_begin_ordered();
     if (!r)
         return;
-    if (report_is_json(r)) {
-        begin_event(r, "proc_rename");
-        report_u64(r, "pid", (uint64_t)p.pid);
-        report_str(r, "comm", comm);
-        report_end(r);
-    } else {
-        report_textf(r, "~ name  pid %d (%s)", p.pid, comm);
-    }
+    begin_event(r, "proc_rename");
+    report_u64(r, "pid", (uint64_t)p.pid);
+    report_str(r, "comm", comm);
+    report_end(r);
     hv_report_end(r);
 }
 
@@ -283,20 +262,14 @@ static void event_exit(uint64_t code) {
     struct report *r = hv_report_begin_ordered();
     if (!r)
         return;
-    if (report_is_json(r)) {
-        begin_event(r, "proc_exit");
-        report_u64(r, "pid", (uint64_t)p.pid);
-        report_str(r, "comm", p.comm);
-        if (sig)
-            report_u64(r, "signal", sig);
-        else
-            report_u64(r, "code", ((uint32_t)code >> 8) & 0xFF);
-        report_end(r);
-    } else if (sig) {
-        report_textf(r, "- exit  pid %d (%s) killed by signal %u", p.pid, p.comm, sig);
-    } else {
-        report_textf(r, "- exit  pid %d (%s) code %u", p.pid, p.comm, ((uint32_t)code >> 8) & 0xFF);
-    }
+    begin_event(r, "proc_exit");
+    report_u64(r, "pid", (uint64_t)p.pid);
+    report_str(r, "comm", p.comm);
+    if (sig)
+        report_u64(r, "signal", sig);
+    else
+        report_u64(r, "code", ((uint32_t)code >> 8) & 0xFF);
+    report_end(r);
     hv_report_end(r);
 }
 

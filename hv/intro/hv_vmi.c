@@ -7,6 +7,7 @@
 #include "hv/core/hv_state.h"
 #include "hv/intro/guest_mem.h"
 #include "hv/intro/hv_live.h"
+#include "hv/intro/rescan_report.h"
 #include "vmi/proc_snapshot.h"
 #include "vmi/vmi.h"
 #include "vmi/vmi_report.h"
@@ -89,126 +90,17 @@ static long walk(struct vmi_snap *s) {
     return n;
 }
 
-static void diff_entry(void *ctx, const struct vmi_snap_entry *e) {
-    struct report *r = ctx;
-    report_obj_begin(r, NULL);
-    report_u64(r, "pid", (uint64_t)e->pid);
-    report_str(r, "comm", e->comm);
-    report_obj_end(r);
-}
-
-/* Processes in both walks whose name changed (an exec or a rename the events did not carry). */
-static void diff_renamed(void *ctx, const struct vmi_snap_entry *cur,
-                         const struct vmi_snap_entry *prev) {
-    if (vmi_snap_renamed(cur, prev))
-        diff_entry(ctx, cur);
-}
-
-static void text_new(void *ctx, const struct vmi_snap_entry *e) {
-    struct report *r = ctx;
-    report_textf(r, "rescan: process %d (%s) appeared", e->pid, e->comm);
-}
-static void text_gone(void *ctx, const struct vmi_snap_entry *e) {
-    struct report *r = ctx;
-    report_textf(r, "rescan: process %d (%s) is gone", e->pid, e->comm);
-}
-
-static void missed_start(void *ctx, const struct vmi_snap_entry *e) {
-    struct report *r = ctx;
-    if (!e->exiting)
-        report_u64(r, NULL, (uint64_t)e->pid);
-}
-static void missed_exit(void *ctx, const struct vmi_snap_entry *e) {
-    struct report *r = ctx;
-    report_u64(r, NULL, (uint64_t)e->pid);
-}
-
-/* The live view against the walk: processes no proc_start announced, and processes announced
- * that are gone without a proc_exit. Exiting processes (zombies) are left out: their proc_exit
- * came at do_exit, before the parent reaps them. Each difference is then applied to the live
- * view (not a wholesale copy, which would race with events that came after the walk), so it is
- * reported once. */
-static void cross_check(struct report *r, const struct vmi_snap *cur, int32_t upto) {
-    hv_live_view(&view);
-    if (view.limit < upto)
-        upto = view.limit;
-    report_arr_begin(r, "live_missed_start");
-    vmi_snap_diff(cur, &view, upto, &(struct vmi_snap_diff_cbs){.only_a = missed_start}, r);
-    report_arr_end(r);
-    report_arr_begin(r, "live_missed_exit");
-    vmi_snap_diff(cur, &view, upto, &(struct vmi_snap_diff_cbs){.only_b = missed_exit}, r);
-    report_arr_end(r);
-    hv_live_reconcile(cur, &view, upto);
-}
-
-/* Task-list entries the walk could not read whole and skipped over (struct vmi_proc.error). */
-static void report_bad(struct report *r, const struct vmi_snap *s) {
-    if (!s->bad)
-        return;
-    if (!report_is_json(r)) {
-        for (uint64_t i = 0; i < s->bad && i < VMI_SNAP_BAD_MAX; i++)
-            report_textf(r, "rescan: task 0x%llx (pid %d) skipped: %s",
-                         (unsigned long long)s->bad_e[i].task,
-                         s->bad_e[i].has_pid ? s->bad_e[i].pid : -1, s->bad_e[i].what);
-        report_textf(r, "rescan: %llu task entries skipped", (unsigned long long)s->bad);
-        return;
-    }
-    report_u64(r, "bad", s->bad);
-    report_arr_begin(r, "bad_tasks");
-    for (uint64_t i = 0; i < s->bad && i < VMI_SNAP_BAD_MAX; i++) {
-        report_obj_begin(r, NULL);
-        report_hex(r, "task", s->bad_e[i].task);
-        if (s->bad_e[i].has_pid)
-            report_i64(r, "pid", s->bad_e[i].pid);
-        else
-            report_null(r, "pid");
-        report_i64(r, "code", s->bad_e[i].code);
-        report_str(r, "msg", s->bad_e[i].what ? s->bad_e[i].what : "");
-        report_obj_end(r);
-    }
-    report_arr_end(r);
-}
-
 static void rescan(uint64_t now) {
     struct vmi_snap *prev = &snaps[cur_snap], *cur = &snaps[cur_snap ^ 1];
     long n = walk(cur);
-    /* Both snapshots are exact up to their limits (the cap keeps the lowest pids). */
-    int32_t upto = cur->limit < prev->limit ? cur->limit : prev->limit;
-    bool capped = cur->capped || prev->capped;
     struct report *r = hv_report_begin();
     if (!r)
         return; /* prev stays the reference: the changes are told with the next rescan */
     if (n < 0) {
         vmi_report_error(r, "rescan", (int)n, sess.tasks.error);
-    } else if (report_is_json(r)) {
-        report_begin(r, "rescan");
-        report_u64(r, "t_ms", now);
-        report_u64(r, "procs", cur->total);
-        report_arr_begin(r, "new");
-        vmi_snap_diff(cur, prev, upto, &(struct vmi_snap_diff_cbs){.only_a = diff_entry}, r);
-        report_arr_end(r);
-        report_arr_begin(r, "gone");
-        vmi_snap_diff(cur, prev, upto, &(struct vmi_snap_diff_cbs){.only_b = diff_entry}, r);
-        report_arr_end(r);
-        report_arr_begin(r, "renamed");
-        vmi_snap_diff(cur, prev, upto, &(struct vmi_snap_diff_cbs){.both = diff_renamed}, r);
-        report_arr_end(r);
-        if (hv.params.live)
-            cross_check(r, cur, upto);
-        report_bad(r, cur);
-        if (capped) {
-            report_u64(r, "cap", cur->cap);
-            report_i64(r, "compared_to_pid", upto);
-        }
-        report_end(r);
     } else {
-        vmi_snap_diff(cur, prev, upto,
-                      &(struct vmi_snap_diff_cbs){.only_a = text_new, .only_b = text_gone}, r);
-        report_bad(r, cur);
-        if (capped)
-            report_textf(r, "rescan: more than %u processes: compared up to pid %d", cur->cap,
-                         upto);
-        report_textf(r, "rescan: %llu processes", (unsigned long long)cur->total);
+        struct rescan_live live = {hv_live_view, hv_live_reconcile, &view};
+        rescan_report(r, now, cur, prev, hv.params.live ? &live : NULL);
     }
     hv_report_end(r);
     if (n >= 0)

@@ -60,7 +60,7 @@ e2e_check "no stage printed twice" bash -c '! grep -o "\] .*" "$1" | grep -v "st
 : >"$R"
 cp "$O" "$O.first"; : >"$O"
 p_init "$R" "$C"
-echo 'vigil: hypervisor up on 1 cpu(s); heartbeat every 10 s' >>"$R"
+echo 'vigil: hv_up cpus=1 failed=0 heartbeat_s=10 stealth=false' >>"$R"
 poll
 e2e_check "text report: hypervisor up recognised" grep -q 'every CPU virtualized' "$O"
 sed 's/^/  | /' "$O.first"

@@ -168,11 +168,11 @@ for f in "$out"/*.jsonl; do
     grep -q '"root_from":"init_top_pgt"' "$f" || { echo "vmi_truth: [root] FAILED: $f does not walk from init_top_pgt"; fail=1; }
 done
 
-# Text mode (for people): must run and show the process tree with the scenario's chain.
-timeout 120 "$VMI" "$DUMP" >"$out/text.txt"
-# init (depth 0) -> sh -> vmi-chain-1 (depth 2) -> vmi-chain-2 -> vmi-chain-3 (depth 4): two
-# spaces of indentation per level after "vigil: ".
-grep -Eq '^vigil: {5}[0-9]+ vmi-chain-1 ' "$out/text.txt" && grep -Eq '^vigil: {9}[0-9]+ vmi-chain-3 ' "$out/text.txt" ||
+# Text mode with the process tree: must run and show the scenario's chain at its depth.
+timeout 120 "$VMI" --tree "$DUMP" >"$out/text.txt"
+# init (depth 0) -> sh -> vmi-chain-1 (depth 2) -> vmi-chain-2 -> vmi-chain-3 (depth 4).
+grep -Eq '^vigil: proc pid=[0-9]+ ppid=[0-9]+ comm=vmi-chain-1 .* depth=2$' "$out/text.txt" &&
+    grep -Eq '^vigil: proc pid=[0-9]+ ppid=[0-9]+ comm=vmi-chain-3 .* depth=4$' "$out/text.txt" ||
     { echo "vmi_truth: [text] FAILED: process tree not as expected"; sed -n '1,40p' "$out/text.txt"; fail=1; }
 
 # 6: 5-level paging with PCID (and KPTI).

@@ -174,7 +174,7 @@ static void fuzz_linux(const uint8_t *d, size_t n) {
                 if (vmi_linux_task_read(&t, tasks[j], &p) == 0) {
                     if (strlen(p.comm) >= sizeof(p.comm))
                         abort();
-                    vmi_report_proc(&r, &t, &p, (unsigned)j);
+                    vmi_report_proc(&r, &t, &p, (int)j);
                 }
                 (void)vmi_linux_threads_foreach(&t, tasks[j], 0, NULL, NULL);
             }

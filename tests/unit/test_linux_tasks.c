@@ -598,7 +598,7 @@ static void test_report_proc_json(void **state) {
     struct report r;
     outlen = 0;
     report_init(&r, REPORT_JSONL, sink, NULL);
-    vmi_report_proc(&r, &t, &p, 0);
+    vmi_report_proc(&r, &t, &p, -1);
     char want[512];
     snprintf(want, sizeof(want),
              "{\"ev\":\"proc\",\"pid\":94,\"ppid\":90,\"comm\":\"vmi-threads\",\"uid\":1000,"
@@ -608,7 +608,7 @@ static void test_report_proc_json(void **state) {
     assert_string_equal(out, want);
     outlen = 0;
     assert_int_equal(vmi_linux_task_read(&t, tz, &p), 0);
-    vmi_report_proc(&r, &t, &p, 0);
+    vmi_report_proc(&r, &t, &p, -1);
     assert_string_equal(out, "{\"ev\":\"proc\",\"pid\":98,\"ppid\":96,\"comm\":\"vmi-zombie\","
                              "\"uid\":0,\"euid\":0,\"kthread\":false,\"state\":\"zombie\","
                              "\"threads\":[98],\"cr3\":null}\n");

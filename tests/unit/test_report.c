@@ -159,6 +159,43 @@ static void text_mode(void **state) {
     assert_string_equal(out, "vigil: cpu 3 up, evil?vigil: forged\n");
 }
 
+/* The text renderer of an event: the same calls as the JSON one, one "vigil: <ev> k=v ..." line. */
+static void text_renders_the_event(void **state) {
+    (void)state;
+    report_init(&r, REPORT_TEXT, sink, NULL);
+    report_begin(&r, "proc");
+    report_i64(&r, "pid", -7);
+    report_u64(&r, "uid", 1000);
+    report_str(&r, "comm", "sh");
+    report_str(&r, "why", "two words");
+    report_str(&r, "evil", "a\nvigil: \"x\"\\");
+    report_str(&r, "empty", "");
+    report_str(&r, "eq", "a=b");
+    report_bool(&r, "kthread", false);
+    report_hex(&r, "cr3", 0x1000);
+    report_null(&r, "none");
+    report_arr_begin(&r, "threads");
+    report_i64(&r, NULL, 1);
+    report_i64(&r, NULL, 2);
+    report_arr_end(&r);
+    report_arr_begin(&r, "new");
+    report_obj_begin(&r, NULL);
+    report_u64(&r, "pid", 5);
+    report_str(&r, "comm", "init");
+    report_obj_end(&r);
+    report_obj_begin(&r, NULL);
+    report_u64(&r, "pid", 6);
+    report_obj_end(&r);
+    report_arr_end(&r);
+    report_obj_begin(&r, "o");
+    report_hex(&r, "a", 0xff);
+    report_end(&r); /* closes the open object */
+    assert_string_equal(out, "vigil: proc pid=-7 uid=1000 comm=sh why=\"two words\" "
+                             "evil=\"a?vigil: \\\"x\\\"\\\\\" empty=\"\" eq=\"a=b\" kthread=false "
+                             "cr3=0x1000 none=null threads=[1 2] new=[{pid=5 comm=init} {pid=6}] "
+                             "o={a=0xff}\n");
+}
+
 /* Line mode: what the sink received, one entry per call. */
 static char *lines_got[64];
 static size_t lines_n;
@@ -314,6 +351,7 @@ int main(void) {
         cmocka_unit_test_setup(too_deep_stays_valid, setup),
         cmocka_unit_test_setup(long_line_streams_through_small_buffer, setup),
         cmocka_unit_test_setup(text_mode, setup),
+        cmocka_unit_test_setup(text_renders_the_event, setup),
         cmocka_unit_test_setup(line_mode_hands_over_whole_lines, setup),
         cmocka_unit_test_setup(line_mode_cuts_json_at_an_element, setup),
         cmocka_unit_test_setup(line_mode_cuts_text, setup),

@@ -217,7 +217,9 @@ static void report_fields(void **state) {
     out_len = 0;
     report_init(&r, REPORT_TEXT, sink, NULL);
     vmx_caps_report(&r, &amd, &c);
-    assert_non_null(strstr(out, "vigil: VT-x not usable: CPUID.1:ECX.VMX"));
+    /* Text: the same event as one "vigil: <ev> key=value ..." line (base/report.h). */
+    assert_non_null(strstr(out, "vigil: vmx usable=false reason=\"CPUID.1:ECX.VMX[bit 5] = 0: "));
+    assert_non_null(strstr(out, " vendor=AuthenticAMD cpuid_vmx=false hypervisor_present=false\n"));
 }
 
 int main(void) {

@@ -218,69 +218,34 @@ void vmx_guest_dump(struct report *r, const char *why, const struct vcpu *v,
     uint32_t basic = EXIT_REASON_BASIC(reason);
     uint32_t cpu = v ? v->index : 0;
 
-    if (report_is_json(r)) {
-        report_begin(r, "guest_state");
-        report_str(r, "why", why);
-        report_u64(r, "cpu", cpu);
-        report_u64(r, "exit_reason", basic);
-        report_str(r, "exit_name", vmx_exit_reason_name(basic));
-        report_bool(r, "entry_failure", (reason & EXIT_REASON_ENTRY_FAILURE) != 0);
-        report_hex(r, "qualification", qual);
-        for (size_t i = 0; i < sizeof(dump_fields) / sizeof(dump_fields[0]); i++)
-            report_hex(r, dump_fields[i].key, hw_vmread(dump_fields[i].field));
-        report_obj_begin(r, "seg");
-        for (int s = SREG_ES; s <= SREG_TR; s++) {
-            struct vmx_segment seg;
-            vmx_seg_read_guest((enum vmx_sreg)s, &seg);
-            report_obj_begin(r, vmx_sreg_name((enum vmx_sreg)s));
-            report_hex(r, "sel", seg.sel);
-            report_hex(r, "base", seg.base);
-            report_hex(r, "limit", seg.limit);
-            report_hex(r, "ar", seg.ar);
-            report_obj_end(r);
-        }
-        report_obj_end(r);
-        if (g) {
-            report_obj_begin(r, "gpr");
-            for (unsigned i = 0; i < 16; i++)
-                report_hex(r, gpr_names[i], vmx_guest_gpr_read(g, i));
-            report_obj_end(r);
-        }
-        report_end(r);
-        return;
-    }
-
-    report_textf(r, "cpu %u: %s: exit reason %u (%s)%s, qualification 0x%llx", cpu, why, basic,
-                 vmx_exit_reason_name(basic),
-                 (reason & EXIT_REASON_ENTRY_FAILURE) ? " [VM-entry failure]" : "",
-                 (unsigned long long)qual);
-    for (size_t i = 0; i < sizeof(dump_fields) / sizeof(dump_fields[0]); i += 4) {
-        char line[200] = "";
-        size_t n = 0;
-        for (size_t j = i; j < i + 4 && j < sizeof(dump_fields) / sizeof(dump_fields[0]); j++) {
-            uint64_t val = hw_vmread(dump_fields[j].field);
-            if (n >= sizeof(line))
-                break;
-            n += fmt_snprintf(line + n, sizeof(line) - n, " %s=0x%llx", dump_fields[j].key,
-                              (unsigned long long)val);
-        }
-        report_textf(r, "cpu %u: %s", cpu, line);
-    }
+    report_begin(r, "guest_state");
+    report_str(r, "why", why);
+    report_u64(r, "cpu", cpu);
+    report_u64(r, "exit_reason", basic);
+    report_str(r, "exit_name", vmx_exit_reason_name(basic));
+    report_bool(r, "entry_failure", (reason & EXIT_REASON_ENTRY_FAILURE) != 0);
+    report_hex(r, "qualification", qual);
+    for (size_t i = 0; i < sizeof(dump_fields) / sizeof(dump_fields[0]); i++)
+        report_hex(r, dump_fields[i].key, hw_vmread(dump_fields[i].field));
+    report_obj_begin(r, "seg");
     for (int s = SREG_ES; s <= SREG_TR; s++) {
         struct vmx_segment seg;
         vmx_seg_read_guest((enum vmx_sreg)s, &seg);
-        report_textf(r, "cpu %u: %s sel=0x%04x base=0x%llx limit=0x%x ar=0x%x", cpu,
-                     vmx_sreg_name((enum vmx_sreg)s), seg.sel, (unsigned long long)seg.base,
-                     seg.limit, seg.ar);
+        report_obj_begin(r, vmx_sreg_name((enum vmx_sreg)s));
+        report_hex(r, "sel", seg.sel);
+        report_hex(r, "base", seg.base);
+        report_hex(r, "limit", seg.limit);
+        report_hex(r, "ar", seg.ar);
+        report_obj_end(r);
     }
+    report_obj_end(r);
     if (g) {
-        for (unsigned i = 0; i < 16; i += 4)
-            report_textf(r, "cpu %u: %s=0x%llx %s=0x%llx %s=0x%llx %s=0x%llx", cpu, gpr_names[i],
-                         (unsigned long long)vmx_guest_gpr_read(g, i), gpr_names[i + 1],
-                         (unsigned long long)vmx_guest_gpr_read(g, i + 1), gpr_names[i + 2],
-                         (unsigned long long)vmx_guest_gpr_read(g, i + 2), gpr_names[i + 3],
-                         (unsigned long long)vmx_guest_gpr_read(g, i + 3));
+        report_obj_begin(r, "gpr");
+        for (unsigned i = 0; i < 16; i++)
+            report_hex(r, gpr_names[i], vmx_guest_gpr_read(g, i));
+        report_obj_end(r);
     }
+    report_end(r);
 }
 
 void vmx_guest_dump_fatal(const struct vcpu *v, const char *why, const struct guest_regs *g) {
