@@ -6,8 +6,8 @@
  * they return false (and leave *v untouched) instead of crashing the hypervisor, and the handler
  * injects #GP into the guest as the bare-metal CPU would have raised it.
  *
- * The real implementation is the lead's (host IDT fixup, with base/hw_x86.c); unit tests link
- * tests/fakes/hw_safe_fake.c (a table of faulting MSRs and a recorded XCR0). */
+ * The real implementation is base/hw_safe_x86.S (host IDT fixup, with base/hw_x86.c); unit tests
+ * link tests/fakes/hw_safe_fake.c (a table of faulting MSRs and a recorded XCR0). */
 #ifndef VIGIL_HW_SAFE_H
 #define VIGIL_HW_SAFE_H
 

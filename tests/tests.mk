@@ -117,7 +117,7 @@ $(eval $(call unit_test,test_pagewalk))
 $(eval $(call unit_test,test_linux_tasks,tests/unit/vmi_synth.c))
 $(eval $(call unit_test,test_vmi_dump,tools/dump_reader.c))
 $(eval $(call unit_test,test_proc_snapshot,tests/unit/vmi_synth.c))
-$(eval $(call unit_test,test_linux_live))
+$(eval $(call unit_test,test_linux_live,tests/unit/vmi_synth.c))
 $(eval $(call unit_test,test_rescan_report))
 
 # ---- Fuzz targets

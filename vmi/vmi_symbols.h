@@ -1,4 +1,4 @@
-/* Sources of kernel symbols and types for the VMI library (issue 5).
+/* Sources of kernel symbols and types for the VMI library.
  *
  * Two implementations of struct vmi_symsrc (vmi/vmi_symsrc.h):
  *  - profile: a Volatility 3 ISF JSON file (as dwarf2json writes it, or the compact subset that

@@ -1,4 +1,4 @@
-/* The hypervisor's own host environment (issue 3 item 1): page tables identity-mapping all of
+/* The hypervisor's own host environment: page tables identity-mapping all of
  * the physical address space, and per-CPU GDT/TSS with IST stacks plus a shared IDT whose
  * handlers report and never return into corrupt state. Nothing here belongs to the firmware, so
  * it survives ExitBootServices. */

@@ -22,7 +22,7 @@
 #define EPT_HIDE_MAX_RANGES 32
 #define EPT_HIDE_REPORT_FIRST 16 /* itemised attempts per kind (read, write, exec) */
 
-/* Writes a description of the guest instruction at rip (the lead's: guest page walk + decoder)
+/* Writes a description of the guest instruction at rip (the core's: guest page walk + decoder)
  * into out; returns its length, 0 when unknown. Called on the violation exit path. */
 typedef size_t (*ept_insn_fn)(void *ctx, struct ept_vcpu *v, uint64_t rip, char *out, size_t size);
 /* Length of the guest instruction at rip (0 when it cannot be decoded). Needed without MTF. */

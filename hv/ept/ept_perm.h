@@ -3,7 +3,7 @@
  * the monitor trap flag, and invalidation of every CPU's EPT TLBs.
  *
  * Invalidation scheme: one generation counter. Every change that can take rights away bumps it,
- * runs INVEPT on the calling CPU and calls the kick hook (the lead's: an IPI/NMI that makes the
+ * runs INVEPT on the calling CPU and calls the kick hook (hv/core/ept_kick.c: an NMI that makes the
  * other CPUs exit). Each CPU calls ept_perm_sync right before every VM entry; when its generation
  * is behind it runs INVEPT. ept_perm_wait_all waits (bounded) until every running CPU confirmed,
  * for callers that need the change in force everywhere before they go on.
@@ -82,7 +82,7 @@ struct ept_window {
     void *done_ctx;
 };
 
-/* Per-CPU state; the lead keeps one per CPU (e.g. inside struct vcpu) and registers it. */
+/* Per-CPU state; the core keeps one per CPU (struct hv_cpu, hv/core/percpu.h) and registers it. */
 struct ept_vcpu {
     uint32_t index;
     bool running;      /* false while parked / waiting for SIPI: wait_all skips it */

@@ -1,13 +1,10 @@
-/* Live process events (issue 6): proc_start, proc_exec and proc_exit caught at the moment they
- * happen, by an INT3 on the entry of three kernel functions found through the symbol source:
- *   wake_up_new_task(struct task_struct *p)          a new task is about to run → proc_start
- *   __set_task_comm(struct task_struct *, const char *buf, bool exec)   exec → proc_exec
- *   do_exit(long code)                               current exits → proc_exit
- * Each entry is ftrace's 5-byte NOP at run time (the call to __fentry__ patched out at boot); a
- * hook is armed only when exactly that NOP is there, by writing 0xCC over its first byte in guest
- * physical memory. The #BP exit reports the event and resumes after the NOP, so no single-step
- * (and no monitor trap flag, which Bochs lacks) is needed. INT3s that are not vigil's are given
- * back to the guest. docs/hv-bringup.md has the reasons. */
+/* Live process events: an INT3 at the entry of each kernel function vmi/linux_live.h names
+ * (which functions, where their arguments are, what their entry must hold before it is patched,
+ * how a hook's registers become an event). This file arms the INT3s at the addresses vmi/ gives,
+ * guards them in EPT, and at the #BP exit hands the guest's registers to vmi/ and reports the
+ * decoded event; the guest resumes after the patched entry, so no single-step (and no monitor
+ * trap flag, which Bochs lacks) is needed. INT3s that are not vigil's are given back to the
+ * guest. docs/hv-bringup.md has the reasons. */
 #ifndef VIGIL_HV_LIVE_H
 #define VIGIL_HV_LIVE_H
 

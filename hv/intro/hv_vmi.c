@@ -22,19 +22,31 @@
 #define HEAP_RESERVE (2u << 20)
 #define PROCS_ARRAYS 4u
 
+/* Storage: the arena, the session and what it points to, the snapshots. */
 static struct vmi_arena arena;
-static size_t arena_session; /* arena bytes the open session owns (symbol source) */
 static struct vmi_session sess;
 /* The session keeps pointers to these: they must outlive the call that opened it. */
 static struct vmi_mem guest_mem;
 static struct vmi_vcpu guest_cpu;
 static struct vmi_run_opts run_opts;
-static bool detected;
-static bool opened; /* the kernel is identified; waiting for pid 1 before the first snapshot */
-static uint32_t attempts;
-static uint64_t next_try_ms, next_rescan_ms;
 static struct vmi_snap snaps[2], view;
-static unsigned cur_snap;
+static unsigned cur_snap; /* snaps[cur_snap]: the last walk, the reference of the next rescan */
+
+/* Where introspection stands; hv_vmi_tick moves it forward, never back:
+ *   VMI_FIND_KERNEL  until a CPU runs the kernel (its own LSTAR, long mode) and vmi_open
+ *                    identifies it (tried every DETECT_EVERY_MS; the 30th failed try is
+ *                    reported as an os_detect error);
+ *   VMI_WAIT_INIT    the session is open; waiting for userspace (pid 1 not a kernel thread), then
+ *                    the hooks are armed and the first report and snapshot are made;
+ *   VMI_WATCHING     hooks re-armed and rescans every hv.params.rescan_s seconds. */
+enum vmi_phase { VMI_FIND_KERNEL, VMI_WAIT_INIT, VMI_WATCHING };
+
+static struct {
+    enum vmi_phase phase;
+    size_t arena_session; /* arena bytes the open session owns (symbol source) */
+    uint32_t attempts;    /* vmi_open calls so far */
+    uint64_t next_try_ms, next_rescan_ms;
+} st;
 
 int hv_vmi_init(void) {
     void *mem = hv_heap_alloc(&hv.heap, VMI_ARENA_BYTES, 4096);
@@ -116,18 +128,18 @@ void hv_vmi_tick(struct hv_cpu *c) {
     if (!hv.os_running)
         return;
     uint64_t now = hv_uptime_ms();
-    if (detected) {
+    if (st.phase == VMI_WATCHING) {
         if (hv.params.live)
             hv_live_arm(&sess);
-        if (hv.params.rescan_s && now >= next_rescan_ms) {
-            next_rescan_ms = now + (uint64_t)hv.params.rescan_s * 1000;
+        if (hv.params.rescan_s && now >= st.next_rescan_ms) {
+            st.next_rescan_ms = now + (uint64_t)hv.params.rescan_s * 1000;
             rescan(now);
         }
         return;
     }
-    if (now < next_try_ms)
+    if (now < st.next_try_ms)
         return;
-    if (!opened) {
+    if (st.phase == VMI_FIND_KERNEL) {
         /* The calling CPU's own state (VMCS, LSTAR): any CPU may run this tick (tick owner), and
          * one that does not run the kernel (an AP still in the firmware's idle loop, a CPU held
          * in wait-for-SIPI) has nothing to show; another CPU's tick tries then. The kernel is up
@@ -138,9 +150,9 @@ void hv_vmi_tick(struct hv_cpu *c) {
             return;
         guest_cpu = here;
     }
-    next_try_ms = now + DETECT_EVERY_MS;
+    st.next_try_ms = now + DETECT_EVERY_MS;
     /* Identifying the kernel (locating kallsyms, BTF) is the expensive part: once only. */
-    if (!opened) {
+    if (st.phase == VMI_FIND_KERNEL) {
         guest_mem = (struct vmi_mem){NULL, hv_guest_read_phys, hv.env.mapped};
         run_opts = (struct vmi_run_opts){
             .profile_json =
@@ -150,19 +162,19 @@ void hv_vmi_tick(struct hv_cpu *c) {
             .modules = true,
         };
         arena.used = 0;
-        attempts++;
+        st.attempts++;
         if (vmi_open(&sess, &guest_mem, &guest_cpu, 1, &run_opts, &arena, NULL) != 0 ||
             vmi_linux_tasks_init(&sess.tasks, &sess.src, vmi_kernel_read, &sess.kernel,
                                  &sess.kernel.pw) != 0) {
-            struct report *r = attempts == 30 ? hv_report_begin() : NULL;
+            struct report *r = st.attempts == 30 ? hv_report_begin() : NULL;
             if (r) {
                 vmi_report_error(r, "os_detect", -1, sess.kernel.error);
                 hv_report_end(r);
             }
             return;
         }
-        opened = true;
-        arena_session = arena.used;
+        st.phase = VMI_WAIT_INIT;
+        st.arena_session = arena.used;
     }
     /* The first snapshot waits for userspace: until init (pid 1) exists there is nothing but the
      * idle task to show. */
@@ -173,7 +185,7 @@ void hv_vmi_tick(struct hv_cpu *c) {
     if (hv.params.live)
         hv_live_arm(&sess);
     /* The session stays open: only the report's scratch space is taken back. */
-    arena.used = arena_session;
+    arena.used = st.arena_session;
     struct report *r = hv_report_begin();
     if (!r)
         return; /* tried again on a later tick */
@@ -182,8 +194,8 @@ void hv_vmi_tick(struct hv_cpu *c) {
     hv_report_end(r);
     if (rc != 0)
         return;
-    detected = true;
+    st.phase = VMI_WATCHING;
     walk(&snaps[cur_snap]);
     hv_live_seed(&snaps[cur_snap]);
-    next_rescan_ms = now + (uint64_t)hv.params.rescan_s * 1000;
+    st.next_rescan_ms = now + (uint64_t)hv.params.rescan_s * 1000;
 }

@@ -1,4 +1,4 @@
-/* Introspection from inside the hypervisor (issue 6, first part): once the OS kernel is up,
+/* Introspection from inside the hypervisor: once the OS kernel is up,
  * vigil identifies it (auto mode, or the profile the loader brought) and reports the OS and a
  * full snapshot of processes and modules with the same events vigil-vmi prints; then every
  * `rescan` seconds it walks the process list again and reports what changed. Runs on the

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Issue 4 end to end, under Bochs: with EPT on, a root process in the guest reads vigil's memory
+# EPT hiding end to end, under Bochs: with EPT on, a root process in the guest reads vigil's memory
 # through /dev/mem and sees zeros (the image header's magic never shows), its writes do not land,
 # the hypervisor keeps running, and it reports where it lives (hv_memory) and every blocked
 # attempt with the guest RIP and the decoded instruction (hv_access). 1 CPU; 4-8 minutes.

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Issue 6 (live events), under Bochs: vigil reports, from underneath the guest and at the moment
+# Live process events, under Bochs: vigil reports, from underneath the guest and at the moment
 # they happen, the start, exec and exit of the scenario's processes with the right pids, names,
 # exit code and signal, in the order they happened. 1 CPU; 4-8 minutes.
 set -uo pipefail

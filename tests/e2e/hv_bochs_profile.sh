@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Issue 6 (items 5, 6): introspection from underneath with an ISF profile, under Bochs, 1 CPU,
+# Introspection from underneath with an ISF profile, under Bochs, 1 CPU,
 # two boots of tests/scenarios/hv-profile.sh (3-7 minutes each; timeout E2E_BOCHS_TIMEOUT,
 # default 1500 s).
 #   A: the profile of the test kernel, made from its Debian package on demand

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Issue 3 end to end, under Bochs with 2 CPUs: both CPUs are virtualized where they stand, the
+# Multiprocessor bring-up end to end, under Bochs with 2 CPUs: both CPUs are virtualized where they stand, the
 # firmware goes on running as a guest (including the INIT-SIPI-SIPI it sends its application
 # processors at ExitBootServices), Linux reaches userspace with vigil underneath, heartbeats keep
 # coming after that, the guest sees no VMX and (stealth = on) no hypervisor, IA32_FEATURE_CONTROL
@@ -80,7 +80,7 @@ e2e_check "IA32_VMX_BASIC faults in the guest (read error)" \
 e2e_check "the report UART reads as absent (LSR 0xff)" test "$(probe HVPROBE-REPORT-LSR)" = ff
 e2e_check "the guest wrote its forged line" test -n "$(probe HVPROBE-FORGE-WRITTEN)"
 e2e_check "nothing the guest wrote reached the report" e2e_not_has "$R" forged 'true'
-# Introspection from inside the hypervisor (issue 6, first part).
+# Introspection from inside the hypervisor.
 uname_r=$(probe HVPROBE-UNAME)
 watchme=$(probe HVPROBE-WATCHME-PID)
 e2e_check "os event from the hypervisor: kernel $uname_r, auto mode" \

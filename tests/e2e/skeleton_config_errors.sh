@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Issue 2 (c): a config with malformed lines, an unknown key and bad values still boots; each bad
+# A config with malformed lines, an unknown key and bad values still boots; each bad
 # line is reported as {"ev":"config_error","line":N,"msg":...} with its own line number, and the
 # good lines (including a comment and a blank line, which count as lines) give no error. Bad
 # values leave the earlier good setting in force (the report stays JSONL on COM2).

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Issue 2 (d): with `next` naming a file that is not on the ESP, vigil reports a chainload event
+# With `next` naming a file that is not on the ESP, vigil reports a chainload event
 # whose status says not found (with a message) and returns to the firmware, which then goes on to
 # its next boot option. The test stops as soon as the error event is on the report port.
 set -uo pipefail

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Issue 2 (a): under QEMU TCG there is no VT-x. vigil must say so in its JSONL report
+# Under QEMU TCG there is no VT-x. vigil must say so in its JSONL report
 # ({"ev":"vmx","usable":false} with a reason), chain-load the guest kernel anyway, and Linux must
 # reach userspace (the scenario's sentinel on the console). Every line vigil writes on its report
 # port is a JSON event.

@@ -1,7 +1,7 @@
-/* Per-CPU state of a virtualized processor, shared by the VM-exit dispatch loop (the lead's
- * code) and the exit handlers (hv/arch/vmx/vmexit_*.c). The lead extends struct vcpu with the
- * fields the bring-up needs (VMXON/VMCS regions, host stack, ...); the handlers only use the fields
- * below.
+/* Per-CPU state of a virtualized processor, shared by the VM-exit dispatch loop
+ * (hv/core/vmexit_dispatch.c) and the exit handlers (hv/arch/vmx/vmexit_*.c). The core's per-CPU
+ * state (struct hv_cpu, hv/core/percpu.h) holds a struct vcpu beside the fields the bring-up needs
+ * (VMXON/VMCS regions, host stack, ...); the handlers only use the fields below.
  *
  * struct guest_regs is what the VM-exit assembly stub saves: the guest's general-purpose
  * registers in the architectural encoding order (the order of the "general-purpose register"
@@ -31,8 +31,9 @@ enum vcpu_sipi_state {
     VCPU_WAIT_FOR_SIPI = 1, /* took an INIT; VMCS activity state is wait-for-SIPI */
 };
 
-/* Called after a guest MTRR write reached the hardware (EPT memory types must follow, issue 4).
- * Runs on the exit path of the CPU that wrote. */
+/* Called after a guest MTRR write reached the hardware: with EPT the MTRRs no longer decide guest
+ * memory types, so EPT's must follow them (SDM vol. 3C 29.3.7). Runs on the exit path of the CPU
+ * that wrote. */
 typedef void (*vcpu_mtrr_hook_fn)(struct vcpu *v, uint32_t msr, uint64_t value);
 /* Called on each VMX-preemption-timer exit (the heartbeat). */
 typedef void (*vcpu_heartbeat_fn)(struct vcpu *v);

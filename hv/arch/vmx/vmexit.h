@@ -1,5 +1,6 @@
 /* VM-exit handlers: one function per exit reason (or family), all with the same signature, so
- * that the dispatch loop (the lead's) can route EXIT_REASON_BASIC(VMCS_EXIT_REASON) to them.
+ * that the dispatch loop (hv/core/vmexit_dispatch.c) can route EXIT_REASON_BASIC(VMCS_EXIT_REASON)
+ * to them.
  *
  * Contract of every handler:
  *  - it reads the exit information (reason, qualification, instruction length/info, guest state)

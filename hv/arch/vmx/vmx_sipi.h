@@ -12,7 +12,7 @@
  *   RUNNING --SIPI exit--> RUNNING               (a SIPI outside wait-for-SIPI is ignored, 11.4.4;
  *                                                 the VMCS activity state counts as waiting too)
  *
- * Both designs the lead may pick use the same pieces:
+ * Both ways an AP is started use the same pieces:
  *  (a) INIT exits in non-root (real hardware, KVM): vmexit_handle_init / vmexit_handle_sipi;
  *  (b) the AP leaves VMX before it can take an INIT and is re-virtualized at the SIPI (the way
  *      around Bochs 2.7's INIT re-delivery bug, PLATFORM.md): build the fresh VMCS guest area
