@@ -5,6 +5,7 @@
 #define VIGIL_CONFIG_H
 
 #include "base/report.h"
+#include "hv/core/hv_image.h"
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -15,13 +16,9 @@
 #define CONFIG_FILE_MAX 65536
 #define CONFIG_MAX_ERRORS 32
 
-enum config_on_no_vmx { ON_NO_VMX_BOOT = 0, ON_NO_VMX_HALT = 1 };
 /* What the loader does when the config or profile differs from the sealed one of the previous
  * boot (efi/efi_seal.c). The sealed value decides, not the one in the file (README). */
 enum config_on_change { ON_CHANGE_ACCEPT = 0, ON_CHANGE_PREVIOUS = 1 };
-/* The boot CPU's APIC mode when the OS takes over (hv/apic_mode.h, README): back to the xAPIC
- * mode the firmware had, or left in the x2APIC mode vigil switched it to for bring-up. */
-enum config_apic_handover { APIC_HANDOVER_XAPIC = 0, APIC_HANDOVER_X2APIC = 1 };
 
 struct vigil_config {
     uint16_t serial_port; /* I/O base of the report UART */

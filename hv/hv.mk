@@ -1,6 +1,8 @@
 # hv/: the hypervisor, one freestanding image (docs/architecture.md has the layers and arrows):
-#   hv/arch/vmx/  VT-x mechanics: VMCS controls, segments, CRs, guest helpers, exit handlers,
-#                 INIT/SIPI, the VM entry stub
+#   hv/arch/      the vCPU interface (vcpu.h, the only way hv/core and hv/intro reach the CPU's
+#                 virtualization extension), x86 constants, the exit kinds' names
+#   hv/arch/vmx/  its VT-x backend: VMCS controls, segments, CRs, guest helpers, exit handlers and
+#                 routing, INIT/SIPI, the launch, the VM entry stub
 #   hv/ept/       EPT: memory types from the MTRRs, the identity map and its splits, the
 #                 permission API with its violation/MTF handlers, the hypervisor's self-protection
 #                 and the hook guard (docs/ept.md); the guest instruction decoder of its reports
@@ -11,21 +13,23 @@
 # The portable sources (logic behind the hardware seam, base/hw.h) are also built for the host as
 # libhv-vmx.a, libhv-ept.a and libhv-core.a, which the unit tests link with tests/fakes/. The
 # *_FREE_SRCS run only in the image.
-HV_VMX_SRCS := hv/arch/vmx/vmx_controls.c hv/arch/vmx/vmx_seg.c hv/arch/vmx/vmx_cr.c \
+HV_VMX_SRCS := hv/arch/vcpu_exit.c hv/arch/vmx/vcpu_vmx.c hv/arch/vmx/vmx_exit.c \
+	hv/arch/vmx/vmx_controls.c hv/arch/vmx/vmx_seg.c hv/arch/vmx/vmx_cr.c \
 	hv/arch/vmx/vmx_guest.c hv/arch/vmx/vmx_sipi.c hv/arch/vmx/vmexit_cpuid.c \
 	hv/arch/vmx/vmexit_msr.c hv/arch/vmx/vmexit_cr.c hv/arch/vmx/vmexit_xsetbv.c \
 	hv/arch/vmx/vmexit_misc.c
-HV_VMX_FREE_SRCS := hv/arch/vmx/vmx_entry.S
+HV_VMX_FREE_SRCS := hv/arch/vmx/vmx_launch.c hv/arch/vmx/vmx_entry.S
 HV_EPT_SRCS := hv/ept/mtrr.c hv/ept/ept.c hv/ept/ept_perm.c hv/ept/ept_hide.c hv/ept/ept_guard.c \
 	hv/ept/insn_decode.c
 HV_CORE_SRCS := hv/core/alloc.c hv/core/apic_ipi.c hv/core/apic_mode.c hv/core/apic_nmi.c \
 	hv/core/cpu_park.c hv/core/cpu_watch.c hv/core/hv_report.c hv/core/tick_owner.c
-HV_CORE_FREE_SRCS := hv/core/hv_main.c hv/core/vmx_launch.c hv/core/vmexit_dispatch.c \
+HV_CORE_FREE_SRCS := hv/core/hv_main.c hv/core/vmexit_dispatch.c \
 	hv/core/host_env.c hv/core/host_exception.c hv/core/host_isr.S hv/core/apic_ipi_exec.c \
 	hv/core/ept_kick.c hv/core/hv_takeover.c hv/core/hv_park.c \
 	hv/core/cpu_park_x86.c hv/core/cpu_park_entry.S hv/core/hv_periodic.c
 HV_INTRO_SRCS := hv/intro/rescan_report.c
-HV_INTRO_FREE_SRCS := hv/intro/hv_vmi.c hv/intro/hv_live.c hv/intro/guest_mem.c
+HV_INTRO_FREE_SRCS := hv/intro/hv_vmi.c hv/intro/hv_live.c hv/intro/guest_mem.c \
+	hv/intro/guest_insn.c
 
 $(eval $(call host_lib,hv-vmx,$(HV_VMX_SRCS)))
 $(eval $(call host_lib,hv-ept,$(HV_EPT_SRCS)))

@@ -106,7 +106,8 @@ UNIT_TESTS += $(B)/tests/test_vigil_watch $(B)/tests/test_vigil_doctor
 # hv/arch/vmx with the hardware behind the fakes and the captured capability MSR sets in
 # tests/data/vmx-caps/.
 VMX_UNIT_TESTS := test_vmx_controls test_vmx_seg test_vmx_cr test_vmx_guest test_vmx_sipi \
-	test_vmexit_cpuid test_vmexit_msr test_vmexit_cr test_vmexit_xsetbv test_vmexit_misc
+	test_vmexit_cpuid test_vmexit_msr test_vmexit_cr test_vmexit_xsetbv test_vmexit_misc \
+	test_vcpu_vmx
 $(foreach t,$(VMX_UNIT_TESTS),$(eval $(call unit_test,$(t),$(HW_FAKE) $(HW_SAFE_FAKE))))
 $(B)/host/tests/unit/test_vmx_controls.o $(B)/host/tests/unit/test_vmx_cr.o: \
 	HOST_CFLAGS += -DVMX_CAPS_DIR='"$(CURDIR)/tests/data/vmx-caps"'

@@ -4,7 +4,8 @@
 #include "base/hw.h"
 #include "base/hw_safe.h"
 #include "base/lib.h"
-#include "hv/arch/vmx/vmx_sipi.h"
+#include "hv/arch/vcpu.h"
+#include "hv/arch/x86.h"
 #include "hv/core/hv_report.h"
 #include "hv/core/hv_state.h"
 
@@ -140,7 +141,7 @@ bool apic_ipi_take_init(struct hv_cpu *c, struct guest_regs *g) {
     if (!__atomic_load_n(&c->init_request, __ATOMIC_SEQ_CST))
         return false;
     c->vcpu.init_count++;
-    vmx_sipi_write_init_state(&c->vcpu, g);
+    vcpu_init_state(&c->vcpu, g);
     apic_ipi_report_init(c, __atomic_exchange_n(&c->init_from, 0, __ATOMIC_RELAXED));
     /* Cleared only now: the sender waits for it (above). An INIT requested while this one was
      * being applied is this one: a second INIT before any SIPI changes nothing. */
@@ -157,7 +158,7 @@ void apic_ipi_start_owed(struct hv_cpu *c) {
     uint32_t owed = __atomic_exchange_n(&c->sipi_owed, 0, __ATOMIC_SEQ_CST);
     if (!owed)
         return;
-    vmx_sipi_write_start_state(&c->vcpu, (uint8_t)owed);
+    vcpu_start_at_sipi(&c->vcpu, (uint8_t)owed);
     __atomic_add_fetch(&hv.late_sipis, 1, __ATOMIC_RELAXED);
     hw_nmi_unblock(); /* as after a SIPI exit (vmexit_handle_sipi) */
 }

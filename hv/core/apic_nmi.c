@@ -1,7 +1,7 @@
 #include "hv/core/apic_nmi.h"
 
 #include "base/hw.h"
-#include "hv/arch/vmx/vmx_defs.h"
+#include "hv/arch/x86.h"
 #include "hv/core/apic_ipi.h"
 #include "hv/core/apic_mode.h"
 

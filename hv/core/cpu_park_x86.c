@@ -5,10 +5,9 @@
 #include "hv/core/cpu_park.h"
 
 #include "base/hw.h"
-#include "hv/arch/vmx/vmx_defs.h"
+#include "hv/arch/vcpu.h"
+#include "hv/arch/x86.h"
 #include "hv/core/hv_state.h"
-
-int vmx_root_enter(struct hv_cpu *c); /* hv/core/vmx_launch.c */
 
 void cpu_park_here(struct hv_cpu *c) {
     struct hw_dtr gdtr = {sizeof(c->gdt) - 1, (uint64_t)(uintptr_t)c->gdt};
@@ -27,7 +26,7 @@ void cpu_park_here(struct hv_cpu *c) {
     __asm__ volatile("ltr %w0" ::"r"(HOST_TR_SEL) : "memory");
     __asm__ volatile("lidt %0" ::"m"(idtr) : "memory");
     hw_wrmsr(MSR_IA32_GS_BASE, (uint64_t)(uintptr_t)c); /* this_cpu() */
-    int err = vmx_root_enter(c);
+    int err = vcpu_enter_root(&c->vcpu);
     __atomic_store_n(&c->park_state, err ? CPU_PARK_NO_VMX : CPU_PARK_VMX_ROOT, __ATOMIC_RELEASE);
     for (;;)
         __asm__ volatile("cli; hlt");

@@ -3,7 +3,8 @@
  * other exception is a hypervisor bug: it is reported with the faulting state and the CPU is
  * parked; the handler never returns into the state that faulted. */
 #include "base/hw.h"
-#include "hv/arch/vmx/vmx_defs.h"
+#include "hv/arch/vcpu.h"
+#include "hv/arch/x86.h"
 #include "hv/core/ept_kick.h"
 #include "hv/core/hv_report.h"
 #include "hv/core/hv_state.h"
@@ -44,9 +45,9 @@ void host_exception(struct hv_exc_frame *f) {
         if (c->init_request || ept_kick) {
             /* vigil's own kick (an INIT, hv/core/apic_ipi.c, or an EPT change, hv/core/ept_kick.h)
              * reached us in root mode: this exit's path may already have looked, so the next entry
-             * exits at once (VMX-preemption timer 0 exits before any guest instruction, SDM 26.7.4)
-             * and the INIT is applied / the EPT synced then. */
-            hw_vmwrite(VMCS_PREEMPTION_TIMER_VALUE, 0);
+             * exits at once (vcpu_timer_expire_now: before any guest instruction) and the INIT is
+             * applied / the EPT synced then. */
+            vcpu_timer_expire_now();
             return;
         }
         __atomic_add_fetch(&c->vcpu.nmi_pending, 1, __ATOMIC_RELAXED);

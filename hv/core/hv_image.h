@@ -17,6 +17,14 @@
  * hypervisor at all (event hv_load, stage "cpus"), since a CPU it could not take would run bare. */
 #define HV_MAX_CPUS 1024
 
+/* Values of hv_boot_params.on_no_vmx: what happens when a processor can neither be virtualized nor
+ * held (README: on_no_vmx). */
+enum config_on_no_vmx { ON_NO_VMX_BOOT = 0, ON_NO_VMX_HALT = 1 };
+/* Values of hv_boot_params.apic_handover: the boot CPU's APIC mode when the OS takes over
+ * (hv/core/apic_mode.h, README): back to the xAPIC mode the firmware had, or left in the x2APIC
+ * mode vigil switched it to for bring-up. */
+enum config_apic_handover { APIC_HANDOVER_XAPIC = 0, APIC_HANDOVER_X2APIC = 1 };
+
 /* Offsets are from the start of the image (it is linked at 0). */
 struct hv_image_header {
     uint64_t magic;

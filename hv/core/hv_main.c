@@ -8,9 +8,9 @@
 #include "base/fmt.h"
 #include "base/hw.h"
 #include "base/lib.h"
-#include "hv/arch/vmx/vmexit.h"
+#include "hv/arch/x86.h"
 #include "hv/core/hv_report.h"
-#include "hv/intro/hv_vmi.h"
+#include "hv/core/intro_hooks.h"
 
 struct hv_state hv;
 
@@ -18,8 +18,7 @@ int hv_init(struct hv_boot_params *p);
 int hv_cpu_start(uint32_t index);
 int hv_bringup_done(void);
 int hv_report_forward(const char *data, uint64_t len);
-int vmx_launch_here(struct hv_cpu *c); /* hv/arch/vmx/vmx_entry.S */
-int hv_call(uint32_t fn);              /* hv/core/vmexit_dispatch.c */
+int hv_call(uint32_t fn); /* hv/core/vmexit_dispatch.c */
 int hv_call_data(uint32_t fn, const void *data, uint64_t len);
 
 #define HVCALL_CPU_UP 1
@@ -67,6 +66,12 @@ static uint64_t identity_v2p(void *ctx, const void *virt) {
 /* The map itself, plus the self-protection's scratch page of each CPU (hv/ept/ept_hide.h). */
 #define EPT_POOL_PAGES 2048
 
+/* Pages for the vCPU backend's tables and regions (hv/arch/vcpu.h). */
+static void *heap_page(void *ctx) {
+    (void)ctx;
+    return hv_heap_pages(&hv.heap, 1);
+}
+
 static uint8_t *identity_map(void *ctx, uint64_t pa) {
     (void)ctx;
     return (uint8_t *)(uintptr_t)pa;
@@ -92,15 +97,15 @@ int hv_init(struct hv_boot_params *p) {
     if (!hv_report_init(p, &hv.heap))
         return HV_ERR_NOMEM;
 
-    struct cpuid_regs r;
-    hw_cpuid(1, 0, &r);
-    if (!(r.ecx & (1u << 5)))
-        return HV_ERR_NO_VMX;
-    vmx_cap_msrs_read(&hv.caps);
-    hv.timer_shift = (uint32_t)(hv.caps.misc & 0x1F);
-    uint64_t reload = hv_tsc_hz() >> hv.timer_shift;
-    hv.timer_reload = reload > 0xFFFFFFFFull ? 0xFFFFFFFFu : (uint32_t)reload;
+    int verr = vcpu_machine_init(&hv.vcpu, heap_page, NULL, p->serial_port, hv_tsc_hz());
+    if (verr)
+        return verr == VCPU_ERR_NO_VT ? HV_ERR_NO_VMX : HV_ERR_NOMEM;
+    /* x2APIC ICR writes: vigil sees every INIT/SIPI the guest sends (hv/core/apic_ipi.c); reads of
+     * IA32_APIC_BASE tell it when the OS takes over (hv/core/apic_mode.h). */
+    vcpu_machine_intercept_msr(&hv.vcpu, MSR_X2APIC_ICR, false, true);
+    vcpu_machine_intercept_msr(&hv.vcpu, MSR_APIC_BASE, true, false);
 
+    struct cpuid_regs r;
     if (mtrr_read_hw(&hv.mtrr) != 0)
         return HV_ERR_EPT;
     hw_cpuid(0x80000000, 0, &r);
@@ -117,24 +122,12 @@ int hv_init(struct hv_boot_params *p) {
     if (!pool || ept_pool_init(&hv.ept_pool, pool, pool_pages, identity_v2p, NULL) != 0)
         return HV_ERR_NOMEM;
     struct ept_caps ecaps;
-    ept_caps_decode(hv.caps.ept_vpid, &ecaps);
+    ept_caps_decode(vcpu_machine_npt_caps(&hv.vcpu), &ecaps);
     if (ept_build(&hv.ept, &hv.ept_pool, &ecaps, &hv.mtrr, 0) != 0)
         return HV_ERR_EPT;
-    hv.eptp = ept_eptp(&hv.ept);
+    vcpu_machine_set_npt_root(&hv.vcpu, ept_eptp(&hv.ept));
     /* A CPU behind the current EPT generation is sent an NMI (hv/core/ept_kick.h). */
     ept_perm_init(&hv.perm, &hv.ept, &hv.mtrr, hv_ept_kick, NULL);
-
-    hv.msr_bitmap = hv_heap_pages(&hv.heap, 1);
-    hv.io_bitmap_a = hv_heap_pages(&hv.heap, 1);
-    hv.io_bitmap_b = hv_heap_pages(&hv.heap, 1);
-    if (!hv.msr_bitmap || !hv.io_bitmap_a || !hv.io_bitmap_b)
-        return HV_ERR_NOMEM;
-    vmexit_msr_bitmap_build(hv.msr_bitmap);
-    vmexit_io_bitmap_build(hv.io_bitmap_a, hv.io_bitmap_b, p->serial_port);
-    /* x2APIC ICR writes: vigil sees every INIT/SIPI the guest sends (hv/core/apic_ipi.c); reads of
-     * IA32_APIC_BASE tell it when the OS takes over (hv/core/apic_mode.h). */
-    vmexit_msr_bitmap_set(hv.msr_bitmap, MSR_X2APIC_ICR, true, true);
-    vmexit_msr_bitmap_set(hv.msr_bitmap, MSR_APIC_BASE, false, true);
 
     hv.cpus = hv_heap_alloc(&hv.heap, hv.ncpus * sizeof(*hv.cpus), 64);
     if (!hv.cpus)
@@ -148,12 +141,26 @@ int hv_init(struct hv_boot_params *p) {
         c->index = i;
         /* The firmware's word (full x2APIC IDs); CPUID at hv_cpu_start otherwise. */
         c->vcpu.apic_id = apic_ids ? apic_ids[i] : CPU_APIC_ID_UNKNOWN;
-        c->vmxon = hv_heap_pages(&hv.heap, 1);
-        c->vmcs = hv_heap_pages(&hv.heap, 1);
+        c->vcpu.index = i;
         c->stack = hv_heap_alloc(&hv.heap, HV_STACK_SIZE, 4096);
-        if (!c->vmxon || !c->vmcs || !c->stack || host_env_cpu_init(c, &hv.heap) != 0)
+        if (!c->stack || host_env_cpu_init(c, &hv.heap) != 0)
             return HV_ERR_NOMEM;
         c->stack_top = (uint64_t)(uintptr_t)(c->stack + HV_STACK_SIZE);
+        c->host = (struct vcpu_host){
+            .stack_top = c->stack_top,
+            .gs_base = (uint64_t)(uintptr_t)c,
+            .tr_base = (uint64_t)(uintptr_t)&c->tss,
+            .gdt_base = (uint64_t)(uintptr_t)c->gdt,
+            .idt_base = hv.env.idt_base,
+            .cs_sel = HOST_CS_SEL,
+            .ds_sel = HOST_DS_SEL,
+            .tr_sel = HOST_TR_SEL,
+            .cr3 = hv.env.cr3,
+            .pat = hv.env.pat,
+        };
+        if (vcpu_prepare(&c->vcpu, &hv.vcpu, &c->host, heap_page, NULL) != 0)
+            return HV_ERR_NOMEM;
+        hv_vcpu_setup(c);
         if (ept_perm_add_vcpu(&hv.perm, &c->ept, i) != 0)
             return HV_ERR_EPT;
         hv.cpus[i] = c;
@@ -167,9 +174,7 @@ int hv_init(struct hv_boot_params *p) {
     hv.guard.insn = hv_guest_insn;
     hv.guard.insn_len = hv_guest_insn_len;
     hv.guard.shadow_page = guard_shadow_page;
-    /* Monitor trap flag: allowed-1 bit 27 of the (TRUE_)PROCBASED_CTLS (SDM A.3.2). */
-    uint64_t procs = (hv.caps.basic >> 55) & 1 ? hv.caps.true_proc : hv.caps.proc;
-    hv.perm.mtf = ((procs >> 32) & (1u << 27)) != 0;
+    hv.perm.mtf = vcpu_machine_has_single_step(&hv.vcpu);
     hv.initialised = true;
     return HV_OK;
 }
@@ -182,7 +187,7 @@ static void report_cpu_fail(struct hv_cpu *c, int err) {
     report_u64(r, "cpu", c->index);
     report_u64(r, "apic_id", c->vcpu.apic_id);
     report_str(r, "error", hv_strerror(err));
-    report_u64(r, "detail", c->launch_detail);
+    report_u64(r, "detail", c->vcpu.launch_detail);
     report_end(r);
     hv_report_end(r);
 }
@@ -207,7 +212,7 @@ int hv_cpu_start(uint32_t index) {
     /* Only the boot CPU sends INIT/SIPI: it alone goes to x2APIC mode (hv/core/apic_mode.h). */
     if (index == hv.params.bsp_index)
         apic_mode_enter_x2apic(&c->apic);
-    int err = vmx_launch_here(c);
+    int err = vcpu_launch_here(&c->vcpu);
     if (err) {
         c->launch_error = err;
         __atomic_add_fetch(&hv.cpus_failed, 1, __ATOMIC_SEQ_CST);

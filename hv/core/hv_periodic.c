@@ -3,11 +3,11 @@
  * (hv/core/cpu_watch.h), the introspection tick (hv/intro/hv_vmi.h) and the heartbeat. Any one CPU
  * held out of VM exits (for instance in wait-for-SIPI) cannot silence it while another CPU still
  * takes timer exits. */
-#include "hv/arch/vmx/vmx_guest.h"
+#include "hv/arch/vcpu.h"
 #include "hv/core/cpu_watch.h"
 #include "hv/core/hv_report.h"
 #include "hv/core/hv_state.h"
-#include "hv/intro/hv_vmi.h"
+#include "hv/core/intro_hooks.h"
 
 static const char *sipi_state_name(enum vcpu_sipi_state s) {
     return s == VCPU_WAIT_FOR_SIPI ? "wait_for_sipi" : "running";
@@ -24,7 +24,7 @@ static void report_watch(const struct hv_cpu *by, const struct hv_cpu *t, enum c
     report_u64(r, "apic_id", t->vcpu.apic_id);
     report_bool(r, "boot_cpu", t->index == hv.params.bsp_index);
     report_str(r, "state", sipi_state_name(t->vcpu.sipi_state));
-    report_str(r, "last_exit", vmx_exit_reason_name(t->last_exit_reason));
+    report_str(r, "last_exit", vcpu_exit_name(t->last_exit_reason));
     report_u64(r, "silent_ms", silent_ms);
     report_u64(r, "seen_by_cpu", by->index);
     report_end(r);

@@ -2,7 +2,7 @@
 #ifndef VIGIL_HV_STATE_H
 #define VIGIL_HV_STATE_H
 
-#include "hv/arch/vmx/vmx_controls.h"
+#include "hv/arch/vcpu.h"
 #include "hv/core/alloc.h"
 #include "hv/core/apic_ipi.h"
 #include "hv/core/host_env.h"
@@ -19,13 +19,14 @@ enum hv_error {
     HV_OK = 0,
     HV_ERR_PARAMS = -1,
     HV_ERR_NOMEM = -2,
-    HV_ERR_NO_VMX = -3,
-    HV_ERR_FEATURE_CONTROL = -4,
-    HV_ERR_VMXON = -5,
-    HV_ERR_VMCS = -6,
-    HV_ERR_CONTROLS = -7,
-    HV_ERR_SEGMENT = -8,
-    HV_ERR_VMLAUNCH = -9,
+    /* The vCPU backend's (hv/arch/vcpu.h enum vcpu_error), same numbers. */
+    HV_ERR_NO_VMX = VCPU_ERR_NO_VT,
+    HV_ERR_FEATURE_CONTROL = VCPU_ERR_DISABLED,
+    HV_ERR_VMXON = VCPU_ERR_ROOT,
+    HV_ERR_VMCS = VCPU_ERR_CONTROL_AREA,
+    HV_ERR_CONTROLS = VCPU_ERR_CONTROLS,
+    HV_ERR_SEGMENT = VCPU_ERR_SEGMENT,
+    HV_ERR_VMLAUNCH = VCPU_ERR_LAUNCH,
     HV_ERR_EPT = -10,
     HV_ERR_CPU_INDEX = -11,
     HV_ERR_TEST_EXCLUDED = -12, /* left out by the test-only key test_virtualize_cpus */
@@ -35,11 +36,10 @@ struct hv_state {
     struct hv_boot_params params;
     struct hv_heap heap;
     struct host_env env;
-    struct vmx_cap_msrs caps;
+    struct vcpu_machine vcpu; /* the vCPU backend's machine-wide state (hv/arch/vcpu.h) */
     struct mtrr_state mtrr;
     struct ept_pool ept_pool;
     struct ept ept;
-    uint64_t eptp;
     struct ept_perm perm;
     struct ept_hide hide;
     struct ept_guard guard; /* the live hooks' bytes (hv/ept/ept_guard.h) */
@@ -47,10 +47,7 @@ struct hv_state {
      * bring-up calls are sealed and its memory is hidden from the guest (hv/core/hv_takeover.c). */
     volatile uint32_t os_running;
     uint64_t os_running_ms; /* vigil's clock at that exit */
-    uint8_t *msr_bitmap, *io_bitmap_a, *io_bitmap_b;
-    uint32_t timer_shift;  /* IA32_VMX_MISC[4:0]: timer ticks = TSC >> shift */
-    uint32_t timer_reload; /* ~1 s of timer ticks */
-    struct hv_cpu **cpus;  /* ncpus entries, from the heap */
+    struct hv_cpu **cpus;   /* ncpus entries, from the heap */
     uint32_t ncpus;
     volatile uint32_t cpus_up, cpus_failed;
     /* The periodic work runs on whichever CPU's timer exit finds it due (hv/core/tick_owner.h). */
@@ -86,11 +83,10 @@ bool hv_park_unvirtualized(struct hv_cpu *self);
 /* hv/core/vmexit_dispatch.c: the heartbeat (from hv_periodic), and hv_up from an unvirtualized BSP.
  */
 void hv_heartbeat(struct hv_cpu *c);
+/* The core's callbacks and policy in a vCPU, before its launch (hv/core/vmexit_dispatch.c). */
+void hv_vcpu_setup(struct hv_cpu *c);
 void hv_report_up_direct(void);
 /* Called on every VM exit of every CPU until the OS runs; see hv_state.os_running. */
 void hv_takeover_check(struct hv_cpu *c, uint64_t guest_rip);
-/* The instruction at the guest's RIP as text (hv_access reports). */
-size_t hv_guest_insn(void *ctx, struct ept_vcpu *v, uint64_t rip, char *out, size_t size);
-size_t hv_guest_insn_len(void *ctx, struct ept_vcpu *v, uint64_t rip);
 
 #endif

@@ -7,19 +7,11 @@
  * hidden behind EPT (hv/ept/ept_hide.h). */
 #include "base/hw.h"
 #include "base/lib.h"
-#include "efi/config.h"
-#include "hv/arch/vmx/vmx_defs.h"
 #include "hv/core/apic_mode.h"
 #include "hv/core/hv_report.h"
 #include "hv/core/hv_state.h"
 
 __attribute__((noreturn)) void hv_park_cpu(void); /* hv/core/host_exception.c */
-
-#include "vmi/pagewalk.h"
-#include "vmi/vmi_mem.h"
-
-#include "hv/ept/insn_decode.h"
-#include "hv/intro/guest_mem.h"
 
 /* A CPU is left that can run the OS bare. on_no_vmx = halt: the OS goes no further (this CPU
  * stops here; the other virtualized CPUs are still in the firmware's idle loop, which the OS
@@ -78,47 +70,4 @@ void hv_takeover_check(struct hv_cpu *c, uint64_t guest_rip) {
     ept_hide_report_ranges(&hv.hide);
     if (!all_held)
         stand_down(c);
-}
-
-/* Decodes the guest instruction at rip: its length, and its text into out (may be NULL). */
-static size_t decode_guest_insn(uint64_t rip, char *out, size_t size) {
-    struct vmi_mem mem = {NULL, hv_guest_read_phys, hv.env.mapped};
-    struct pagewalk pw;
-    uint64_t cr0 = hw_vmread(VMCS_GUEST_CR0);
-    uint8_t code[16];
-    size_t n = 0;
-    if (cr0 & (1ull << 31)) {
-        pagewalk_init(&pw, &mem, hw_vmread(VMCS_GUEST_CR3), hw_vmread(VMCS_GUEST_CR4),
-                      hw_vmread(VMCS_GUEST_EFER), true);
-        /* The instruction may end on the next page: try 16 bytes, then what fits in this one. */
-        if (pagewalk_read(&pw, rip, code, sizeof(code)) == 0)
-            n = sizeof(code);
-        else if (pagewalk_read(&pw, rip, code, 4096 - (rip & 4095)) == 0)
-            n = 4096 - (rip & 4095);
-    } else if (hv_guest_read_phys(NULL, hw_vmread(VMCS_GUEST_CS_BASE) + rip, code, sizeof(code)) ==
-               0) {
-        n = sizeof(code);
-    }
-    if (n == 0)
-        return 0;
-    enum insn_mode mode = INSN_MODE_64;
-    uint64_t ar = hw_vmread(VMCS_GUEST_CS_AR);
-    if (!(ar & AR_L))
-        mode = (ar & AR_DB) ? INSN_MODE_32 : INSN_MODE_16;
-    char scratch[8];
-    return insn_decode(code, n, rip, mode, out ? out : scratch, out ? size : sizeof(scratch));
-}
-
-size_t hv_guest_insn(void *ctx, struct ept_vcpu *v, uint64_t rip, char *out, size_t size) {
-    (void)ctx;
-    (void)v;
-    if (!size || decode_guest_insn(rip, out, size) == 0)
-        return 0;
-    return lib_strnlen(out, size);
-}
-
-size_t hv_guest_insn_len(void *ctx, struct ept_vcpu *v, uint64_t rip) {
-    (void)ctx;
-    (void)v;
-    return decode_guest_insn(rip, NULL, 0);
 }

@@ -3,8 +3,7 @@
 #ifndef VIGIL_PERCPU_H
 #define VIGIL_PERCPU_H
 
-#include "hv/arch/vmx/vcpu.h"
-#include "hv/arch/vmx/vmx_defs.h"
+#include "hv/arch/vcpu.h"
 #include "hv/core/apic_mode.h"
 #include "hv/core/cpu_watch.h"
 #include "hv/ept/ept_perm.h"
@@ -42,32 +41,28 @@ struct hv_cpu {
     uint32_t index;
     bool up; /* running as a guest under vigil */
     bool parked;
-    int launch_error; /* why bring-up failed (enum hv_cpu_error) */
-    uint64_t launch_detail;
+    int launch_error; /* why bring-up failed (enum hv_error; the detail is vcpu.launch_detail) */
 
-    uint8_t *vmxon, *vmcs; /* 4 KiB regions (phys == virt) */
+    struct vcpu_host host; /* where this CPU's exits run (hv/arch/vcpu.h) */
     uint8_t *stack;        /* host stack for VM exits */
     uint64_t stack_top;
     uint64_t gdt[GDT_ENTRIES] __attribute__((aligned(16)));
     struct hv_tss tss __attribute__((aligned(16)));
 
-    uint64_t exit_counts[EXIT_REASON_MAX + 1];
-    uint64_t exits_other;
+    uint64_t exit_counts[VCPU_EXIT_COUNT]; /* by vigil's exit kind (hv/arch/vcpu.h) */
     /* Time spent in VMX root per exit reason, in TSC ticks from vmexit_main's start to the point
      * where it hands back to the entry stub (vigil's clock: the guest's TSC writes do not count):
      * the sum and the longest single exit. What each kind of exit costs the guest. */
-    uint64_t exit_tsc_total[EXIT_REASON_MAX + 1];
-    uint64_t exit_tsc_max[EXIT_REASON_MAX + 1];
+    uint64_t exit_tsc_total[VCPU_EXIT_COUNT];
+    uint64_t exit_tsc_max[VCPU_EXIT_COUNT];
 
     /* EPT permission state of this CPU (allow-once windows, invalidation generation). */
     struct ept_vcpu ept;
 
     bool bp_intercepted; /* #BP in this CPU's exception bitmap (hv/intro/hv_live.h) */
 
-    /* VMX-preemption timer: shortened while report bytes wait for the UART (report_tick in
-     * hv/core/vmexit_dispatch.c); the TSC of the last full tick (heartbeat work,
-     * hv/core/vmx_launch.c). */
-    bool report_tick;
+    /* The TSC of the last full timer tick (the periodic work, hv/core/hv_main.c heartbeat_hook);
+     * the timer is shortened while report bytes wait (vcpu_timer_drain). */
     uint64_t last_tick_tsc;
 
     /* APIC mode vigil changed on this CPU during bring-up (hv/core/apic_mode.h). */
@@ -85,7 +80,7 @@ struct hv_cpu {
     uint32_t init_reports;
     uint64_t ipis_dropped;
 
-    /* vigil's clock (TSC less tsc_skew) at this CPU's last VM exit and that exit's basic reason:
+    /* vigil's clock (TSC less tsc_skew) at this CPU's last VM exit and that exit's kind:
      * the tick owner reads them to tell a CPU that stopped taking exits (hv/core/cpu_watch.h). */
     volatile uint64_t last_exit_tsc;
     volatile uint32_t last_exit_reason;

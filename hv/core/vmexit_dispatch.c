@@ -1,22 +1,19 @@
-/* The VM-exit loop body: vmx_exit_entry (hv/arch/vmx/vmx_entry.S) calls vmexit_main with the
- * guest's registers; it routes the exit to its handler, carries out the handler's decision and
+/* The VM-exit loop body: the vCPU backend's exit stub calls vmexit_main with the guest's
+ * registers; the backend routes the exit (vcpu_handle_exit) to its handlers and to the core's
+ * callbacks below (struct vcpu_ops, hv/arch/vcpu.h); vmexit_main carries out the decision and
  * prepares the next entry. Also: hypervisor calls from vigil's own code running as the guest during
  * bring-up, and the heartbeat. */
 #include "base/fmt.h"
 #include "base/hw.h"
 #include "base/lib.h"
-#include "hv/arch/vmx/vmexit.h"
-#include "hv/arch/vmx/vmx_defs.h"
-#include "hv/arch/vmx/vmx_guest.h"
-#include "hv/arch/vmx/vmx_sipi.h"
+#include "hv/arch/vcpu.h"
+#include "hv/arch/x86.h"
 #include "hv/core/apic_ipi.h"
 #include "hv/core/ept_kick.h"
 #include "hv/core/hv_report.h"
 #include "hv/core/hv_state.h"
-#include "hv/intro/hv_live.h"
+#include "hv/core/intro_hooks.h"
 
-void vmexit_main(struct guest_regs *g);
-void vmx_resume_failed(void);
 int hv_call(uint32_t fn);
 __attribute__((noreturn)) void hv_park_cpu(void);
 
@@ -50,17 +47,7 @@ static void report_cpu_up(struct hv_cpu *c) {
     report_begin(r, "cpu_up");
     report_u64(r, "cpu", c->index);
     report_u64(r, "apic_id", v->apic_id);
-    report_u64(r, "vpid", v->vpid);
-    report_bool(r, "ept", (v->proc2_ctls & PROC2_ENABLE_EPT) != 0);
-    report_bool(r, "unrestricted_guest", v->unrestricted_guest);
-    report_bool(r, "preemption_timer", (v->pin_ctls & PIN_PREEMPTION_TIMER) != 0);
-    report_obj_begin(r, "controls");
-    report_hex(r, "pin", v->pin_ctls);
-    report_hex(r, "proc", v->proc_ctls);
-    report_hex(r, "proc2", v->proc2_ctls);
-    report_hex(r, "exit", v->exit_ctls);
-    report_hex(r, "entry", v->entry_ctls);
-    report_obj_end(r);
+    vcpu_report_setup(r, v);
     report_end(r);
     hv_report_end(r);
 }
@@ -99,10 +86,15 @@ void hv_report_up_direct(void) {
     report_hv_up(false, false, 0);
 }
 
-static bool try_hv_call(struct hv_cpu *c, struct guest_regs *g) {
+static inline struct hv_cpu *cpu_of(struct vcpu *v) {
+    return hv.cpus[v->index];
+}
+
+static bool try_hv_call(struct vcpu *v, struct guest_regs *g) {
+    struct hv_cpu *c = cpu_of(v);
     if (((uint32_t)g->rax & 0xFFFFFF00u) != HVCALL_LEAF || hv.os_running)
         return false;
-    uint64_t rip = hw_vmread(VMCS_GUEST_RIP);
+    uint64_t rip = vcpu_rip(v);
     uint64_t lo = hv.params.image_base, hi = lo + hv.params.image_pages * 4096;
     if (rip < lo || rip >= hi)
         return false;
@@ -128,15 +120,15 @@ static bool try_hv_call(struct hv_cpu *c, struct guest_regs *g) {
     }
     }
     g->rax = 0;
-    vmx_guest_advance_rip();
+    vcpu_advance_rip(v);
     return true;
 }
 
 /* Exit costs summed over the CPUs for the heartbeat. */
 struct exit_costs {
-    uint64_t total[EXIT_REASON_MAX + 1], max[EXIT_REASON_MAX + 1];
+    uint64_t total[VCPU_EXIT_COUNT], max[VCPU_EXIT_COUNT];
     uint64_t longest;        /* ticks of the longest single exit on any CPU */
-    uint32_t longest_reason; /* its basic exit reason */
+    uint32_t longest_reason; /* its exit kind */
     uint32_t longest_cpu;
 };
 
@@ -163,23 +155,23 @@ static void report_heartbeat(struct report *r, const struct hv_cpu *by, uint64_t
         report_u64(r, "cpus_parked", hv.cpus_parked);
     report_u64(r, "total_exits", all);
     report_obj_begin(r, "exits");
-    for (unsigned i = 0; i <= EXIT_REASON_MAX; i++) {
+    for (unsigned i = 0; i < VCPU_EXIT_COUNT; i++) {
         if (totals[i])
-            report_u64(r, vmx_exit_reason_name(i), totals[i]);
+            report_u64(r, vcpu_exit_name(i), totals[i]);
     }
     report_obj_end(r);
     report_obj_begin(r, "exit_cost_us");
-    for (unsigned i = 0; i <= EXIT_REASON_MAX; i++) {
+    for (unsigned i = 0; i < VCPU_EXIT_COUNT; i++) {
         if (!totals[i])
             continue;
-        report_obj_begin(r, vmx_exit_reason_name(i));
+        report_obj_begin(r, vcpu_exit_name(i));
         report_u64(r, "total", ticks_us(cost->total[i]));
         report_u64(r, "max", ticks_us(cost->max[i]));
         report_obj_end(r);
     }
     report_obj_end(r);
     report_obj_begin(r, "longest_exit");
-    report_str(r, "reason", vmx_exit_reason_name(cost->longest_reason));
+    report_str(r, "reason", vcpu_exit_name(cost->longest_reason));
     report_u64(r, "us", ticks_us(cost->longest));
     report_u64(r, "cpu", cost->longest_cpu);
     report_obj_end(r);
@@ -207,7 +199,7 @@ void hv_heartbeat(struct hv_cpu *c) {
     if (now - hv.last_heartbeat_ms < (uint64_t)hv.params.heartbeat_s * 1000)
         return;
     hv.last_heartbeat_ms = now;
-    uint64_t totals[EXIT_REASON_MAX + 1];
+    uint64_t totals[VCPU_EXIT_COUNT];
     lib_memset(totals, 0, sizeof(totals));
     uint64_t all = 0, inits = 0, sipis = 0, kicks_taken = 0;
     uint32_t stalled = 0;
@@ -215,7 +207,7 @@ void hv_heartbeat(struct hv_cpu *c) {
     static struct exit_costs cost; /* one tick owner at a time: too large for a stack */
     lib_memset(&cost, 0, sizeof(cost));
     for (uint32_t i = 0; i < hv.ncpus; i++) {
-        for (unsigned r = 0; r <= EXIT_REASON_MAX; r++) {
+        for (unsigned r = 0; r < VCPU_EXIT_COUNT; r++) {
             const struct hv_cpu *ci = hv.cpus[i];
             totals[r] += ci->exit_counts[r];
             cost.total[r] += ci->exit_tsc_total[r];
@@ -256,111 +248,128 @@ static void reset_platform(void) {
     hv_park_cpu();
 }
 
-static enum vmexit_action entry_failure(struct hv_cpu *c, struct guest_regs *g, const char *why) {
+/* The core's side of the exits (struct vcpu_ops, hv/arch/vcpu.h). */
+
+/* vigil's own NMIs: the INIT is applied and the EPT synced before the next entry. */
+static bool on_nmi(struct vcpu *v) {
+    struct hv_cpu *c = cpu_of(v);
+    return hv_ept_kick_take(c) | (c->init_request != 0);
+}
+
+static bool on_breakpoint(struct vcpu *v, struct guest_regs *g) {
+    return hv_live_breakpoint(cpu_of(v), g);
+}
+
+static void on_init_taken(struct vcpu *v) {
+    apic_ipi_report_init(cpu_of(v), 0);
+}
+
+static void on_sipi_taken(struct vcpu *v) {
+    apic_ipi_sipi_taken(cpu_of(v));
+}
+
+static bool on_msr_write(struct vcpu *v, uint32_t msr, uint64_t value) {
+    if (msr != MSR_X2APIC_ICR)
+        return false;
+    apic_ipi_icr_write(cpu_of(v), value);
+    return true;
+}
+
+static enum vmexit_action on_npt_violation(struct vcpu *v, struct guest_regs *g) {
+    struct hv_cpu *c = cpu_of(v);
+    if (ept_handle_violation(&hv.perm, &c->ept, NULL) == EPT_EXIT_RESUME)
+        return VMEXIT_RESUME;
     struct report *r = hv_report_begin();
     if (r) {
-        vmx_guest_dump(r, why, &c->vcpu, g);
+        vcpu_dump(r, "EPT violation outside the map", v, g);
         hv_report_end(r);
     }
     return VMEXIT_PARK;
 }
 
-static enum vmexit_action dispatch(struct hv_cpu *c, struct guest_regs *g, uint32_t reason) {
+static enum vmexit_action on_npt_step(struct vcpu *v, struct guest_regs *g) {
+    (void)g;
+    return ept_handle_mtf(&hv.perm, &cpu_of(v)->ept) == EPT_EXIT_RESUME ? VMEXIT_RESUME
+                                                                        : VMEXIT_PARK;
+}
+
+static void on_npt_misconfig(struct vcpu *v, struct report *r) {
+    (void)v;
+    ept_handle_misconfig(&hv.ept, r);
+}
+
+/* Right before VMLAUNCH: from here on the CPU can exit at any time. */
+static void on_launching(struct vcpu *v) {
+    struct hv_cpu *c = cpu_of(v);
+    c->up = true;
+    c->ept.running = true;
+    c->last_exit_tsc = hw_rdtsc(); /* the watch counts its silence from the launch */
+    ept_invept(&hv.ept);
+}
+
+static void on_launch_failed(struct vcpu *v) {
+    struct hv_cpu *c = cpu_of(v);
+    c->up = false;
+    c->ept.running = false;
+}
+
+__attribute__((noreturn)) static void on_resume_failed(struct vcpu *v, uint64_t err) {
+    struct hv_cpu *c = cpu_of(v);
+    struct report *r = hv_report_begin();
+    if (r) {
+        report_begin(r, "hv_fault");
+        report_u64(r, "cpu", c->index);
+        report_str(r, "what", "VMRESUME failed");
+        report_u64(r, "vm_instruction_error", err);
+        report_str(r, "action", "cpu parked");
+        report_end(r);
+    }
+    hv_report_end(r);
+    c->parked = true;
+    hv_park_cpu();
+}
+
+static const struct vcpu_ops core_ops = {
+    .hypercall = try_hv_call,
+    .nmi = on_nmi,
+    .breakpoint = on_breakpoint,
+    .init_taken = on_init_taken,
+    .sipi_taken = on_sipi_taken,
+    .msr_write = on_msr_write,
+    .npt_violation = on_npt_violation,
+    .npt_step = on_npt_step,
+    .npt_misconfig = on_npt_misconfig,
+    .launching = on_launching,
+    .launch_failed = on_launch_failed,
+    .resume_failed = on_resume_failed,
+};
+
+/* Guest MTRR writes re-type the EPT map (SDM 11.11: EPT memory types replace the MTRRs' role). */
+static void mtrr_hook(struct vcpu *v, uint32_t msr, uint64_t value) {
+    ept_perm_mtrr_write(&hv.perm, &cpu_of(v)->ept, msr, value);
+}
+
+/* Timer exits on every CPU; the periodic work runs on whichever CPU finds it due (hv_periodic,
+ * hv/core/tick_owner.h). The timer also fires every few milliseconds while report bytes wait for
+ * the UART (report_tick below): those ticks are only drain ticks (closer than 7/8 of the reload to
+ * this CPU's last full tick). */
+static void heartbeat_hook(struct vcpu *v) {
+    struct hv_cpu *c = cpu_of(v);
+    uint64_t now = hw_rdtsc();
+    if (c->last_tick_tsc && now - c->last_tick_tsc < hv_tsc_hz() - hv_tsc_hz() / 8)
+        return;
+    c->last_tick_tsc = now;
+    hv_periodic(c);
+}
+
+void hv_vcpu_setup(struct hv_cpu *c) {
     struct vcpu *v = &c->vcpu;
-    switch (reason) {
-    case EXIT_REASON_EXCEPTION_NMI: {
-        uint32_t info = (uint32_t)hw_vmread(VMCS_EXIT_INTR_INFO);
-        bool is_nmi = ((info >> 8) & 7) == 2 && (info & 0xFF) == 2;
-        if (is_nmi) {
-            /* vigil's own kicks: the INIT is applied below, the EPT sync runs before the entry.
-             * Any NMI exit leaves NMIs blocked in root until an IRET: without one this CPU would
-             * never see another NMI (the next kick, the next guest NMI). */
-            bool mine = hv_ept_kick_take(c) | (c->init_request != 0);
-            hw_nmi_unblock();
-            if (mine)
-                return VMEXIT_RESUME;
-        }
-        if (((info >> 8) & 7) == INTR_TYPE_SW_EXCEPTION && (info & 0xFF) == 3 &&
-            hv_live_breakpoint(c, g))
-            return VMEXIT_RESUME;
-        return vmexit_handle_exception_nmi(v, g);
-    }
-    case EXIT_REASON_TRIPLE_FAULT:
-        return vmexit_handle_triple_fault(v, g);
-    case EXIT_REASON_INIT: {
-        enum vmexit_action a = vmexit_handle_init(v, g);
-        apic_ipi_report_init(c, 0);
-        return a;
-    }
-    case EXIT_REASON_SIPI:
-        apic_ipi_sipi_taken(c);
-        return vmexit_handle_sipi(v, g);
-    case EXIT_REASON_NMI_WINDOW:
-        return vmexit_handle_nmi_window(v, g);
-    case EXIT_REASON_CPUID:
-        if (try_hv_call(c, g))
-            return VMEXIT_RESUME;
-        return vmexit_handle_cpuid(v, g);
-    case EXIT_REASON_GETSEC:
-    case EXIT_REASON_VMCALL:
-    case EXIT_REASON_VMCLEAR:
-    case EXIT_REASON_VMLAUNCH:
-    case EXIT_REASON_VMPTRLD:
-    case EXIT_REASON_VMPTRST:
-    case EXIT_REASON_VMREAD:
-    case EXIT_REASON_VMRESUME:
-    case EXIT_REASON_VMWRITE:
-    case EXIT_REASON_VMXOFF:
-    case EXIT_REASON_VMXON:
-    case EXIT_REASON_INVEPT:
-    case EXIT_REASON_INVVPID:
-    case EXIT_REASON_VMFUNC:
-        return vmexit_handle_ud(v, g);
-    case EXIT_REASON_INVD:
-        return vmexit_handle_invd(v, g);
-    case EXIT_REASON_CR_ACCESS:
-        return vmexit_handle_cr_access(v, g);
-    case EXIT_REASON_IO:
-        return vmexit_handle_io(v, g);
-    case EXIT_REASON_RDMSR:
-        return vmexit_handle_rdmsr(v, g);
-    case EXIT_REASON_WRMSR:
-        if ((uint32_t)g->rcx == MSR_X2APIC_ICR) {
-            apic_ipi_icr_write(c, ((uint64_t)(uint32_t)g->rdx << 32) | (uint32_t)g->rax);
-            vmx_guest_advance_rip();
-            return VMEXIT_RESUME;
-        }
-        return vmexit_handle_wrmsr(v, g);
-    case EXIT_REASON_XSETBV:
-        return vmexit_handle_xsetbv(v, g);
-    case EXIT_REASON_PREEMPTION_TIMER:
-        return vmexit_handle_preemption_timer(v, g);
-    case EXIT_REASON_EPT_VIOLATION:
-        if (ept_handle_violation(&hv.perm, &c->ept, NULL) == EPT_EXIT_RESUME)
-            return VMEXIT_RESUME;
-        return entry_failure(c, g, "EPT violation outside the map");
-    case EXIT_REASON_MTF:
-        if (ept_handle_mtf(&hv.perm, &c->ept) == EPT_EXIT_RESUME)
-            return VMEXIT_RESUME;
-        return vmexit_handle_unhandled(v, g);
-    case EXIT_REASON_EPT_MISCONFIG: {
-        struct report *r = hv_report_begin();
-        if (r) {
-            ept_handle_misconfig(&hv.ept, r);
-            vmx_guest_dump(r, "EPT misconfiguration", v, g);
-            hv_report_end(r);
-        }
-        return VMEXIT_PARK;
-    }
-    case EXIT_REASON_ENTRY_FAIL_GUEST:
-        return entry_failure(c, g, "VM entry failed: invalid guest state");
-    case EXIT_REASON_ENTRY_FAIL_MSR:
-        return entry_failure(c, g, "VM entry failed: MSR loading");
-    case EXIT_REASON_ENTRY_FAIL_MCE:
-        return entry_failure(c, g, "VM entry failed: machine check");
-    default:
-        return vmexit_handle_unhandled(v, g); /* dumps through v->report */
-    }
+    v->ops = &core_ops;
+    v->stealth = hv.params.stealth != 0;
+    v->report_port = hv.params.serial_port;
+    v->report = &hv_report_out;
+    v->heartbeat = heartbeat_hook;
+    v->mtrr_hook = mtrr_hook;
 }
 
 static void report_reset(struct hv_cpu *c) {
@@ -374,47 +383,28 @@ static void report_reset(struct hv_cpu *c) {
     hv_report_end(r);
 }
 
-static void report_parked(struct hv_cpu *c, uint32_t basic) {
+static void report_parked(struct hv_cpu *c, enum vcpu_exit kind) {
     struct report *r = hv_report_begin();
     if (!r)
         return;
     report_begin(r, "cpu_parked");
     report_u64(r, "cpu", c->index);
-    report_str(r, "exit", vmx_exit_reason_name(basic));
+    report_str(r, "exit", vcpu_exit_name(kind));
     report_end(r);
     hv_report_end(r);
 }
 
-/* While report bytes wait, this CPU's VMX-preemption timer is shortened to one UART FIFO's worth
- * of time, so the pump above runs often enough to keep the UART busy even when the guest makes
- * no other exits; otherwise it keeps the heartbeat's reload (SDM 25.5.1). With "save
- * VMX-preemption timer value" the field counts down across entries and is only shortened; without
- * it each entry restarts from the field, which is set to the value wanted. */
+/* While report bytes wait, this CPU's timer is shortened to one UART FIFO's worth of time, so the
+ * pump runs often enough to keep the UART busy even when the guest makes no other exits. */
 static void report_tick(struct hv_cpu *c) {
-    struct vcpu *v = &c->vcpu;
-    if (!(v->pin_ctls & PIN_PREEMPTION_TIMER))
-        return;
-    bool fast = hv_report_backlog();
-    uint64_t t = hv_report_drain_period_tsc() >> hv.timer_shift;
-    uint32_t tick = t == 0                           ? 1
-                    : t > v->preemption_timer_reload ? v->preemption_timer_reload
-                                                     : (uint32_t)t;
-    if (v->exit_ctls & EXIT_SAVE_PREEMPTION_TIMER) {
-        if (fast && hw_vmread(VMCS_PREEMPTION_TIMER_VALUE) > tick)
-            hw_vmwrite(VMCS_PREEMPTION_TIMER_VALUE, tick);
-    } else if (fast != c->report_tick) {
-        hw_vmwrite(VMCS_PREEMPTION_TIMER_VALUE, fast ? tick : v->preemption_timer_reload);
-    }
-    c->report_tick = fast;
+    vcpu_timer_drain(&c->vcpu, hv_report_backlog(), hv_report_drain_period_tsc());
 }
 
-static void account_exit(struct hv_cpu *c, uint32_t basic, uint64_t t0) {
-    if (basic > EXIT_REASON_MAX)
-        return;
+static void account_exit(struct hv_cpu *c, enum vcpu_exit kind, uint64_t t0) {
     uint64_t dt = hv_clock_tsc() - t0;
-    c->exit_tsc_total[basic] += dt;
-    if (dt > c->exit_tsc_max[basic])
-        c->exit_tsc_max[basic] = dt;
+    c->exit_tsc_total[kind] += dt;
+    if (dt > c->exit_tsc_max[kind])
+        c->exit_tsc_max[kind] = dt;
 }
 
 /* Test-only fault injection (config key test_stall_boot_cpu): that many seconds after the OS
@@ -433,20 +423,16 @@ void vmexit_main(struct guest_regs *g) {
     struct hv_cpu *c = this_cpu();
     struct vcpu *v = &c->vcpu;
     uint64_t t0 = hv_clock_tsc();
-    uint32_t reason = (uint32_t)hw_vmread(VMCS_EXIT_REASON);
-    uint32_t basic = reason & 0xFFFF;
+    enum vcpu_exit kind = vcpu_exit_kind(v);
     __atomic_store_n(&c->last_exit_tsc, t0, __ATOMIC_RELEASE);
-    c->last_exit_reason = basic;
+    c->last_exit_reason = kind;
     v->exits++;
-    if (basic <= EXIT_REASON_MAX)
-        c->exit_counts[basic]++;
-    else
-        c->exits_other++;
+    c->exit_counts[kind]++;
 
     ept_perm_close_windows(&hv.perm, &c->ept);
     if (!hv.os_running || c->apic.switched)
-        hv_takeover_check(c, hw_vmread(VMCS_GUEST_RIP));
-    enum vmexit_action a = dispatch(c, g, basic);
+        hv_takeover_check(c, vcpu_rip(v));
+    enum vmexit_action a = vcpu_handle_exit(v, g);
     if (a == VMEXIT_RESET) {
         report_reset(c);
         hv_report_flush(); /* the machine is about to go: out with every waiting line */
@@ -455,37 +441,20 @@ void vmexit_main(struct guest_regs *g) {
     if (a != VMEXIT_RESUME) {
         c->parked = true;
         c->ept.running = false;
-        report_parked(c, basic);
+        report_parked(c, kind);
         hv_park_cpu();
     }
     test_stall_boot_cpu(c, t0);
     apic_ipi_take_init(c, g);
     if (v->init_count || v->sipi_count)
-        vmx_sipi_clear_smi_blocking();
+        vcpu_sipi_entry_fixup(v);
     ept_perm_sync(&hv.perm, &c->ept);
     hv_live_sync(c);
     /* What the UART's transmit FIFO takes now (never waiting), and a timer tick while more waits.
      */
     hv_report_pump();
     report_tick(c);
-    vmexit_nmi_prepare_entry(v);
-    account_exit(c, basic, t0);
+    vcpu_prepare_entry(v);
+    account_exit(c, kind, t0);
     apic_ipi_start_owed(c);
-}
-
-void vmx_resume_failed(void) {
-    struct hv_cpu *c = this_cpu();
-    uint64_t err = hw_vmread(VMCS_VM_INSTR_ERROR);
-    struct report *r = hv_report_begin();
-    if (r) {
-        report_begin(r, "hv_fault");
-        report_u64(r, "cpu", c->index);
-        report_str(r, "what", "VMRESUME failed");
-        report_u64(r, "vm_instruction_error", err);
-        report_str(r, "action", "cpu parked");
-        report_end(r);
-    }
-    hv_report_end(r);
-    c->parked = true;
-    hv_park_cpu();
 }

@@ -2,8 +2,8 @@
 
 #include "base/hw.h"
 #include "base/spinlock.h"
-#include "hv/arch/vmx/vmx_defs.h"
-#include "hv/arch/vmx/vmx_guest.h"
+#include "hv/arch/vcpu.h"
+#include "hv/arch/x86.h"
 #include "hv/core/hv_report.h"
 #include "hv/core/hv_state.h"
 #include "vmi/linux_live.h"
@@ -94,7 +94,7 @@ void hv_live_arm(struct vmi_session *s) {
 void hv_live_sync(struct hv_cpu *c) {
     if (!armed_mask || c->bp_intercepted)
         return;
-    hw_vmwrite(VMCS_EXCEPTION_BITMAP, hw_vmread(VMCS_EXCEPTION_BITMAP) | (1u << 3));
+    vcpu_intercept_exception(&c->vcpu, VEC_BP, true);
     c->bp_intercepted = true;
 }
 
@@ -128,7 +128,7 @@ static void report_forgery(const char *fn, uint64_t arg, const struct vmi_proc *
         return;
     report_begin(r, "hook_forgery");
     report_str(r, "function", fn);
-    report_hex(r, "rip", hw_vmread(VMCS_GUEST_RIP));
+    report_hex(r, "rip", vcpu_rip(&this_cpu()->vcpu));
     report_hex(r, "task", arg);
     report_u64(r, "cur_pid", (uint64_t)cur->pid);
     report_str(r, "cur_comm", cur->comm);
@@ -220,11 +220,14 @@ static void event(enum vmi_linux_hook h, const struct vmi_linux_live_event *ev) 
 }
 
 bool hv_live_breakpoint(struct hv_cpu *c, struct guest_regs *g) {
-    (void)c; /* the events go to the machine-wide report stream, not a per-CPU one */
-    uint64_t rip = hw_vmread(VMCS_GUEST_RIP);
+    /* The events go to the machine-wide report stream, not a per-CPU one. */
+    struct vcpu *v = &c->vcpu;
+    uint64_t rip = vcpu_rip(v);
     for (unsigned i = 0; i < VMI_LINUX_HOOK_COUNT; i++) {
         if (!hooks[i].armed || hooks[i].va != rip)
             continue;
+        struct vcpu_sysregs sr;
+        vcpu_read_sysregs(v, &sr);
         struct vmi_linux_hook_regs regs = {
             .rdi = g->rdi,
             .rsi = g->rsi,
@@ -232,17 +235,16 @@ bool hv_live_breakpoint(struct hv_cpu *c, struct guest_regs *g) {
             .rcx = g->rcx,
             .r8 = g->r8,
             .r9 = g->r9,
-            .gs_base = hw_vmread(VMCS_GUEST_GS_BASE),
+            .gs_base = sr.gs_base,
         };
         struct vmi_linux_live_event ev;
         vmi_linux_live_decode(&linux_live, i, &regs, &ev);
         event(i, &ev);
         /* Resume after the entry the INT3 was written over. */
-        hw_vmwrite(VMCS_GUEST_RIP, rip + VMI_LINUX_HOOK_SITE_LEN);
+        vcpu_set_rip(v, rip + VMI_LINUX_HOOK_SITE_LEN);
         return true;
     }
-    /* Not vigil's: deliver the #BP to the guest as the INT3 would have (SDM 26.6.1.1). */
-    hw_vmwrite(VMCS_ENTRY_INTR_INFO, INTR_INFO_VALID | (INTR_TYPE_SW_EXCEPTION << 8) | 3u);
-    hw_vmwrite(VMCS_ENTRY_INSTR_LEN, hw_vmread(VMCS_EXIT_INSTR_LEN));
+    /* Not vigil's: deliver the #BP to the guest as the INT3 would have. */
+    vcpu_reinject_soft_exception(v, VEC_BP);
     return true;
 }

@@ -9,6 +9,7 @@
 #define VIGIL_HV_LIVE_H
 
 #include "hv/core/alloc.h"
+#include "hv/core/intro_hooks.h"
 #include "hv/core/percpu.h"
 #include "vmi/proc_snapshot.h"
 #include "vmi/vmi.h"
@@ -17,8 +18,6 @@
 
 /* Boot CPU, after the OS was identified: arms what can be armed (call again until done). */
 void hv_live_arm(struct vmi_session *s);
-/* Every exit: keeps this CPU's #BP interception in line with the armed hooks. */
-void hv_live_sync(struct hv_cpu *c);
 /* The live view: the processes the events say exist, sorted by pid in cap entries from the
  * hypervisor heap (hv_live_init, at bring-up). Seeded from the first snapshot; re-scans compare
  * the walked process list with it (hv/intro/hv_vmi.c). When full it keeps the lowest pids and
@@ -36,7 +35,6 @@ void hv_live_view(struct vmi_snap *out);
  * in one merge pass, so events that came after the walk are kept. */
 void hv_live_reconcile(const struct vmi_snap *cur, const struct vmi_snap *view, int32_t upto);
 
-/* Exception exit with vector 3: true when it was one of vigil's hooks (handled). */
-bool hv_live_breakpoint(struct hv_cpu *c, struct guest_regs *g);
+/* hv_live_sync and hv_live_breakpoint: hv/core/intro_hooks.h. */
 
 #endif

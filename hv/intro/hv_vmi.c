@@ -2,7 +2,8 @@
 
 #include "base/hw.h"
 #include "base/lib.h"
-#include "hv/arch/vmx/vmx_defs.h"
+#include "hv/arch/vcpu.h"
+#include "hv/arch/x86.h"
 #include "hv/core/hv_report.h"
 #include "hv/core/hv_state.h"
 #include "hv/intro/guest_mem.h"
@@ -70,20 +71,22 @@ int hv_vmi_init(void) {
     return hv_live_init(&hv.heap, cap);
 }
 
-static void vcpu_state(struct vmi_vcpu *v) {
+static void vcpu_state(struct hv_cpu *c, struct vmi_vcpu *v) {
+    struct vcpu_sysregs sr;
+    vcpu_read_sysregs(&c->vcpu, &sr);
     lib_memset(v, 0, sizeof(*v));
-    v->cr0 = hw_vmread(VMCS_GUEST_CR0);
-    v->cr3 = hw_vmread(VMCS_GUEST_CR3);
-    v->cr4 = hw_vmread(VMCS_GUEST_CR4);
-    v->efer = hw_vmread(VMCS_GUEST_EFER);
+    v->cr0 = sr.cr0;
+    v->cr3 = sr.cr3;
+    v->cr4 = sr.cr4;
+    v->efer = sr.efer;
     /* LSTAR and KERNEL_GS_BASE are not switched by VM exits: the hardware holds the guest's. */
     v->lstar = hw_rdmsr(MSR_IA32_LSTAR);
     v->kernel_gs_base = hw_rdmsr(MSR_IA32_KERNEL_GS_BASE);
-    v->gs_base = hw_vmread(VMCS_GUEST_GS_BASE);
-    v->idtr_base = hw_vmread(VMCS_GUEST_IDTR_BASE);
-    v->idtr_limit = (uint16_t)hw_vmread(VMCS_GUEST_IDTR_LIMIT);
-    v->rip = hw_vmread(VMCS_GUEST_RIP);
-    v->rsp = hw_vmread(VMCS_GUEST_RSP);
+    v->gs_base = sr.gs_base;
+    v->idtr_base = sr.idtr_base;
+    v->idtr_limit = sr.idtr_limit;
+    v->rip = sr.rip;
+    v->rsp = sr.rsp;
     v->has_lstar = v->has_efer = v->has_idtr = v->has_cr = true;
 }
 
@@ -145,7 +148,7 @@ void hv_vmi_tick(struct hv_cpu *c) {
          * in wait-for-SIPI) has nothing to show; another CPU's tick tries then. The kernel is up
          * enough once it has its own system-call entry (syscall_init). */
         struct vmi_vcpu here;
-        vcpu_state(&here);
+        vcpu_state(c, &here);
         if (!(here.lstar >> 63) || !(here.efer & EFER_LMA))
             return;
         guest_cpu = here;

@@ -6,11 +6,9 @@
 #ifndef VIGIL_HV_VMI_H
 #define VIGIL_HV_VMI_H
 
+#include "hv/core/intro_hooks.h"
 #include "hv/core/percpu.h"
 
-/* From hv_init: takes the introspection arena from the heap. 0 or an hv_error. */
-int hv_vmi_init(void);
-/* From the tick owner's timer exits (about once a second, one CPU at a time). */
-void hv_vmi_tick(struct hv_cpu *c);
+/* hv_vmi_init and hv_vmi_tick: hv/core/intro_hooks.h. */
 
 #endif

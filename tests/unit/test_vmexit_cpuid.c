@@ -69,8 +69,8 @@ static void test_osxsave_follows_guest_cr4(void **state) {
     assert_int_equal(g.rcx & CPUID_7_ECX_OSPKE, 0);
     assert_int_equal(g.rbx, 0x27ab);
     /* and is set when the guest's CR4.PKE is (i7 fixed bits allow PKE) */
-    v.cr4_fixed1 = 0x3727FF | CR4_PKE;
-    v.cr4_mask = v.cr4_fixed0 | ~v.cr4_fixed1;
+    v.arch.cr4_fixed1 = 0x3727FF | CR4_PKE;
+    v.arch.cr4_mask = v.arch.cr4_fixed0 | ~v.arch.cr4_fixed1;
     vmx_cr_write_guest(&v, 0x80050033, CR4_PAE | CR4_PKE);
     run(7, 0);
     assert_true(g.rcx & CPUID_7_ECX_OSPKE);

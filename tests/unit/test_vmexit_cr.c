@@ -30,8 +30,8 @@ static void test_ia32e_activation(void **state) {
     (void)state;
     vmx_cr_write_guest(&v, 0x60000011, CR4_PAE);
     fake_set_vmcs(VMCS_GUEST_EFER, EFER_LME);
-    v.entry_ctls = T_ENTRY_CTLS_64 & ~ENTRY_IA32E_MODE_GUEST;
-    fake_set_vmcs(VMCS_ENTRY_CTLS, v.entry_ctls);
+    v.arch.entry_ctls = T_ENTRY_CTLS_64 & ~ENTRY_IA32E_MODE_GUEST;
+    fake_set_vmcs(VMCS_ENTRY_CTLS, v.arch.entry_ctls);
     fake_set_vmcs(VMCS_GUEST_CS_AR, 0xC09B);
     g.rbx = 0x80050033;
     t_exit(EXIT_REASON_CR_ACCESS, q_mov_to(0, 3), 0x9A0F0, 3);
@@ -40,7 +40,7 @@ static void test_ia32e_activation(void **state) {
     assert_int_equal(t_vmcs(VMCS_GUEST_CR0), 0x80050033);
     assert_int_equal(t_vmcs(VMCS_GUEST_EFER), EFER_LME | EFER_LMA);
     assert_true(t_vmcs(VMCS_ENTRY_CTLS) & ENTRY_IA32E_MODE_GUEST);
-    assert_true(v.entry_ctls & ENTRY_IA32E_MODE_GUEST);
+    assert_true(v.arch.entry_ctls & ENTRY_IA32E_MODE_GUEST);
     assert_int_equal(t_vmcs(VMCS_GUEST_RIP), 0x9A0F3);
     assert_int_equal(t_vmcs(VMCS_ENTRY_INTR_INFO), 0);
 }
@@ -89,7 +89,7 @@ static void test_cr4_legal_write(void **state) {
     (void)state;
     vmx_cr_write_guest(&v, 0x60000011, 0);
     fake_set_vmcs(VMCS_GUEST_EFER, 0);
-    fake_set_vmcs(VMCS_ENTRY_CTLS, v.entry_ctls & ~ENTRY_IA32E_MODE_GUEST);
+    fake_set_vmcs(VMCS_ENTRY_CTLS, v.arch.entry_ctls & ~ENTRY_IA32E_MODE_GUEST);
     fake_set_vmcs(VMCS_GUEST_CS_AR, 0x9B);
     g.r9 = CR4_PAE | CR4_PGE;
     t_exit(EXIT_REASON_CR_ACCESS, q_mov_to(4, 9), 0x100, 3);
@@ -119,7 +119,7 @@ static void test_cr0_gp_cases(void **state) {
 static void test_cr0_32bit_operand(void **state) {
     (void)state;
     vmx_cr_write_guest(&v, 0x60000010, 0);
-    fake_set_vmcs(VMCS_ENTRY_CTLS, v.entry_ctls & ~ENTRY_IA32E_MODE_GUEST);
+    fake_set_vmcs(VMCS_ENTRY_CTLS, v.arch.entry_ctls & ~ENTRY_IA32E_MODE_GUEST);
     fake_set_vmcs(VMCS_GUEST_CS_AR, 0xC09B);
     g.rax = 0xDEAD000000000031ull;
     t_exit(EXIT_REASON_CR_ACCESS, q_mov_to(0, 0), 0xFFFFFFFE, 3);
@@ -132,7 +132,7 @@ static void test_cr0_32bit_operand(void **state) {
 static void test_rsp_source(void **state) {
     (void)state;
     vmx_cr_write_guest(&v, 0x60000010, 0);
-    fake_set_vmcs(VMCS_ENTRY_CTLS, v.entry_ctls & ~ENTRY_IA32E_MODE_GUEST);
+    fake_set_vmcs(VMCS_ENTRY_CTLS, v.arch.entry_ctls & ~ENTRY_IA32E_MODE_GUEST);
     fake_set_vmcs(VMCS_GUEST_RSP, 0x11); /* PE | ET */
     g.rsp_unused = 0x80000031;           /* must not be used */
     t_exit(EXIT_REASON_CR_ACCESS, q_mov_to(0, 4), 0x10, 3);
@@ -153,7 +153,7 @@ static void test_clts_and_lmsw(void **state) {
 
     /* LMSW 0 cannot clear PE; it sets MP/EM/TS from the source */
     vmx_cr_write_guest(&v, 0x60000011, 0);
-    fake_set_vmcs(VMCS_ENTRY_CTLS, v.entry_ctls & ~ENTRY_IA32E_MODE_GUEST);
+    fake_set_vmcs(VMCS_ENTRY_CTLS, v.arch.entry_ctls & ~ENTRY_IA32E_MODE_GUEST);
     fake_set_vmcs(VMCS_GUEST_CS_AR, 0xC09B);
     t_exit(EXIT_REASON_CR_ACCESS, (CR_ACCESS_LMSW << 4) | (0x000Eull << 16), 0x80, 3);
     assert_int_equal(vmexit_handle_cr_access(&v, &g), VMEXIT_RESUME);
@@ -179,7 +179,7 @@ static void test_legacy_pae_paging_parks(void **state) {
     (void)state;
     vmx_cr_write_guest(&v, 0x11, CR4_PAE);
     fake_set_vmcs(VMCS_GUEST_EFER, 0);
-    fake_set_vmcs(VMCS_ENTRY_CTLS, v.entry_ctls & ~ENTRY_IA32E_MODE_GUEST);
+    fake_set_vmcs(VMCS_ENTRY_CTLS, v.arch.entry_ctls & ~ENTRY_IA32E_MODE_GUEST);
     fake_set_vmcs(VMCS_GUEST_CS_AR, 0xC09B);
     g.rax = 0x80000031;
     t_exit(EXIT_REASON_CR_ACCESS, q_mov_to(0, 0), 0x10, 3);

@@ -139,7 +139,7 @@ static void test_nmi_reinjection(void **state) {
     assert_int_equal(t_vmcs(VMCS_PROC_BASED_CTLS) & PROC_NMI_WINDOW_EXITING, 0);
     assert_int_equal(t_vmcs(VMCS_PROC_BASED_CTLS), T_PROC_CTLS);
     /* a spurious window exit just closes the window */
-    v.proc_ctls |= PROC_NMI_WINDOW_EXITING;
+    v.arch.proc_ctls |= PROC_NMI_WINDOW_EXITING;
     t_exit(EXIT_REASON_NMI_WINDOW, 0, 0x400, 0);
     assert_int_equal(vmexit_handle_nmi_window(&v, &g), VMEXIT_RESUME);
     assert_int_equal(t_vmcs(VMCS_ENTRY_INTR_INFO), 0);
@@ -171,7 +171,7 @@ static void heartbeat(struct vcpu *vc) {
 
 static void test_preemption_timer(void **state) {
     (void)state;
-    v.preemption_timer_reload = 123456;
+    v.arch.preemption_timer_reload = 123456;
     v.heartbeat = heartbeat;
     beats = 0;
     fake_set_vmcs(VMCS_PREEMPTION_TIMER_VALUE, 0);
@@ -182,7 +182,7 @@ static void test_preemption_timer(void **state) {
     assert_int_equal(t_vmcs(VMCS_PREEMPTION_TIMER_VALUE), 123456);
     assert_int_equal(t_vmcs(VMCS_GUEST_RIP), 0x500);
     /* without "save preemption timer value" the field is left alone (VM entry reloads it) */
-    v.exit_ctls &= ~EXIT_SAVE_PREEMPTION_TIMER;
+    v.arch.exit_ctls &= ~EXIT_SAVE_PREEMPTION_TIMER;
     fake_set_vmcs(VMCS_PREEMPTION_TIMER_VALUE, 777);
     assert_int_equal(vmexit_handle_preemption_timer(&v, &g), VMEXIT_RESUME);
     assert_int_equal(t_vmcs(VMCS_PREEMPTION_TIMER_VALUE), 777);

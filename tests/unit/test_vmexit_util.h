@@ -3,7 +3,7 @@
 #ifndef VIGIL_TEST_VMEXIT_UTIL_H
 #define VIGIL_TEST_VMEXIT_UTIL_H
 
-#include "hv/arch/vmx/vcpu.h"
+#include "hv/arch/vcpu.h"
 #include "hv/arch/vmx/vmexit.h"
 #include "hv/arch/vmx/vmx_cr.h"
 #include "hv/arch/vmx/vmx_defs.h"
@@ -27,20 +27,20 @@ static inline void t_vcpu_init(struct vcpu *v) {
     fake_reset();
     fake_safe_reset();
     vmx_cr_setup(v, T_CR0_FIXED0, T_CR0_FIXED1, T_CR4_FIXED0, T_CR4_FIXED1, true);
-    v->vpid = 1;
-    v->proc_ctls = T_PROC_CTLS;
-    v->exit_ctls = T_EXIT_CTLS;
-    v->entry_ctls = T_ENTRY_CTLS_64;
+    v->arch.vpid = 1;
+    v->arch.proc_ctls = T_PROC_CTLS;
+    v->arch.exit_ctls = T_EXIT_CTLS;
+    v->arch.entry_ctls = T_ENTRY_CTLS_64;
     v->xcr0_supported = 0x7; /* x87, SSE, AVX (Bochs haswell) */
     v->report_port = 0x3F8;
     v->stealth = true;
-    fake_set_vmcs(VMCS_PROC_BASED_CTLS, v->proc_ctls);
-    fake_set_vmcs(VMCS_EXIT_CTLS, v->exit_ctls);
+    fake_set_vmcs(VMCS_PROC_BASED_CTLS, v->arch.proc_ctls);
+    fake_set_vmcs(VMCS_EXIT_CTLS, v->arch.exit_ctls);
 }
 
 /* A 64-bit kernel-mode guest: IA-32e entry control, CS.L, CR0/CR4/EFER of a running Linux. */
 static inline void t_guest_64(struct vcpu *v) {
-    v->entry_ctls = T_ENTRY_CTLS_64;
+    v->arch.entry_ctls = T_ENTRY_CTLS_64;
     fake_set_vmcs(VMCS_ENTRY_CTLS, T_ENTRY_CTLS_64);
     fake_set_vmcs(VMCS_GUEST_CS_AR, 0xA09B);
     fake_set_vmcs(VMCS_GUEST_SS_AR, 0xC093);

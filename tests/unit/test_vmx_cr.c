@@ -25,26 +25,26 @@ static void test_masks_bochs(void **state) {
     (void)state;
     setup_from(CAPS_BOCHS, true);
     /* NE is the only low CR0 bit owned by vigil with unrestricted guest; 63:32 are reserved */
-    assert_int_equal(v.cr0_mask, 0xFFFFFFFF00000020ull);
+    assert_int_equal(v.arch.cr0_mask, 0xFFFFFFFF00000020ull);
     assert_int_equal(vmx_cr0_forced1(&v), CR0_NE);
     /* VMXE plus every bit Bochs's haswell does not allow (SMXE, UMIP, LA57, SMAP, PKE, ...) */
-    assert_int_equal(v.cr4_mask, 0xFFFFFFFFFFE8F800ull);
-    assert_true(v.cr4_mask & CR4_VMXE);
-    assert_true(v.cr4_mask & CR4_SMAP);
-    assert_false(v.cr4_mask & (CR4_PAE | CR4_PGE | CR4_OSXSAVE | CR4_SMEP | CR4_FSGSBASE));
+    assert_int_equal(v.arch.cr4_mask, 0xFFFFFFFFFFE8F800ull);
+    assert_true(v.arch.cr4_mask & CR4_VMXE);
+    assert_true(v.arch.cr4_mask & CR4_SMAP);
+    assert_false(v.arch.cr4_mask & (CR4_PAE | CR4_PGE | CR4_OSXSAVE | CR4_SMEP | CR4_FSGSBASE));
 
     setup_from(CAPS_BOCHS, false);
-    assert_int_equal(v.cr0_mask, 0xFFFFFFFF80000021ull);
+    assert_int_equal(v.arch.cr0_mask, 0xFFFFFFFF80000021ull);
     assert_int_equal(vmx_cr0_forced1(&v), CR0_PE | CR0_NE | CR0_PG);
 }
 
 static void test_masks_i7(void **state) {
     (void)state;
     setup_from(CAPS_I7_9750H, true);
-    assert_int_equal(v.cr0_mask, 0xFFFFFFFF00000020ull);
+    assert_int_equal(v.arch.cr0_mask, 0xFFFFFFFF00000020ull);
     /* this CPU allows SMAP (bit 21): the guest owns it */
-    assert_int_equal(v.cr4_mask, 0xFFFFFFFFFFC8F800ull);
-    assert_false(v.cr4_mask & CR4_SMAP);
+    assert_int_equal(v.arch.cr4_mask, 0xFFFFFFFFFFC8F800ull);
+    assert_false(v.arch.cr4_mask & CR4_SMAP);
 }
 
 static void test_real_values_and_write(void **state) {
@@ -68,12 +68,12 @@ static void test_real_values_and_write(void **state) {
     assert_true(fake_get_vmcs(VMCS_CR4_READ_SHADOW, &x));
     assert_int_equal(x, 0x668);
     assert_true(fake_get_vmcs(VMCS_CR0_GUEST_HOST_MASK, &x));
-    assert_int_equal(x, v.cr0_mask);
+    assert_int_equal(x, v.arch.cr0_mask);
     assert_true(fake_get_vmcs(VMCS_CR4_GUEST_HOST_MASK, &x));
-    assert_int_equal(x, v.cr4_mask);
+    assert_int_equal(x, v.arch.cr4_mask);
     /* what the guest reads back */
-    assert_int_equal(vmx_cr_guest_view(0x2668, 0x668, v.cr4_mask), 0x668);
-    assert_int_equal(vmx_cr_guest_view(0x60000030, 0x60000010, v.cr0_mask), 0x60000010);
+    assert_int_equal(vmx_cr_guest_view(0x2668, 0x668, v.arch.cr4_mask), 0x668);
+    assert_int_equal(vmx_cr_guest_view(0x60000030, 0x60000010, v.arch.cr0_mask), 0x60000010);
     fake_vmx_fail = true;
     assert_false(vmx_cr_write_guest(&v, 0, 0));
 }
@@ -141,7 +141,7 @@ static void test_cr4_checks(void **state) {
     /* a CPU with SMX allows SMXE in VMX operation; vigil hides SMX, so the guest gets #GP */
     struct vcpu smx = {0};
     vmx_cr_setup(&smx, 0x80000021, 0xFFFFFFFF, 0x2000, 0x3767FF, true);
-    assert_true(smx.cr4_mask & CR4_SMXE);
+    assert_true(smx.arch.cr4_mask & CR4_SMXE);
     assert_false(vmx_cr4_write_ok(&smx, &c, 0x6F0 | CR4_SMXE));
     /* on the i7-9750H SMAP is allowed */
     setup_from(CAPS_I7_9750H, true);

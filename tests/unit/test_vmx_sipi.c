@@ -55,7 +55,7 @@ static void test_init_then_sipi(void **state) {
     (void)state;
     /* pending NMI work and an event queued for injection are dropped by INIT */
     v.nmi_pending = 1;
-    v.proc_ctls |= PROC_NMI_WINDOW_EXITING;
+    v.arch.proc_ctls |= PROC_NMI_WINDOW_EXITING;
     fake_set_vmcs(VMCS_GUEST_INTERRUPTIBILITY, INTERRUPTIBILITY_SMI | INTERRUPTIBILITY_STI);
     t_exit(EXIT_REASON_INIT, 0, 0xffffffff81000000ull, 0);
     fake_set_vmcs(VMCS_ENTRY_INTR_INFO, T_INJ_GP);

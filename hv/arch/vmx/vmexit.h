@@ -17,13 +17,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-#include "hv/arch/vmx/vcpu.h"
-
-enum vmexit_action {
-    VMEXIT_RESUME = 0, /* VMRESUME the guest */
-    VMEXIT_PARK = 1,   /* fatal: guest state already dumped; stop this CPU (cli; hlt loop) */
-    VMEXIT_RESET = 2,  /* the platform must be reset (guest triple fault); state already dumped */
-};
+#include "hv/arch/vcpu.h"
 
 typedef enum vmexit_action (*vmexit_handler_fn)(struct vcpu *v, struct guest_regs *g);
 

@@ -25,7 +25,7 @@
 
 static uint64_t guest_cr4_view(const struct vcpu *v) {
     return vmx_cr_guest_view(hw_vmread(VMCS_GUEST_CR4), hw_vmread(VMCS_CR4_READ_SHADOW),
-                             v->cr4_mask);
+                             v->arch.cr4_mask);
 }
 
 enum vmexit_action vmexit_handle_cpuid(struct vcpu *v, struct guest_regs *g) {

@@ -13,16 +13,16 @@ static void flush_guest_tlb(const struct vcpu *v) {
     /* The guest's translations are tagged with its VPID; a paging-mode change the processor did
      * not perform itself must be followed by an explicit invalidation (SDM 28.3.3.3 "Guidelines for
      * Use of the INVVPID Instruction"). */
-    uint64_t desc[2] = {v->vpid, 0};
+    uint64_t desc[2] = {v->arch.vpid, 0};
     if (!hw_invvpid(INVVPID_SINGLE_CONTEXT, desc))
         hw_invvpid(INVVPID_ALL_CONTEXT, desc);
 }
 
 static void read_ctx(const struct vcpu *v, struct vmx_cr_ctx *c) {
-    c->cr0 =
-        vmx_cr_guest_view(hw_vmread(VMCS_GUEST_CR0), hw_vmread(VMCS_CR0_READ_SHADOW), v->cr0_mask);
-    c->cr4 =
-        vmx_cr_guest_view(hw_vmread(VMCS_GUEST_CR4), hw_vmread(VMCS_CR4_READ_SHADOW), v->cr4_mask);
+    c->cr0 = vmx_cr_guest_view(hw_vmread(VMCS_GUEST_CR0), hw_vmread(VMCS_CR0_READ_SHADOW),
+                               v->arch.cr0_mask);
+    c->cr4 = vmx_cr_guest_view(hw_vmread(VMCS_GUEST_CR4), hw_vmread(VMCS_CR4_READ_SHADOW),
+                               v->arch.cr4_mask);
     c->cr3 = hw_vmread(VMCS_GUEST_CR3);
     c->efer = hw_vmread(VMCS_GUEST_EFER);
     c->cs_l = (hw_vmread(VMCS_GUEST_CS_AR) & AR_L) != 0;
@@ -54,7 +54,7 @@ static bool write_cr0(struct vcpu *v, const struct vmx_cr_ctx *c, uint64_t n, bo
         }
         hw_vmwrite(VMCS_GUEST_EFER, efer);
         hw_vmwrite(VMCS_ENTRY_CTLS, entry);
-        v->entry_ctls = (uint32_t)entry;
+        v->arch.entry_ctls = (uint32_t)entry;
     }
     hw_vmwrite(VMCS_CR0_READ_SHADOW, n);
     hw_vmwrite(VMCS_GUEST_CR0, vmx_cr0_real(v, n));

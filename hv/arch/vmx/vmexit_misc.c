@@ -50,10 +50,10 @@ enum vmexit_action vmexit_handle_triple_fault(struct vcpu *v, struct guest_regs 
 }
 
 static void set_nmi_window(struct vcpu *v, bool on) {
-    uint32_t p =
-        on ? (v->proc_ctls | PROC_NMI_WINDOW_EXITING) : (v->proc_ctls & ~PROC_NMI_WINDOW_EXITING);
-    if (p != v->proc_ctls) {
-        v->proc_ctls = p;
+    uint32_t p = on ? (v->arch.proc_ctls | PROC_NMI_WINDOW_EXITING)
+                    : (v->arch.proc_ctls & ~PROC_NMI_WINDOW_EXITING);
+    if (p != v->arch.proc_ctls) {
+        v->arch.proc_ctls = p;
         hw_vmwrite(VMCS_PROC_BASED_CTLS, p);
     }
 }
@@ -65,7 +65,7 @@ void vmexit_nmi_queue(struct vcpu *v) {
 }
 
 void vmexit_nmi_prepare_entry(struct vcpu *v) {
-    if (v->nmi_pending && !(v->proc_ctls & PROC_NMI_WINDOW_EXITING))
+    if (v->nmi_pending && !(v->arch.proc_ctls & PROC_NMI_WINDOW_EXITING))
         set_nmi_window(v, true);
 }
 
@@ -104,8 +104,8 @@ enum vmexit_action vmexit_handle_preemption_timer(struct vcpu *v, struct guest_r
     v->heartbeats++;
     /* With "save VMX-preemption timer value" the field now holds 0 and would expire at once on
      * the next entry; without it, VM entry reloads the unchanged field (SDM 25.5.1, 27.3.4). */
-    if (v->exit_ctls & EXIT_SAVE_PREEMPTION_TIMER)
-        hw_vmwrite(VMCS_PREEMPTION_TIMER_VALUE, v->preemption_timer_reload);
+    if (v->arch.exit_ctls & EXIT_SAVE_PREEMPTION_TIMER)
+        hw_vmwrite(VMCS_PREEMPTION_TIMER_VALUE, v->arch.preemption_timer_reload);
     if (v->heartbeat)
         v->heartbeat(v);
     return VMEXIT_RESUME;

@@ -30,8 +30,8 @@ bool vmexit_xcr0_valid(uint64_t supported, uint64_t x) {
 }
 
 enum vmexit_action vmexit_handle_xsetbv(struct vcpu *v, struct guest_regs *g) {
-    uint64_t cr4 =
-        vmx_cr_guest_view(hw_vmread(VMCS_GUEST_CR4), hw_vmread(VMCS_CR4_READ_SHADOW), v->cr4_mask);
+    uint64_t cr4 = vmx_cr_guest_view(hw_vmread(VMCS_GUEST_CR4), hw_vmread(VMCS_CR4_READ_SHADOW),
+                                     v->arch.cr4_mask);
     if (!(cr4 & CR4_OSXSAVE)) { /* #UD when CR4.OSXSAVE = 0 */
         vmx_guest_inject_ud();
         return VMEXIT_RESUME;

@@ -6,39 +6,39 @@
 
 void vmx_cr_setup(struct vcpu *v, uint64_t cr0_fixed0, uint64_t cr0_fixed1, uint64_t cr4_fixed0,
                   uint64_t cr4_fixed1, bool unrestricted_guest) {
-    v->cr0_fixed0 = cr0_fixed0;
-    v->cr0_fixed1 = cr0_fixed1;
-    v->cr4_fixed0 = cr4_fixed0;
-    v->cr4_fixed1 = cr4_fixed1;
-    v->unrestricted_guest = unrestricted_guest;
+    v->arch.cr0_fixed0 = cr0_fixed0;
+    v->arch.cr0_fixed1 = cr0_fixed1;
+    v->arch.cr4_fixed0 = cr4_fixed0;
+    v->arch.cr4_fixed1 = cr4_fixed1;
+    v->arch.unrestricted_guest = unrestricted_guest;
     /* Bits the guest may not change on its own: those with a fixed value in VMX operation. The
      * high halves count as "not allowed to be 1" (FIXED1 is a 64-bit MSR whose upper half reads
      * 0): MOV to CR with bits 63:32 set exits and gets #GP. */
-    v->cr0_mask = vmx_cr0_forced1(v) | ~cr0_fixed1;
+    v->arch.cr0_mask = vmx_cr0_forced1(v) | ~cr0_fixed1;
     /* CR4.SMXE too: SMX is hidden with VMX (CPUID.1:ECX.SMX = 0), so it is reserved for the guest.
      */
-    v->cr4_mask = cr4_fixed0 | ~cr4_fixed1 | CR4_SMXE;
+    v->arch.cr4_mask = cr4_fixed0 | ~cr4_fixed1 | CR4_SMXE;
 }
 
 uint64_t vmx_cr0_forced1(const struct vcpu *v) {
-    uint64_t f = v->cr0_fixed0;
+    uint64_t f = v->arch.cr0_fixed0;
     /* SDM 26.3.1.1 / A.7: with "unrestricted guest" = 1, PE and PG may be 0 in the guest. */
-    if (v->unrestricted_guest)
+    if (v->arch.unrestricted_guest)
         f &= ~(CR0_PE | CR0_PG);
     return f;
 }
 
 uint64_t vmx_cr0_real(const struct vcpu *v, uint64_t guest_value) {
-    return (guest_value | vmx_cr0_forced1(v)) & v->cr0_fixed1;
+    return (guest_value | vmx_cr0_forced1(v)) & v->arch.cr0_fixed1;
 }
 
 uint64_t vmx_cr4_real(const struct vcpu *v, uint64_t guest_value) {
-    return (guest_value | v->cr4_fixed0) & v->cr4_fixed1;
+    return (guest_value | v->arch.cr4_fixed0) & v->arch.cr4_fixed1;
 }
 
 bool vmx_cr_write_guest(const struct vcpu *v, uint64_t cr0, uint64_t cr4) {
-    bool ok = hw_vmwrite(VMCS_CR0_GUEST_HOST_MASK, v->cr0_mask);
-    ok &= hw_vmwrite(VMCS_CR4_GUEST_HOST_MASK, v->cr4_mask);
+    bool ok = hw_vmwrite(VMCS_CR0_GUEST_HOST_MASK, v->arch.cr0_mask);
+    ok &= hw_vmwrite(VMCS_CR4_GUEST_HOST_MASK, v->arch.cr4_mask);
     ok &= hw_vmwrite(VMCS_CR0_READ_SHADOW, cr0);
     ok &= hw_vmwrite(VMCS_CR4_READ_SHADOW, cr4);
     ok &= hw_vmwrite(VMCS_GUEST_CR0, vmx_cr0_real(v, cr0));
@@ -74,7 +74,7 @@ bool vmx_cr4_write_ok(const struct vcpu *v, const struct vmx_cr_ctx *c, uint64_t
     if (n & (CR4_VMXE | CR4_SMXE))
         return false;
     /* Bits the processor does not allow in VMX operation are bits it does not support. */
-    if (n & ~v->cr4_fixed1)
+    if (n & ~v->arch.cr4_fixed1)
         return false;
     bool lma = (c->efer & EFER_LMA) != 0;
     if (lma && !(n & CR4_PAE)) /* cannot leave PAE in IA-32e mode */

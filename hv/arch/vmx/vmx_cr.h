@@ -16,7 +16,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-#include "hv/arch/vmx/vcpu.h"
+#include "hv/arch/vcpu.h"
 #include "hv/arch/vmx/vmx_defs.h"
 
 /* Fills v->cr0/4_fixed0/1, v->cr0_mask, v->cr4_mask, v->unrestricted_guest. */

@@ -1,21 +1,22 @@
 /* VM launch "where it stands" and the VM-exit entry point.
  *
- * vmx_launch_here(c): saves the callee-saved registers and calls vmx_launch_cpu(c, rsp, rip) with
- * the stack pointer and the address the guest resumes at. If VMLAUNCH succeeds the processor
+ * vcpu_launch_here(v) (hv/arch/vcpu.h): saves the callee-saved registers and calls
+ * vmx_launch_cpu(v, rsp, rip) (hv/arch/vmx/vmx_launch.c) with the stack pointer and the address
+ * the guest resumes at. If VMLAUNCH succeeds the processor
  * continues *as the guest* at .Lguest_resume with that RSP (SDM 27.3.1: RSP/RIP come from the
  * VMCS, the other general registers keep their values), pops the registers and returns 0 to its
  * caller, which never notices. If vmx_launch_cpu returns, the launch did not happen and its
  * (negative) result is returned.
  *
  * vmx_exit_entry: HOST_RIP. RSP is the CPU's hypervisor stack (HOST_RSP, 16-byte aligned). The
- * guest's general registers are saved as struct guest_regs (hv/arch/vmx/vcpu.h: rax first, RSP slot
- * unused) and vmexit_main(regs) decides; when it returns, the registers are restored and the
- * guest resumed. */
+ * guest's general registers are saved as struct guest_regs (hv/arch/vcpu.h: rax first, RSP slot
+ * unused) and the core's vmexit_main(regs) (hv/arch/vcpu.h) decides; when it returns, the
+ * registers are restored and the guest resumed. */
     .text
     .code64
 
-    .globl vmx_launch_here
-vmx_launch_here:
+    .globl vcpu_launch_here
+vcpu_launch_here:
     pushq %rbx
     pushq %rbp
     pushq %r12

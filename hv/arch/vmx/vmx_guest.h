@@ -7,7 +7,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-#include "hv/arch/vmx/vcpu.h"
+#include "hv/arch/vcpu.h"
 
 struct report;
 
@@ -50,6 +50,8 @@ void vmx_guest_dump(struct report *r, const char *why, const struct vcpu *v,
  * can be had. */
 void vmx_guest_dump_fatal(const struct vcpu *v, const char *why, const struct guest_regs *g);
 
+/* vigil's exit kind (hv/arch/vcpu.h) of a basic exit reason; VCPU_EXIT_UNKNOWN when it has none. */
+enum vcpu_exit vmx_exit_kind(uint32_t basic);
 /* Name of a basic exit reason ("CPUID", "EPT violation", ...), "?" when unknown. */
 const char *vmx_exit_reason_name(uint32_t basic_reason);
 

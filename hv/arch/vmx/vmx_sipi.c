@@ -12,8 +12,8 @@
 #define AR_TR_INIT (SYS_TYPE_TSS_BUSY | AR_P) /* VM entry wants a busy TSS (26.3.1.2) */
 
 void vmx_sipi_write_init_state(struct vcpu *v, struct guest_regs *g) {
-    uint64_t cr0_view =
-        vmx_cr_guest_view(hw_vmread(VMCS_GUEST_CR0), hw_vmread(VMCS_CR0_READ_SHADOW), v->cr0_mask);
+    uint64_t cr0_view = vmx_cr_guest_view(hw_vmread(VMCS_GUEST_CR0),
+                                          hw_vmread(VMCS_CR0_READ_SHADOW), v->arch.cr0_mask);
     uint64_t cr0 = (cr0_view & (CR0_CD | CR0_NW)) | CR0_ET;
 
     hw_vmwrite(VMCS_GUEST_RIP, 0xFFF0);
@@ -43,17 +43,17 @@ void vmx_sipi_write_init_state(struct vcpu *v, struct guest_regs *g) {
     hw_vmwrite(VMCS_GUEST_IDTR_LIMIT, 0xFFFF);
 
     /* Real mode: not an IA-32e guest. */
-    v->entry_ctls &= ~ENTRY_IA32E_MODE_GUEST;
-    hw_vmwrite(VMCS_ENTRY_CTLS, v->entry_ctls);
+    v->arch.entry_ctls &= ~ENTRY_IA32E_MODE_GUEST;
+    hw_vmwrite(VMCS_ENTRY_CTLS, v->arch.entry_ctls);
 
     /* No event may be injected into a wait-for-SIPI guest (26.3.1.5); INIT drops what was due. */
     hw_vmwrite(VMCS_ENTRY_INTR_INFO, 0);
     hw_vmwrite(VMCS_GUEST_PENDING_DBG, 0);
     hw_vmwrite(VMCS_GUEST_INTERRUPTIBILITY, 0);
     v->nmi_pending = 0;
-    if (v->proc_ctls & PROC_NMI_WINDOW_EXITING) {
-        v->proc_ctls &= ~PROC_NMI_WINDOW_EXITING;
-        hw_vmwrite(VMCS_PROC_BASED_CTLS, v->proc_ctls);
+    if (v->arch.proc_ctls & PROC_NMI_WINDOW_EXITING) {
+        v->arch.proc_ctls &= ~PROC_NMI_WINDOW_EXITING;
+        hw_vmwrite(VMCS_PROC_BASED_CTLS, v->arch.proc_ctls);
     }
     hw_vmwrite(VMCS_GUEST_ACTIVITY_STATE, ACTIVITY_WAIT_SIPI);
 
@@ -63,7 +63,7 @@ void vmx_sipi_write_init_state(struct vcpu *v, struct guest_regs *g) {
         g->rdx = v->cpu_signature;
     }
     /* INIT flushes the TLBs (10.1.1); the guest's translations are tagged with its VPID. */
-    uint64_t desc[2] = {v->vpid, 0};
+    uint64_t desc[2] = {v->arch.vpid, 0};
     if (!hw_invvpid(INVVPID_SINGLE_CONTEXT, desc))
         hw_invvpid(INVVPID_ALL_CONTEXT, desc);
     v->sipi_state = VCPU_WAIT_FOR_SIPI;

@@ -25,7 +25,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-#include "hv/arch/vmx/vcpu.h"
+#include "hv/arch/vcpu.h"
 #include "hv/arch/vmx/vmx_seg.h"
 
 /* Puts the guest in the state an INIT leaves a processor in, activity wait-for-SIPI:

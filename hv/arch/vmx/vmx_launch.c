@@ -1,16 +1,16 @@
-/* Virtualizing one CPU where it stands: VMXON, a VMCS built from the live processor state, and
- * VMLAUNCH into the very code that asked for it (hv/arch/vmx/vmx_entry.S). */
+/* Virtualizing one CPU where it stands (hv/arch/vcpu.h vcpu_launch_here): VMXON, a VMCS built from
+ * the live processor state, and VMLAUNCH into the very code that asked for it
+ * (hv/arch/vmx/vmx_entry.S). Also VMXON alone, to hold a processor vigil does not run. */
+#include "hv/arch/vcpu.h"
+
 #include "base/hw.h"
 #include "base/lib.h"
 #include "hv/arch/vmx/vmx_cr.h"
 #include "hv/arch/vmx/vmx_defs.h"
 #include "hv/arch/vmx/vmx_guest.h"
 #include "hv/arch/vmx/vmx_seg.h"
-#include "hv/core/hv_report.h"
-#include "hv/core/hv_state.h"
 
-int vmx_launch_cpu(struct hv_cpu *c, uint64_t rsp, uint64_t rip);
-int vmx_root_enter(struct hv_cpu *c);
+int vmx_launch_cpu(struct vcpu *v, uint64_t rsp, uint64_t rip);
 extern char vmx_exit_entry[]; /* hv/arch/vmx/vmx_entry.S */
 
 #define CR4_VMXE_BIT (1ull << 13)
@@ -21,9 +21,19 @@ static bool vmw(uint64_t field, uint64_t value, bool *ok) {
     return *ok;
 }
 
+int vcpu_prepare(struct vcpu *v, const struct vcpu_machine *m, const struct vcpu_host *host,
+                 void *(*page)(void *ctx), void *ctx) {
+    v->arch.machine = m;
+    v->arch.host = host;
+    v->arch.vmxon = page(ctx);
+    v->arch.vmcs = page(ctx);
+    return v->arch.vmxon && v->arch.vmcs ? 0 : VCPU_ERR_CONTROL_AREA;
+}
+
 /* VMXON on this CPU (SDM 24.7/24.8): IA32_FEATURE_CONTROL enabled and locked, CR0/CR4 fixed
  * bits, CR4.VMXE, then VMCLEAR/VMPTRLD of this CPU's VMCS. */
-int vmx_root_enter(struct hv_cpu *c) {
+int vcpu_enter_root(struct vcpu *v) {
+    const struct vmx_cap_msrs *caps = &v->arch.machine->caps;
     uint64_t fc = hw_rdmsr(MSR_IA32_FEATURE_CONTROL), to_write = 0;
     switch (vmx_feature_control_decide(fc, &to_write)) {
     case VMX_FC_READY:
@@ -32,23 +42,24 @@ int vmx_root_enter(struct hv_cpu *c) {
         hw_wrmsr(MSR_IA32_FEATURE_CONTROL, to_write);
         break;
     default:
-        return HV_ERR_FEATURE_CONTROL;
+        return VCPU_ERR_DISABLED;
     }
-    hw_write_cr0(vmx_cr_fix_for_vmxon(hw_read_cr0(), hv.caps.cr0_fixed0, hv.caps.cr0_fixed1));
+    hw_write_cr0(vmx_cr_fix_for_vmxon(hw_read_cr0(), caps->cr0_fixed0, caps->cr0_fixed1));
     hw_write_cr4(
-        vmx_cr_fix_for_vmxon(hw_read_cr4() | CR4_VMXE_BIT, hv.caps.cr4_fixed0, hv.caps.cr4_fixed1));
-    uint32_t rev = (uint32_t)(hv.caps.basic & 0x7FFFFFFF);
-    lib_memset(c->vmxon, 0, 4096);
-    lib_memset(c->vmcs, 0, 4096);
-    lib_memcpy(c->vmxon, &rev, 4);
-    lib_memcpy(c->vmcs, &rev, 4);
-    if (!hw_vmxon((uint64_t)(uintptr_t)c->vmxon))
-        return HV_ERR_VMXON;
-    if (!hw_vmclear((uint64_t)(uintptr_t)c->vmcs) || !hw_vmptrld((uint64_t)(uintptr_t)c->vmcs)) {
+        vmx_cr_fix_for_vmxon(hw_read_cr4() | CR4_VMXE_BIT, caps->cr4_fixed0, caps->cr4_fixed1));
+    uint32_t rev = (uint32_t)(caps->basic & 0x7FFFFFFF);
+    lib_memset(v->arch.vmxon, 0, 4096);
+    lib_memset(v->arch.vmcs, 0, 4096);
+    lib_memcpy(v->arch.vmxon, &rev, 4);
+    lib_memcpy(v->arch.vmcs, &rev, 4);
+    if (!hw_vmxon((uint64_t)(uintptr_t)v->arch.vmxon))
+        return VCPU_ERR_ROOT;
+    if (!hw_vmclear((uint64_t)(uintptr_t)v->arch.vmcs) ||
+        !hw_vmptrld((uint64_t)(uintptr_t)v->arch.vmcs)) {
         hw_vmxoff();
-        return HV_ERR_VMCS;
+        return VCPU_ERR_CONTROL_AREA;
     }
-    return HV_OK;
+    return 0;
 }
 
 static const struct {
@@ -73,7 +84,7 @@ static void write_seg(uint64_t sel_f, uint64_t base_f, uint64_t limit_f, uint64_
 }
 
 /* Guest state = the live state of this CPU (SDM 26.3.1 lists what VM entry checks). */
-static int setup_guest_state(struct hv_cpu *c, uint64_t rsp, uint64_t rip, uint64_t rflags,
+static int setup_guest_state(struct vcpu *v, uint64_t rsp, uint64_t rip, uint64_t rflags,
                              uint64_t cr0, uint64_t cr4, uint64_t efer, bool *ok) {
     bool ia32e = (efer & EFER_LMA) != 0;
     struct hw_dtr gdtr, idtr;
@@ -85,7 +96,7 @@ static int setup_guest_state(struct hv_cpu *c, uint64_t rsp, uint64_t rip, uint6
     uint16_t ldt_sel = hw_sldt();
     if (ldt_sel) {
         if (vmx_seg_decode(&gdt, NULL, SREG_LDTR, ldt_sel, ia32e, &ldtr) != VMX_SEG_OK)
-            return HV_ERR_SEGMENT;
+            return VCPU_ERR_SEGMENT;
         ldt_tab.bytes = (const uint8_t *)(uintptr_t)ldtr.base;
         ldt_tab.limit = ldtr.limit;
     }
@@ -95,8 +106,8 @@ static int setup_guest_state(struct hv_cpu *c, uint64_t rsp, uint64_t rip, uint6
         enum vmx_seg_status st =
             vmx_seg_decode(&gdt, ldt_sel ? &ldt_tab : NULL, guest_segs[i].which, sel, ia32e, &s);
         if (st != VMX_SEG_OK) {
-            c->launch_detail = (uint64_t)guest_segs[i].which << 32 | sel;
-            return HV_ERR_SEGMENT;
+            v->launch_detail = (uint64_t)guest_segs[i].which << 32 | sel;
+            return VCPU_ERR_SEGMENT;
         }
         /* In 64-bit mode the FS/GS bases live in MSRs, not in the descriptors. */
         if (ia32e && guest_segs[i].which == SREG_FS)
@@ -116,8 +127,8 @@ static int setup_guest_state(struct hv_cpu *c, uint64_t rsp, uint64_t rip, uint6
          * its OS loads its own TR. */
         tr = (struct vmx_segment){0, 0, 0x67, 0x8B};
     } else if (vmx_seg_decode(&gdt, NULL, SREG_TR, tr_sel, ia32e, &tr) != VMX_SEG_OK) {
-        c->launch_detail = (uint64_t)SREG_TR << 32 | tr_sel;
-        return HV_ERR_SEGMENT;
+        v->launch_detail = (uint64_t)SREG_TR << 32 | tr_sel;
+        return VCPU_ERR_SEGMENT;
     }
     write_seg(VMCS_GUEST_TR_SEL, VMCS_GUEST_TR_BASE, VMCS_GUEST_TR_LIMIT, VMCS_GUEST_TR_AR, &tr,
               ok);
@@ -126,7 +137,7 @@ static int setup_guest_state(struct hv_cpu *c, uint64_t rsp, uint64_t rip, uint6
     vmw(VMCS_GUEST_IDTR_BASE, idtr.base, ok);
     vmw(VMCS_GUEST_IDTR_LIMIT, idtr.limit, ok);
 
-    if (!vmx_cr_write_guest(&c->vcpu, cr0, cr4))
+    if (!vmx_cr_write_guest(v, cr0, cr4))
         *ok = false;
     vmw(VMCS_GUEST_CR3, hw_read_cr3(), ok);
     vmw(VMCS_GUEST_DR7, hw_read_dr7(), ok);
@@ -143,55 +154,59 @@ static int setup_guest_state(struct hv_cpu *c, uint64_t rsp, uint64_t rip, uint6
     vmw(VMCS_GUEST_ACTIVITY_STATE, 0, ok);
     vmw(VMCS_GUEST_PENDING_DBG, 0, ok);
     vmw(VMCS_VMCS_LINK_PTR, ~0ull, ok);
-    return HV_OK;
+    return 0;
 }
 
-static void setup_host_state(struct hv_cpu *c, bool *ok) {
+/* The host state every exit loads (SDM 26.2.2-26.2.4 checks it at entry): the hypervisor's page
+ * tables, GDT/TSS/IDT, its per-CPU GS base and stack, and the exit stub. The host FS base is this
+ * vCPU: the VMRESUME failure path finds it there (hv/arch/vmx/vmx_exit.c). */
+static void setup_host_state(struct vcpu *v, bool *ok) {
+    const struct vcpu_host *h = v->arch.host;
     vmw(VMCS_HOST_CR0, hw_read_cr0(), ok);
-    vmw(VMCS_HOST_CR3, hv.env.cr3, ok);
+    vmw(VMCS_HOST_CR3, h->cr3, ok);
     /* XSETBV exits are carried out by the host (hw_xsetbv_safe), which needs CR4.OSXSAVE in VMX
      * root even when the firmware never set it (SDM vol. 2 XSETBV: #UD if CR4.OSXSAVE = 0). */
     uint64_t host_cr4 = hw_read_cr4();
-    if (c->vcpu.has_xsave)
+    if (v->has_xsave)
         host_cr4 |= CR4_OSXSAVE;
-    vmw(VMCS_HOST_CR4, host_cr4 & hv.caps.cr4_fixed1, ok);
-    vmw(VMCS_HOST_CS_SEL, HOST_CS_SEL, ok);
-    vmw(VMCS_HOST_SS_SEL, HOST_DS_SEL, ok);
-    vmw(VMCS_HOST_DS_SEL, HOST_DS_SEL, ok);
-    vmw(VMCS_HOST_ES_SEL, HOST_DS_SEL, ok);
-    vmw(VMCS_HOST_FS_SEL, HOST_DS_SEL, ok);
-    vmw(VMCS_HOST_GS_SEL, HOST_DS_SEL, ok);
-    vmw(VMCS_HOST_TR_SEL, HOST_TR_SEL, ok);
-    vmw(VMCS_HOST_FS_BASE, 0, ok);
-    vmw(VMCS_HOST_GS_BASE, (uint64_t)(uintptr_t)c, ok);
-    vmw(VMCS_HOST_TR_BASE, (uint64_t)(uintptr_t)&c->tss, ok);
-    vmw(VMCS_HOST_GDTR_BASE, (uint64_t)(uintptr_t)c->gdt, ok);
-    vmw(VMCS_HOST_IDTR_BASE, hv.env.idt_base, ok);
+    vmw(VMCS_HOST_CR4, host_cr4 & v->arch.machine->caps.cr4_fixed1, ok);
+    vmw(VMCS_HOST_CS_SEL, h->cs_sel, ok);
+    vmw(VMCS_HOST_SS_SEL, h->ds_sel, ok);
+    vmw(VMCS_HOST_DS_SEL, h->ds_sel, ok);
+    vmw(VMCS_HOST_ES_SEL, h->ds_sel, ok);
+    vmw(VMCS_HOST_FS_SEL, h->ds_sel, ok);
+    vmw(VMCS_HOST_GS_SEL, h->ds_sel, ok);
+    vmw(VMCS_HOST_TR_SEL, h->tr_sel, ok);
+    vmw(VMCS_HOST_FS_BASE, (uint64_t)(uintptr_t)v, ok);
+    vmw(VMCS_HOST_GS_BASE, h->gs_base, ok);
+    vmw(VMCS_HOST_TR_BASE, h->tr_base, ok);
+    vmw(VMCS_HOST_GDTR_BASE, h->gdt_base, ok);
+    vmw(VMCS_HOST_IDTR_BASE, h->idt_base, ok);
     vmw(VMCS_HOST_SYSENTER_CS, 0, ok);
     vmw(VMCS_HOST_SYSENTER_ESP, 0, ok);
     vmw(VMCS_HOST_SYSENTER_EIP, 0, ok);
     vmw(VMCS_HOST_EFER, hw_rdmsr(MSR_IA32_EFER), ok);
-    vmw(VMCS_HOST_PAT, hv.env.pat, ok);
-    vmw(VMCS_HOST_RSP, c->stack_top, ok);
+    vmw(VMCS_HOST_PAT, h->pat, ok);
+    vmw(VMCS_HOST_RSP, h->stack_top, ok);
     vmw(VMCS_HOST_RIP, (uint64_t)(uintptr_t)vmx_exit_entry, ok);
 }
 
-static int setup_controls(struct hv_cpu *c, uint64_t efer, bool *ok) {
-    struct vcpu *v = &c->vcpu;
+static int setup_controls(struct vcpu *v, uint64_t efer, bool *ok) {
+    const struct vcpu_machine *m = v->arch.machine;
     struct vmx_control_request req = {.guest_ia32e = (efer & EFER_LMA) != 0,
                                       .preemption_timer = true};
     struct vmx_controls ctl;
     struct vmx_ctl_error cerr;
-    if (!vmx_controls_compute(&hv.caps, &req, &ctl, &cerr)) {
-        c->launch_detail = cerr.bit;
-        return HV_ERR_CONTROLS;
+    if (!vmx_controls_compute(&m->caps, &req, &ctl, &cerr)) {
+        v->launch_detail = cerr.bit;
+        return VCPU_ERR_CONTROLS;
     }
-    v->pin_ctls = ctl.pin;
-    v->proc_ctls = ctl.proc;
-    v->proc2_ctls = ctl.proc2;
-    v->exit_ctls = ctl.exit;
-    v->entry_ctls = ctl.entry;
-    v->preemption_timer_reload = hv.timer_reload;
+    v->arch.pin_ctls = ctl.pin;
+    v->arch.proc_ctls = ctl.proc;
+    v->arch.proc2_ctls = ctl.proc2;
+    v->arch.exit_ctls = ctl.exit;
+    v->arch.entry_ctls = ctl.entry;
+    v->arch.preemption_timer_reload = m->timer_reload;
     vmw(VMCS_PIN_BASED_CTLS, ctl.pin, ok);
     vmw(VMCS_PROC_BASED_CTLS, ctl.proc, ok);
     vmw(VMCS_PROC_BASED_CTLS2, ctl.proc2, ok);
@@ -205,82 +220,54 @@ static int setup_controls(struct hv_cpu *c, uint64_t efer, bool *ok) {
     vmw(VMCS_EXIT_MSR_LOAD_COUNT, 0, ok);
     vmw(VMCS_ENTRY_MSR_LOAD_COUNT, 0, ok);
     vmw(VMCS_ENTRY_INTR_INFO, 0, ok);
-    vmw(VMCS_MSR_BITMAP, (uint64_t)(uintptr_t)hv.msr_bitmap, ok);
-    vmw(VMCS_IO_BITMAP_A, (uint64_t)(uintptr_t)hv.io_bitmap_a, ok);
-    vmw(VMCS_IO_BITMAP_B, (uint64_t)(uintptr_t)hv.io_bitmap_b, ok);
-    vmw(VMCS_EPT_POINTER, hv.eptp, ok);
-    v->vpid = (uint16_t)(c->index + 1);
-    vmw(VMCS_VPID, v->vpid, ok);
+    vmw(VMCS_MSR_BITMAP, (uint64_t)(uintptr_t)m->msr_bitmap, ok);
+    vmw(VMCS_IO_BITMAP_A, (uint64_t)(uintptr_t)m->io_bitmap_a, ok);
+    vmw(VMCS_IO_BITMAP_B, (uint64_t)(uintptr_t)m->io_bitmap_b, ok);
+    vmw(VMCS_EPT_POINTER, m->eptp, ok);
+    v->arch.vpid = (uint16_t)(v->index + 1);
+    vmw(VMCS_VPID, v->arch.vpid, ok);
     if (ctl.pin & PIN_PREEMPTION_TIMER)
-        vmw(VMCS_PREEMPTION_TIMER_VALUE, hv.timer_reload, ok);
-    vmx_cr_setup(v, hv.caps.cr0_fixed0, hv.caps.cr0_fixed1, hv.caps.cr4_fixed0, hv.caps.cr4_fixed1,
+        vmw(VMCS_PREEMPTION_TIMER_VALUE, m->timer_reload, ok);
+    vmx_cr_setup(v, m->caps.cr0_fixed0, m->caps.cr0_fixed1, m->caps.cr4_fixed0, m->caps.cr4_fixed1,
                  (ctl.proc2 & PROC2_UNRESTRICTED_GUEST) != 0);
-    return HV_OK;
+    return 0;
 }
 
-static void heartbeat_hook(struct vcpu *v);
-
-/* Guest MTRR writes re-type the EPT map (SDM 11.11: EPT memory types replace the MTRRs' role). */
-static void mtrr_hook(struct vcpu *v, uint32_t msr, uint64_t value) {
-    struct hv_cpu *c = hv.cpus[v->index];
-    ept_perm_mtrr_write(&hv.perm, &c->ept, msr, value);
-}
-
-int vmx_launch_cpu(struct hv_cpu *c, uint64_t rsp, uint64_t rip) {
-    struct vcpu *v = &c->vcpu;
+/* Called by vcpu_launch_here (hv/arch/vmx/vmx_entry.S) with the stack pointer and the address the
+ * guest resumes at. Returns only when the launch did not happen. */
+int vmx_launch_cpu(struct vcpu *v, uint64_t rsp, uint64_t rip) {
     uint64_t rflags = hw_read_rflags();
     uint64_t cr0 = hw_read_cr0(), cr4 = hw_read_cr4();
     uint64_t efer = hw_rdmsr(MSR_IA32_EFER);
     __asm__ volatile("cli" ::: "memory");
 
-    v->index = c->index;
-    v->stealth = hv.params.stealth != 0;
-    v->report_port = hv.params.serial_port;
-    v->report = &hv_report_out;
-    v->heartbeat = heartbeat_hook;
-    v->mtrr_hook = mtrr_hook;
     vmx_guest_probe_cpu(v);
 
-    int err = vmx_root_enter(c);
+    int err = vcpu_enter_root(v);
     bool ok = true;
     if (!err)
-        err = setup_controls(c, efer, &ok);
+        err = setup_controls(v, efer, &ok);
     if (!err)
-        err = setup_guest_state(c, rsp, rip, rflags, cr0, cr4, efer, &ok);
+        err = setup_guest_state(v, rsp, rip, rflags, cr0, cr4, efer, &ok);
     if (!err) {
-        setup_host_state(c, &ok);
+        setup_host_state(v, &ok);
         if (!ok)
-            err = HV_ERR_VMCS;
+            err = VCPU_ERR_CONTROL_AREA;
     }
     if (!err) {
-        c->up = true;
-        c->ept.running = true;
-        c->last_exit_tsc = hw_rdtsc(); /* the watch counts its silence from the launch */
-        ept_invept(&hv.ept);
+        if (v->ops && v->ops->launching)
+            v->ops->launching(v);
         __asm__ volatile("vmlaunch" ::: "memory", "cc");
         /* Still here: VMLAUNCH failed (SDM 31.4 VM-instruction error numbers). */
-        c->up = false;
-        c->ept.running = false;
-        c->launch_detail = hw_vmread(VMCS_VM_INSTR_ERROR);
-        err = HV_ERR_VMLAUNCH;
+        if (v->ops && v->ops->launch_failed)
+            v->ops->launch_failed(v);
+        v->launch_detail = hw_vmread(VMCS_VM_INSTR_ERROR);
+        err = VCPU_ERR_LAUNCH;
     }
-    if (err != HV_ERR_FEATURE_CONTROL && err != HV_ERR_VMXON)
+    if (err != VCPU_ERR_DISABLED && err != VCPU_ERR_ROOT)
         hw_vmxoff();
     hw_write_cr4(cr4);
     if (rflags & (1u << 9))
         __asm__ volatile("sti" ::: "memory");
     return err;
-}
-
-/* VMX-preemption-timer exits on every CPU; the periodic work runs on whichever CPU finds it due
- * (hv_periodic, hv/core/tick_owner.h). The timer also fires every few milliseconds while report
- * bytes wait for the UART (hv/core/vmexit_dispatch.c): those ticks are only drain ticks (closer
- * than 7/8 of the reload to this CPU's last full tick). */
-static void heartbeat_hook(struct vcpu *v) {
-    struct hv_cpu *c = hv.cpus[v->index];
-    uint64_t now = hw_rdtsc();
-    if (c->last_tick_tsc && now - c->last_tick_tsc < hv_tsc_hz() - hv_tsc_hz() / 8)
-        return;
-    c->last_tick_tsc = now;
-    hv_periodic(c);
 }
