@@ -32,8 +32,8 @@ GENERATED="version.h" # build/gen/version.h, efi/main.c (-I$(B)/gen on the loade
 
 # file included-header: reason
 EXCEPTIONS=(
-    "hv/ept/ept.c hv/arch/vmx/vmx_defs.h: EPT capabilities, INVEPT and the violation exit's guest-physical address are read from VMX MSRs and VMCS fields; they belong behind the vCPU interface"
-    "hv/ept/ept_perm.c hv/arch/vmx/vmx_defs.h: the violation and monitor-trap-flag handlers read and write VMCS fields (qualification, RIP, interruptibility, controls); they belong behind the vCPU interface"
+    "hv/ept/ept.c hv/arch/vmx/vmx_defs.h: EPT capabilities, INVEPT and the violation exit's guest-physical address are VMX MSR layouts and VMCS fields: hv/ept is VT-x's nested paging (an NPT backend is a folder of its own with the same permission API)"
+    "hv/ept/ept_perm.c hv/arch/vmx/vmx_defs.h: the violation and monitor-trap-flag handlers read and write VMCS fields (qualification, RIP, interruptibility, controls): VT-x's nested paging, as above"
 )
 
 if git rev-parse --is-inside-work-tree >/dev/null 2>&1; then

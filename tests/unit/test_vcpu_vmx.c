@@ -7,7 +7,7 @@
 
 #include <cmocka.h>
 
-#include "test_vmexit_util.h"
+#include "tests/unit/test_vmexit_util.h"
 
 #include "hv/arch/vmx/vmx_guest.h"
 
